@@ -1,0 +1,15 @@
+/** The user data of one host: the common role merged with its tier's role, rendered to #cloud-config. */
+import { mergeRoles, renderCloudConfig, RoleSpec } from "./role";
+import { commonRole } from "./roles/common";
+
+export interface HostIdentityParams {
+    readonly stack: string;
+    /** The tier, as in the host's Role tag. */
+    readonly role: string;
+    readonly hostname: string;
+    readonly muninMasterIp: string;
+}
+
+export function hostUserData(host: HostIdentityParams, tierRole: RoleSpec): string {
+    return renderCloudConfig(mergeRoles(commonRole(host), tierRole), { hostname: host.hostname });
+}

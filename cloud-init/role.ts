@@ -1,0 +1,86 @@
+/**
+ * A RoleSpec says what runs on a host: packages, files, commands and services. `renderCloudConfig` turns one
+ * into `#cloud-config` user data with js-yaml (never by gluing YAML strings), so the same spec can later be
+ * applied to a local "host" by the one-machine target.
+ */
+import * as yaml from "js-yaml";
+
+export interface RoleFile {
+    readonly path: string;
+    readonly content: string;
+    /** Octal mode as a string, e.g. "0644". */
+    readonly permissions: string;
+    readonly owner?: string;
+    /**
+     * Write after packages are installed: for files owned by a package's user, and for files inside
+     * directories a package creates (writing them first can make the package's own setup refuse to run).
+     */
+    readonly defer?: boolean;
+}
+
+export interface RoleSpec {
+    /** Names of the roles merged into this spec, in order (common first). */
+    readonly roles: readonly string[];
+    readonly packages: readonly string[];
+    readonly files: readonly RoleFile[];
+    /** Commands run once at first boot, after packages and files, each as an argv list (no shell parsing). */
+    readonly commands: readonly (readonly string[])[];
+    /** systemd units enabled and (re)started after the commands, so they pick up the written config. */
+    readonly services: readonly string[];
+}
+
+export const ROLE_DONE_MARKER = "/var/lib/instagram/role-done";
+
+export function emptyRole(name: string): RoleSpec {
+    return { roles: [name], packages: [], files: [], commands: [], services: [] };
+}
+
+/** Merge specs in order; a later file at the same path is a conflict, not an override. */
+export function mergeRoles(...specs: RoleSpec[]): RoleSpec {
+    const files = specs.flatMap((s) => s.files);
+    const seen = new Set<string>();
+    for (const f of files) {
+        if (seen.has(f.path)) throw new Error(`two roles write ${f.path}: ${specs.map((s) => s.roles.join("+")).join(", ")}`);
+        seen.add(f.path);
+    }
+    const unique = <T>(xs: T[]) => [...new Set(xs)];
+    return {
+        roles: specs.flatMap((s) => s.roles),
+        packages: unique(specs.flatMap((s) => s.packages)),
+        files,
+        commands: specs.flatMap((s) => s.commands),
+        services: unique(specs.flatMap((s) => s.services)),
+    };
+}
+
+export interface RenderOptions {
+    readonly hostname: string;
+}
+
+/** The #cloud-config document for a host. */
+export function renderCloudConfig(spec: RoleSpec, options: RenderOptions): string {
+    const doc = {
+        hostname: options.hostname,
+        preserve_hostname: false,
+        package_update: true,
+        package_upgrade: false,
+        packages: [...spec.packages],
+        write_files: spec.files.map((f) => ({
+            path: f.path,
+            content: f.content,
+            permissions: f.permissions,
+            owner: f.owner ?? "root:root",
+            ...(f.defer ? { defer: true } : {}),
+        })),
+        runcmd: [
+            ...spec.commands.map((c) => [...c]),
+            ...(spec.services.length > 0 ? [["systemctl", "enable", ...spec.services], ["systemctl", "restart", ...spec.services]] : []),
+            ["install", "-d", "-m", "0755", "/var/lib/instagram"],
+            ["sh", "-c", `echo "${spec.roles.join(" ")}" > ${ROLE_DONE_MARKER}`],
+        ],
+    };
+    return `#cloud-config\n${yaml.dump(doc, { lineWidth: -1, noRefs: true, quotingType: '"' })}`;
+}
+
+/** EC2 takes at most 16 KiB of raw user data; larger documents are gzipped (cloud-init unpacks them). */
+export const USER_DATA_LIMIT_BYTES = 16 * 1024;

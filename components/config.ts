@@ -1,0 +1,206 @@
+/**
+ * The stack's configuration contract: every `instagram:*` key (and `aws:region`) is parsed and checked here,
+ * in one pure function, before any resource exists. Defaults live in Pulumi.yaml only; the CLI (or, offline,
+ * tools/stack-config.ts) merges them in, so this module sees every key that has a default.
+ */
+import { instanceSpec, knownInstanceFamilies } from "./instance-types";
+import { parseCidr } from "./cidr";
+
+export const PROJECT = "instagram";
+
+export const UBUNTU_RELEASES = ["22.04", "24.04"] as const;
+export type UbuntuRelease = (typeof UBUNTU_RELEASES)[number];
+export type RaidLevel = 0 | 10;
+
+/** The ID layout gives the logical shard 13 bits. */
+export const MAX_LOGICAL_SHARDS = 8192;
+
+export interface InstagramConfig {
+    readonly region: string;
+    readonly domain: string;
+    readonly hostedZoneId?: string;
+    readonly ubuntuRelease: UbuntuRelease;
+    readonly azCount: number;
+    readonly vpcCidr: string;
+    readonly adminCidrs: readonly string[];
+    readonly natPerAz: boolean;
+    readonly deletionProtection: boolean;
+    readonly appServers: number;
+    readonly appInstanceType: string;
+    /** 0 means 2 × vCPU + 1 on the host, gunicorn's rule. */
+    readonly appWorkers: number;
+    readonly physicalShards: number;
+    readonly logicalShards: number;
+    readonly shardInstanceType: string;
+    readonly shardVolumes: number;
+    readonly shardVolumeGiB: number;
+    readonly shardRaidLevel: RaidLevel;
+    readonly shardStandby: boolean;
+    readonly redisInstanceType: string;
+    readonly redisReplica: boolean;
+    readonly memcachedNodes: number;
+    readonly memcachedInstanceType: string;
+    readonly monitoringInstanceType: string;
+}
+
+/** Raw config as Pulumi hands it to a program: fully qualified keys, every value a string (arrays as JSON). */
+export type RawConfig = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+    constructor(readonly problems: readonly string[]) {
+        super(`invalid stack configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; allowed: string };
+type Parser<T> = (raw: string) => Parsed<T>;
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const no = <T>(allowed: string): Parsed<T> => ({ ok: false, allowed });
+
+function integer(min: number, max: number): Parser<number> {
+    return (raw) => {
+        const n = Number(raw.trim());
+        return /^-?\d+$/.test(raw.trim()) && n >= min && n <= max
+            ? ok(n)
+            : no(`an integer from ${min} to ${max}`);
+    };
+}
+
+const boolean: Parser<boolean> = (raw) =>
+    raw === "true" ? ok(true) : raw === "false" ? ok(false) : no("true or false");
+
+function oneOf<T extends string>(values: readonly T[]): Parser<T> {
+    return (raw) => ((values as readonly string[]).includes(raw) ? ok(raw as T) : no(`one of ${values.join(", ")}`));
+}
+
+const HOSTNAME_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const domainName: Parser<string> = (raw) => {
+    const labels = raw.split(".");
+    return raw.length <= 253 && labels.length >= 2 && labels.every((l) => HOSTNAME_LABEL.test(l)) && /[a-z]/.test(labels[labels.length - 1])
+        ? ok(raw)
+        : no("a lower-case DNS name with at least two labels, such as example.com");
+};
+
+const hostedZoneId: Parser<string> = (raw) =>
+    /^Z[A-Z0-9]{1,31}$/.test(raw) ? ok(raw) : no("a Route53 hosted zone ID such as Z0123456789ABCDEFGHIJ");
+
+const region: Parser<string> = (raw) =>
+    /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/.test(raw) ? ok(raw) : no("an AWS region name such as us-east-1");
+
+const instanceType: Parser<string> = (raw) =>
+    instanceSpec(raw) ? ok(raw) : no(`an instance type of a known family (${knownInstanceFamilies().join(", ")}), such as c7i.2xlarge`);
+
+const vpcCidr: Parser<string> = (raw) => {
+    const cidr = parseCidr(raw);
+    return cidr && cidr.prefix >= 16 && cidr.prefix <= 22 && cidr.isPrivate && cidr.isNetworkAddress
+        ? ok(raw)
+        : no("a private IPv4 network (10/8, 172.16/12, 192.168/16) with a prefix from /16 to /22, such as 10.20.0.0/16");
+};
+
+const cidrList: Parser<string[]> = (raw) => {
+    let value: unknown;
+    try {
+        value = JSON.parse(raw);
+    } catch {
+        value = undefined;
+    }
+    const allowed = 'a list of IPv4 CIDR blocks such as ["203.0.113.0/24"]; never 0.0.0.0/0';
+    if (!Array.isArray(value)) return no(allowed);
+    const ok_ = value.every((v) => {
+        const cidr = typeof v === "string" ? parseCidr(v) : undefined;
+        return cidr !== undefined && cidr.isNetworkAddress && cidr.prefix > 0;
+    });
+    return ok_ ? ok(value as string[]) : no(allowed);
+};
+
+const raidLevel: Parser<RaidLevel> = (raw) => (raw === "0" ? ok(0) : raw === "10" ? ok(10) : no("0 or 10"));
+
+interface KeySpec<K extends keyof InstagramConfig> {
+    readonly key: string;
+    readonly field: K;
+    readonly parse: Parser<InstagramConfig[K]>;
+    readonly optional?: boolean;
+}
+
+function spec<K extends keyof InstagramConfig>(field: K, parse: Parser<NonNullable<InstagramConfig[K]>>, optional = false): KeySpec<K> {
+    return { key: `${PROJECT}:${field}`, field, parse: parse as Parser<InstagramConfig[K]>, optional };
+}
+
+/** Every key the program reads, in the order a user meets them in Pulumi.yaml. */
+export const CONFIG_KEYS: readonly KeySpec<keyof InstagramConfig>[] = [
+    { key: "aws:region", field: "region", parse: region },
+    spec("domain", domainName),
+    spec("hostedZoneId", hostedZoneId, true),
+    spec("ubuntuRelease", oneOf(UBUNTU_RELEASES)),
+    spec("azCount", integer(2, 3)),
+    spec("vpcCidr", vpcCidr),
+    spec("adminCidrs", cidrList),
+    spec("natPerAz", boolean),
+    spec("deletionProtection", boolean),
+    spec("appServers", integer(1, 200)),
+    spec("appInstanceType", instanceType),
+    spec("appWorkers", integer(0, 256)),
+    spec("physicalShards", integer(1, 128)),
+    spec("logicalShards", integer(1, MAX_LOGICAL_SHARDS)),
+    spec("shardInstanceType", instanceType),
+    spec("shardVolumes", integer(1, 16)),
+    spec("shardVolumeGiB", integer(1, 16384)),
+    spec("shardRaidLevel", raidLevel),
+    spec("shardStandby", boolean),
+    spec("redisInstanceType", instanceType),
+    spec("redisReplica", boolean),
+    spec("memcachedNodes", integer(1, 64)),
+    spec("memcachedInstanceType", instanceType),
+    spec("monitoringInstanceType", instanceType),
+];
+
+/** Rules that involve more than one key; each names every key it involves. */
+function crossKeyProblems(c: InstagramConfig): string[] {
+    const problems: string[] = [];
+    if (c.logicalShards < c.physicalShards) {
+        problems.push(
+            `${PROJECT}:logicalShards = ${c.logicalShards}: must be at least ${PROJECT}:physicalShards (${c.physicalShards}), ` +
+                "since every physical shard holds at least one logical shard",
+        );
+    }
+    if (c.shardRaidLevel === 10 && (c.shardVolumes < 4 || c.shardVolumes % 2 !== 0)) {
+        problems.push(
+            `${PROJECT}:shardVolumes = ${c.shardVolumes}: RAID 10 (${PROJECT}:shardRaidLevel) needs an even number of volumes, at least 4; ` +
+                "use shardRaidLevel 0 for fewer volumes",
+        );
+    }
+    if (c.adminCidrs.some((cidr) => parseCidr(cidr)?.prefix === 0)) {
+        problems.push(`${PROJECT}:adminCidrs: 0.0.0.0/0 would open SSH to the internet; list your own networks, or leave it empty and use SSM Session Manager`);
+    }
+    return problems;
+}
+
+/**
+ * Parse and check the raw config. Throws one ConfigError listing every problem (not just the first), each
+ * naming the key, the value it got and what is allowed.
+ */
+export function validateConfig(raw: RawConfig): InstagramConfig {
+    const problems: string[] = [];
+    const out: Record<string, unknown> = {};
+    for (const { key, field, parse, optional } of CONFIG_KEYS) {
+        const value = raw[key];
+        if (value === undefined || value === "") {
+            if (!optional) problems.push(`${key} is not set: set it with \`pulumi config set ${key} VALUE\``);
+            continue;
+        }
+        const parsed = parse(value);
+        if (parsed.ok) out[field] = parsed.value;
+        else problems.push(`${key} = ${JSON.stringify(value)}: must be ${parsed.allowed}`);
+    }
+    const known = new Set(CONFIG_KEYS.map((k) => k.key));
+    for (const key of Object.keys(raw)) {
+        if (key.startsWith(`${PROJECT}:`) && !known.has(key)) {
+            problems.push(`${key} is not a key this program reads (a typo?); the keys are declared in Pulumi.yaml`);
+        }
+    }
+    if (problems.length === 0) problems.push(...crossKeyProblems(out as unknown as InstagramConfig));
+    if (problems.length > 0) throw new ConfigError(problems);
+    return out as unknown as InstagramConfig;
+}

@@ -1,0 +1,114 @@
+/**
+ * The front door, as in 2011 an Elastic Load Balancer terminating TLS: an Application Load Balancer with an
+ * ACM certificate, HTTPS only (HTTP redirects), invalid headers dropped, desync protection, access logs,
+ * and a target group health-checking nginx on the app hosts. Route53 aliases the apex and www to it.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { DnsValidatedCertificate } from "./certificate";
+import { PrivateBucket } from "./private-bucket";
+import { stackTags } from "./tags";
+
+/** TLS 1.3 with 1.2 for older clients, forward secrecy only. */
+export const ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+export const HEALTH_CHECK_PATH = "/healthz";
+
+export interface EdgeArgs {
+    readonly domain: string;
+    readonly zoneId: pulumi.Input<string>;
+    readonly vpcId: pulumi.Input<string>;
+    readonly publicSubnetIds: pulumi.Input<string>[];
+    readonly securityGroupId: pulumi.Input<string>;
+    readonly deletionProtection: boolean;
+}
+
+export class Edge extends pulumi.ComponentResource {
+    readonly loadBalancer: aws.lb.LoadBalancer;
+    readonly targetGroup: aws.lb.TargetGroup;
+    readonly siteUrl: pulumi.Output<string>;
+
+    constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("instagram:edge:Edge", name, {}, opts);
+        const { domain, zoneId, deletionProtection } = args;
+        const parent = { parent: this };
+
+        const elbAccount = aws.elb.getServiceAccountOutput({}, parent);
+        const caller = aws.getCallerIdentityOutput({}, parent);
+        const logs = new PrivateBucket(`${name}-logs`, {
+            purpose: "load balancer access logs",
+            expireAfterDays: 90,
+            forceDestroy: !deletionProtection,
+            policyStatements: (arn) => [{
+                Sid: "AlbAccessLogDelivery",
+                Effect: "Allow",
+                Principal: { AWS: elbAccount.arn },
+                Action: "s3:PutObject",
+                Resource: pulumi.interpolate`${arn}/alb/AWSLogs/${caller.accountId}/*`,
+            }],
+        }, parent);
+
+        const certificate = new DnsValidatedCertificate(`${name}-cert`, { domainName: domain, alternativeNames: [`www.${domain}`], zoneId }, parent);
+
+        this.loadBalancer = new aws.lb.LoadBalancer(name, {
+            loadBalancerType: "application",
+            internal: false,
+            securityGroups: [args.securityGroupId],
+            subnets: args.publicSubnetIds,
+            dropInvalidHeaderFields: true,
+            desyncMitigationMode: "defensive",
+            enableDeletionProtection: deletionProtection,
+            idleTimeout: 60,
+            accessLogs: { bucket: logs.bucket.bucket, prefix: "alb", enabled: true },
+            tags: stackTags({ Name: name }),
+        }, { parent: this, dependsOn: logs.ready });
+
+        this.targetGroup = new aws.lb.TargetGroup(name, {
+            vpcId: args.vpcId,
+            port: 80,
+            protocol: "HTTP",
+            targetType: "instance",
+            // Long enough for a worker's in-flight uploads to finish, short enough that a deploy is not slow.
+            deregistrationDelay: 30,
+            healthCheck: {
+                enabled: true,
+                path: HEALTH_CHECK_PATH,
+                protocol: "HTTP",
+                matcher: "200",
+                interval: 10,
+                timeout: 5,
+                healthyThreshold: 2,
+                unhealthyThreshold: 3,
+            },
+            tags: stackTags({ Name: name }),
+        }, parent);
+
+        new aws.lb.Listener(`${name}-https`, {
+            loadBalancerArn: this.loadBalancer.arn,
+            port: 443,
+            protocol: "HTTPS",
+            sslPolicy: ALB_SSL_POLICY,
+            certificateArn: certificate.arn,
+            defaultActions: [{ type: "forward", targetGroupArn: this.targetGroup.arn }],
+            tags: stackTags(),
+        }, parent);
+        new aws.lb.Listener(`${name}-http`, {
+            loadBalancerArn: this.loadBalancer.arn,
+            port: 80,
+            protocol: "HTTP",
+            defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
+            tags: stackTags(),
+        }, parent);
+
+        for (const [suffix, recordName] of [["apex", domain], ["www", `www.${domain}`]] as const) {
+            new aws.route53.Record(`${name}-${suffix}`, {
+                zoneId,
+                name: recordName,
+                type: "A",
+                aliases: [{ name: this.loadBalancer.dnsName, zoneId: this.loadBalancer.zoneId, evaluateTargetHealth: true }],
+            }, parent);
+        }
+
+        this.siteUrl = pulumi.output(`https://${domain}`);
+        this.registerOutputs({ siteUrl: this.siteUrl, loadBalancerDns: this.loadBalancer.dnsName });
+    }
+}

@@ -1,0 +1,134 @@
+/**
+ * The one way this stack makes an EC2 host (UbuntuHost), and the IAM identity a tier's hosts share
+ * (HostIdentity). Every host gets the same hardening: IMDSv2 only with a hop limit of 1, an encrypted gp3
+ * root volume, detailed monitoring, no public IP, SSM access instead of SSH keys.
+ */
+import * as zlib from "zlib";
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { USER_DATA_LIMIT_BYTES } from "../cloud-init/role";
+import { stackTags } from "./tags";
+
+export interface PolicyStatement {
+    readonly Sid?: string;
+    readonly Effect: "Allow" | "Deny";
+    readonly Action: string | string[];
+    readonly Resource: pulumi.Input<string> | pulumi.Input<string>[];
+    readonly Condition?: unknown;
+}
+
+export interface HostIdentityArgs {
+    /** The tier these hosts serve, e.g. "app". */
+    readonly role: string;
+    /** What the tier may do beyond SSM management; every statement names its resources. */
+    readonly statements: PolicyStatement[];
+}
+
+export class HostIdentity extends pulumi.ComponentResource {
+    readonly role: aws.iam.Role;
+    readonly instanceProfile: aws.iam.InstanceProfile;
+
+    constructor(name: string, args: HostIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("instagram:host:HostIdentity", name, {}, opts);
+        const tags = stackTags({ Role: args.role });
+        this.role = new aws.iam.Role(
+            name,
+            {
+                description: `Instance role of the ${args.role} hosts of stack ${pulumi.getStack()}`,
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+                tags,
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicyAttachment(
+            `${name}-ssm-core`,
+            { role: this.role.name, policyArn: aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore },
+            { parent: this },
+        );
+        if (args.statements.length > 0) {
+            new aws.iam.RolePolicy(
+                `${name}-tier`,
+                { role: this.role.id, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: args.statements }) },
+                { parent: this },
+            );
+        }
+        this.instanceProfile = new aws.iam.InstanceProfile(name, { role: this.role.name, tags }, { parent: this });
+        this.registerOutputs({ roleArn: this.role.arn, instanceProfile: this.instanceProfile.name });
+    }
+}
+
+export interface UbuntuHostArgs {
+    readonly role: string;
+    readonly hostname: string;
+    readonly ami: pulumi.Input<string>;
+    readonly instanceType: string;
+    readonly subnetId: pulumi.Input<string>;
+    readonly securityGroupIds: pulumi.Input<string>[];
+    readonly identity: HostIdentity;
+    /** #cloud-config text; gzipped into userDataBase64 when over EC2's 16 KiB limit. */
+    readonly userData: pulumi.Input<string>;
+    readonly rootVolumeGiB?: number;
+    /** A fixed private address, for the one host others must know before it exists (the Munin master). */
+    readonly privateIp?: string;
+}
+
+/** EC2 user data as the Instance resource takes it: plain when small enough, gzipped and base64 otherwise. */
+export function encodeUserData(text: string): { userData?: string; userDataBase64?: string } {
+    if (Buffer.byteLength(text, "utf8") <= USER_DATA_LIMIT_BYTES) return { userData: text };
+    const gz = zlib.gzipSync(Buffer.from(text, "utf8"), { level: 9 });
+    if (gz.length > USER_DATA_LIMIT_BYTES) {
+        throw new Error(`user data is ${gz.length} bytes even gzipped; EC2 accepts at most ${USER_DATA_LIMIT_BYTES}`);
+    }
+    return { userDataBase64: gz.toString("base64") };
+}
+
+export class UbuntuHost extends pulumi.ComponentResource {
+    readonly instance: aws.ec2.Instance;
+    readonly privateIp: pulumi.Output<string>;
+    readonly availabilityZone: pulumi.Output<string>;
+
+    constructor(name: string, args: UbuntuHostArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("instagram:host:UbuntuHost", name, {}, opts);
+        const encoded = pulumi.output(args.userData).apply(encodeUserData);
+        this.instance = new aws.ec2.Instance(
+            name,
+            {
+                ami: args.ami,
+                instanceType: args.instanceType,
+                subnetId: args.subnetId,
+                vpcSecurityGroupIds: args.securityGroupIds,
+                iamInstanceProfile: args.identity.instanceProfile.name,
+                associatePublicIpAddress: false,
+                privateIp: args.privateIp,
+                monitoring: true,
+                ebsOptimized: true,
+                metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
+                rootBlockDevice: {
+                    volumeType: "gp3",
+                    volumeSize: args.rootVolumeGiB ?? 30,
+                    encrypted: true,
+                    deleteOnTermination: true,
+                    tags: stackTags({ Name: `${args.hostname}-root`, Role: args.role }),
+                },
+                userData: encoded.apply((e) => e.userData),
+                userDataBase64: encoded.apply((e) => e.userDataBase64),
+                // A host is only ever configured at first boot, so new user data means a new host.
+                userDataReplaceOnChange: true,
+                tags: stackTags({ Name: args.hostname, Role: args.role }),
+            },
+            {
+                parent: this,
+                // A newer Ubuntu AMI applies when a host is next replaced, not by replacing every host at once.
+                ignoreChanges: ["ami"],
+                // A fixed address cannot be held by the old and new instance at once.
+                deleteBeforeReplace: args.privateIp !== undefined,
+            },
+        );
+        this.privateIp = this.instance.privateIp;
+        this.availabilityZone = this.instance.availabilityZone;
+        this.registerOutputs({ instanceId: this.instance.id, privateIp: this.privateIp });
+    }
+}

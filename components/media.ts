@@ -1,0 +1,110 @@
+/**
+ * Photos: a private S3 bucket served only through CloudFront with Origin Access Control, at media.<domain>
+ * over HTTPS (TLS 1.2+), with CloudFront and S3 access logs in a log bucket.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { DnsValidatedCertificate } from "./certificate";
+import { PrivateBucket } from "./private-bucket";
+import { stackTags } from "./tags";
+
+/** AWS's managed "CachingOptimized" cache policy. */
+export const CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6";
+export const CLOUDFRONT_MIN_TLS = "TLSv1.2_2021";
+
+export interface MediaStoreArgs {
+    readonly domain: string;
+    readonly zoneId: pulumi.Input<string>;
+    /** A provider in us-east-1, where CloudFront looks for certificates. */
+    readonly usEast1: aws.Provider;
+    readonly deletionProtection: boolean;
+}
+
+export class MediaStore extends pulumi.ComponentResource {
+    readonly bucket: aws.s3.Bucket;
+    readonly distribution: aws.cloudfront.Distribution;
+    readonly mediaDomain: string;
+    readonly mediaUrl: pulumi.Output<string>;
+
+    constructor(name: string, args: MediaStoreArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("instagram:media:MediaStore", name, {}, opts);
+        const { domain, zoneId, deletionProtection } = args;
+        const parent = { parent: this };
+        this.mediaDomain = `media.${domain}`;
+        const caller = aws.getCallerIdentityOutput({}, parent);
+
+        const logs = new PrivateBucket(`${name}-logs`, {
+            purpose: "CloudFront and S3 access logs of the media store",
+            // CloudFront standard logs are delivered through an ACL grant, which owner-enforced buckets refuse.
+            objectOwnership: "BucketOwnerPreferred",
+            expireAfterDays: 90,
+            forceDestroy: !deletionProtection,
+            policyStatements: (arn) => [{
+                Sid: "S3ServerAccessLogDelivery",
+                Effect: "Allow",
+                Principal: { Service: "logging.s3.amazonaws.com" },
+                Action: "s3:PutObject",
+                Resource: pulumi.interpolate`${arn}/s3/*`,
+                Condition: { StringEquals: { "aws:SourceAccount": caller.accountId } },
+            }],
+        }, parent);
+
+        const media = new PrivateBucket(name, {
+            purpose: "photos",
+            forceDestroy: !deletionProtection,
+            accessLogs: { bucket: logs.bucket.id, prefix: "s3/" },
+            policyAttachedLater: true,
+        }, parent);
+        this.bucket = media.bucket;
+
+        const oac = new aws.cloudfront.OriginAccessControl(name, {
+            description: `Media bucket of ${pulumi.getStack()}`,
+            originAccessControlOriginType: "s3",
+            signingBehavior: "always",
+            signingProtocol: "sigv4",
+        }, parent);
+
+        const certificate = new DnsValidatedCertificate(`${name}-cert`, { domainName: this.mediaDomain, zoneId, provider: args.usEast1 }, parent);
+
+        const originId = "media-s3";
+        this.distribution = new aws.cloudfront.Distribution(name, {
+            enabled: true,
+            isIpv6Enabled: true,
+            httpVersion: "http2and3",
+            comment: `Photos of ${pulumi.getStack()}`,
+            aliases: [this.mediaDomain],
+            priceClass: "PriceClass_100",
+            origins: [{ originId, domainName: this.bucket.bucketRegionalDomainName, originAccessControlId: oac.id }],
+            defaultCacheBehavior: {
+                targetOriginId: originId,
+                viewerProtocolPolicy: "redirect-to-https",
+                allowedMethods: ["GET", "HEAD"],
+                cachedMethods: ["GET", "HEAD"],
+                cachePolicyId: CACHING_OPTIMIZED_POLICY_ID,
+                compress: true,
+            },
+            restrictions: { geoRestriction: { restrictionType: "none" } },
+            viewerCertificate: { acmCertificateArn: certificate.arn, sslSupportMethod: "sni-only", minimumProtocolVersion: CLOUDFRONT_MIN_TLS },
+            loggingConfig: { bucket: logs.bucket.bucketDomainName, prefix: "cloudfront/", includeCookies: false },
+            tags: stackTags({ Name: this.mediaDomain }),
+        }, { parent: this, dependsOn: logs.ready });
+        media.attachPolicy([{
+            Sid: "CloudFrontReadsThroughOAC",
+            Effect: "Allow",
+            Principal: { Service: "cloudfront.amazonaws.com" },
+            Action: "s3:GetObject",
+            Resource: pulumi.interpolate`${this.bucket.arn}/*`,
+            Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
+        }]);
+
+        new aws.route53.Record(`${name}-alias`, {
+            zoneId,
+            name: this.mediaDomain,
+            type: "A",
+            aliases: [{ name: this.distribution.domainName, zoneId: this.distribution.hostedZoneId, evaluateTargetHealth: false }],
+        }, parent);
+
+        this.mediaUrl = pulumi.output(`https://${this.mediaDomain}`);
+        this.registerOutputs({ bucket: this.bucket.bucket, mediaUrl: this.mediaUrl });
+    }
+}

@@ -1,0 +1,157 @@
+/**
+ * The VPC: public subnets for the load balancer and NAT, private subnets for every host, and one security
+ * group per role whose rules come from security-rules.ts and reference other groups, never CIDRs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { privateSubnetCidr, publicSubnetCidr } from "./network-plan";
+import { GroupRole, groupRules, HOST_ROLES, hostEgressPorts, internetRules } from "./security-rules";
+import { stackTags } from "./tags";
+
+export interface NetworkArgs {
+    readonly vpcCidr: string;
+    /** How many availability zones to span (the first azCount the region offers without opt-in). */
+    readonly azCount: number;
+    /** One NAT gateway per AZ (no cross-AZ dependency) or a single one (cheaper, for dev). */
+    readonly natPerAz: boolean;
+    /** Networks allowed to SSH to hosts; empty means no SSH at all. */
+    readonly adminCidrs: readonly string[];
+}
+
+export class Network extends pulumi.ComponentResource {
+    readonly vpc: aws.ec2.Vpc;
+    readonly azNames: pulumi.Output<string>[];
+    readonly publicSubnets: aws.ec2.Subnet[];
+    readonly privateSubnets: aws.ec2.Subnet[];
+    readonly securityGroups: Record<GroupRole, aws.ec2.SecurityGroup>;
+
+    constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("instagram:network:Network", name, {}, opts);
+        const { vpcCidr, azCount, natPerAz, adminCidrs } = args;
+        const parent = { parent: this };
+
+        const zones = aws.getAvailabilityZonesOutput(
+            { state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] },
+            parent,
+        ).names.apply((names) => {
+            if (names.length < azCount) {
+                throw new Error(`instagram:azCount = ${azCount}, but this region offers only ${names.length} availability zones without opt-in`);
+            }
+            return names.slice(0, azCount);
+        });
+        this.azNames = Array.from({ length: azCount }, (_, i) => zones.apply((z) => z[i]));
+
+        this.vpc = new aws.ec2.Vpc(name, { cidrBlock: vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: stackTags({ Name: name }) }, parent);
+        // The default group admits all traffic between its members; nothing here uses it, so it gets no rules.
+        new aws.ec2.DefaultSecurityGroup(`${name}-default`, { vpcId: this.vpc.id, tags: stackTags({ Name: `${name}-default-unused` }) }, parent);
+
+        const igw = new aws.ec2.InternetGateway(name, { vpcId: this.vpc.id, tags: stackTags({ Name: name }) }, parent);
+        const publicRoutes = new aws.ec2.RouteTable(`${name}-public`, {
+            vpcId: this.vpc.id,
+            routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
+            tags: stackTags({ Name: `${name}-public` }),
+        }, parent);
+
+        this.publicSubnets = [];
+        this.privateSubnets = [];
+        const natGateways: aws.ec2.NatGateway[] = [];
+        for (let i = 0; i < azCount; i++) {
+            const az = this.azNames[i];
+            const pub = new aws.ec2.Subnet(`${name}-public-${i}`, {
+                vpcId: this.vpc.id,
+                cidrBlock: publicSubnetCidr(vpcCidr, i),
+                availabilityZone: az,
+                mapPublicIpOnLaunch: false,
+                tags: stackTags({ Name: `${name}-public-${i}`, Tier: "public" }),
+            }, parent);
+            new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: pub.id, routeTableId: publicRoutes.id }, parent);
+            this.publicSubnets.push(pub);
+
+            if (natPerAz || i === 0) {
+                const eip = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags: stackTags({ Name: `${name}-nat-${i}` }) }, parent);
+                natGateways.push(new aws.ec2.NatGateway(`${name}-nat-${i}`, {
+                    allocationId: eip.id,
+                    subnetId: pub.id,
+                    tags: stackTags({ Name: `${name}-nat-${i}` }),
+                }, { parent: this, dependsOn: [igw] }));
+            }
+
+            const priv = new aws.ec2.Subnet(`${name}-private-${i}`, {
+                vpcId: this.vpc.id,
+                cidrBlock: privateSubnetCidr(vpcCidr, i),
+                availabilityZone: az,
+                mapPublicIpOnLaunch: false,
+                tags: stackTags({ Name: `${name}-private-${i}`, Tier: "private" }),
+            }, parent);
+            const privateRoutes = new aws.ec2.RouteTable(`${name}-private-${i}`, {
+                vpcId: this.vpc.id,
+                routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: natGateways[natPerAz ? i : 0].id }],
+                tags: stackTags({ Name: `${name}-private-${i}` }),
+            }, parent);
+            new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: priv.id, routeTableId: privateRoutes.id }, parent);
+            this.privateSubnets.push(priv);
+        }
+
+        const roles: GroupRole[] = ["lb", ...HOST_ROLES];
+        this.securityGroups = Object.fromEntries(
+            roles.map((role) => [
+                role,
+                new aws.ec2.SecurityGroup(`${name}-${role}`, {
+                    vpcId: this.vpc.id,
+                    description: role === "lb" ? "Application load balancer" : `${role} hosts`,
+                    revokeRulesOnDelete: true,
+                    tags: stackTags({ Name: `${name}-${role}`, Role: role }),
+                }, parent),
+            ]),
+        ) as Record<GroupRole, aws.ec2.SecurityGroup>;
+        const sg = this.securityGroups;
+
+        for (const rule of groupRules()) {
+            const id = `${name}-${rule.from}-to-${rule.to}-${rule.port}`;
+            new aws.vpc.SecurityGroupIngressRule(id, {
+                securityGroupId: sg[rule.to].id,
+                referencedSecurityGroupId: sg[rule.from].id,
+                ipProtocol: "tcp",
+                fromPort: rule.port,
+                toPort: rule.port,
+                description: rule.description,
+            }, parent);
+            new aws.vpc.SecurityGroupEgressRule(`${id}-out`, {
+                securityGroupId: sg[rule.from].id,
+                referencedSecurityGroupId: sg[rule.to].id,
+                ipProtocol: "tcp",
+                fromPort: rule.port,
+                toPort: rule.port,
+                description: rule.description,
+            }, parent);
+        }
+        internetRules(adminCidrs).forEach((rule, i) => {
+            new aws.vpc.SecurityGroupIngressRule(`${name}-internet-to-${rule.to}-${rule.port}-${i}`, {
+                securityGroupId: sg[rule.to].id,
+                cidrIpv4: rule.cidr,
+                ipProtocol: "tcp",
+                fromPort: rule.port,
+                toPort: rule.port,
+                description: rule.description,
+            }, parent);
+        });
+        for (const role of HOST_ROLES) {
+            for (const { port, description } of hostEgressPorts()) {
+                new aws.vpc.SecurityGroupEgressRule(`${name}-${role}-to-internet-${port}`, {
+                    securityGroupId: sg[role].id,
+                    cidrIpv4: "0.0.0.0/0",
+                    ipProtocol: "tcp",
+                    fromPort: port,
+                    toPort: port,
+                    description,
+                }, parent);
+            }
+        }
+
+        this.registerOutputs({
+            vpcId: this.vpc.id,
+            publicSubnetIds: this.publicSubnets.map((s) => s.id),
+            privateSubnetIds: this.privateSubnets.map((s) => s.id),
+        });
+    }
+}

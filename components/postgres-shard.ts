@@ -1,0 +1,94 @@
+/**
+ * One physical shard: a primary and (optionally) a streaming standby in another AZ, each with its own RAID
+ * of encrypted gp3 volumes in its own AZ. Volumes live apart from instances, so a replaced host is handed
+ * the same disks and assembles the existing array (the role never re-creates one).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { shardRole } from "../cloud-init/roles/postgres";
+import { RaidLevel, UbuntuRelease } from "./config";
+import { UbuntuHost } from "./host";
+import { shardAzs } from "./network-plan";
+import { PostgresSizing } from "./sizing";
+import { ShardRange } from "./shard-map";
+import { stackTags } from "./tags";
+import { TierContext, tierHost } from "./tier-context";
+
+export interface PostgresShardArgs {
+    readonly ctx: TierContext;
+    readonly range: ShardRange;
+    readonly azCount: number;
+    readonly instanceType: string;
+    readonly ubuntuRelease: UbuntuRelease;
+    readonly sizing: PostgresSizing;
+    readonly volumes: number;
+    readonly volumeGiB: number;
+    readonly raidLevel: RaidLevel;
+    readonly standby: boolean;
+    /** Protect data volumes from `pulumi destroy` and accidental replacement. */
+    readonly protectData: boolean;
+}
+
+export interface ShardMember {
+    readonly host: UbuntuHost;
+    readonly volumes: aws.ebs.Volume[];
+    readonly attachments: aws.ec2.VolumeAttachment[];
+}
+
+/** Device names the volumes are attached as (/dev/sdf onwards); on Nitro they surface as NVMe in any order. */
+export function attachmentDevice(index: number): string {
+    return `/dev/sd${String.fromCharCode("f".charCodeAt(0) + index)}`;
+}
+
+export class PostgresShard extends pulumi.ComponentResource {
+    readonly primary: ShardMember;
+    readonly standby?: ShardMember;
+
+    constructor(name: string, args: PostgresShardArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("instagram:postgres:PostgresShard", name, {}, opts);
+        const { range } = args;
+        const azs = shardAzs(range.physicalShard, args.azCount);
+        this.primary = this.member(name, args, "primary", azs.primary);
+        if (args.standby) this.standby = this.member(name, args, "standby", azs.standby, this.primary.host.privateIp);
+        this.registerOutputs({
+            primaryIp: this.primary.host.privateIp,
+            standbyIp: this.standby?.host.privateIp,
+            volumeIds: this.primary.volumes.map((v) => v.id),
+        });
+    }
+
+    private member(name: string, args: PostgresShardArgs, kind: "primary" | "standby", azIndex: number, primaryAddress?: pulumi.Output<string>): ShardMember {
+        const memberName = `${name}-${kind}`;
+        const subnet = args.ctx.privateSubnets[azIndex];
+        const volumes = Array.from({ length: args.volumes }, (_, v) => new aws.ebs.Volume(`${memberName}-data-${v}`, {
+            availabilityZone: subnet.availabilityZone,
+            size: args.volumeGiB,
+            type: "gp3",
+            encrypted: true,
+            tags: stackTags({ Name: `${memberName}-data-${v}`, Role: "shard", Shard: String(args.range.physicalShard), Member: kind }),
+        }, { parent: this, protect: args.protectData }));
+
+        const roleSpec = pulumi.all([pulumi.all(volumes.map((v) => v.id)), primaryAddress]).apply(([volumeIds, primary]) => shardRole({
+            shard: args.range.physicalShard,
+            kind,
+            ubuntuRelease: args.ubuntuRelease,
+            sizing: args.sizing,
+            volumeIds,
+            raidLevel: args.raidLevel,
+            volumeGiB: args.volumeGiB,
+            firstLogicalShard: args.range.firstLogicalShard,
+            lastLogicalShard: args.range.lastLogicalShard,
+            primaryAddress: primary,
+        }));
+        const host = tierHost(args.ctx, { role: "shard", hostname: memberName, instanceType: args.instanceType, azIndex, roleSpec }, this);
+
+        const attachments = volumes.map((volume, v) => new aws.ec2.VolumeAttachment(`${memberName}-data-${v}`, {
+            instanceId: host.instance.id,
+            volumeId: volume.id,
+            deviceName: attachmentDevice(v),
+            // On replacement, stop the old host (clean PostgreSQL shutdown) before its disks move to the new one.
+            stopInstanceBeforeDetaching: true,
+        }, { parent: this, deleteBeforeReplace: true }));
+        return { host, volumes, attachments };
+    }
+}

@@ -1,0 +1,39 @@
+/** Redis for feeds and sessions: a primary and, optionally, a persisting replica in another AZ. */
+import * as pulumi from "@pulumi/pulumi";
+import { redisRole } from "../cloud-init/roles/redis";
+import { UbuntuHost } from "./host";
+import { redisMaxMemoryMiB } from "./sizing";
+import { TierContext, tierHost } from "./tier-context";
+
+export interface RedisArgs {
+    readonly ctx: TierContext;
+    readonly instanceType: string;
+    readonly replica: boolean;
+}
+
+export class Redis extends pulumi.ComponentResource {
+    readonly primary: UbuntuHost;
+    readonly replica?: UbuntuHost;
+
+    constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("instagram:redis:Redis", name, {}, opts);
+        const maxMemoryMiB = redisMaxMemoryMiB(args.instanceType);
+        this.primary = tierHost(args.ctx, {
+            role: "redis",
+            hostname: `${name}-primary`,
+            instanceType: args.instanceType,
+            azIndex: 0,
+            roleSpec: redisRole({ kind: "primary", maxMemoryMiB }),
+        }, this);
+        if (args.replica) {
+            this.replica = tierHost(args.ctx, {
+                role: "redis",
+                hostname: `${name}-replica`,
+                instanceType: args.instanceType,
+                azIndex: 1,
+                roleSpec: this.primary.privateIp.apply((primaryAddress) => redisRole({ kind: "replica", maxMemoryMiB, primaryAddress })),
+            }, this);
+        }
+        this.registerOutputs({ primaryIp: this.primary.privateIp, replicaIp: this.replica?.privateIp });
+    }
+}

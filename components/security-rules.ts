@@ -1,0 +1,73 @@
+/**
+ * Who may talk to whom, as data. The Network component turns each rule into an ingress rule on the target's
+ * security group and a matching egress rule on the source's, both referencing the other group, never a
+ * CIDR. The only CIDR sources are the internet on the load balancer's 80/443 and, when the user lists
+ * them, adminCidrs on SSH.
+ */
+
+export const HOST_ROLES = ["app", "shard", "redis", "memcached", "monitoring"] as const;
+export type HostRole = (typeof HOST_ROLES)[number];
+export type GroupRole = "lb" | HostRole;
+
+export const PORTS = {
+    http: 80,
+    https: 443,
+    ssh: 22,
+    postgres: 5432,
+    pgbouncer: 6432,
+    redis: 6379,
+    memcached: 11211,
+    muninNode: 4949,
+} as const;
+
+export interface GroupRule {
+    readonly from: GroupRole;
+    readonly to: GroupRole;
+    readonly port: number;
+    readonly description: string;
+}
+
+export interface InternetRule {
+    readonly to: GroupRole;
+    readonly port: number;
+    readonly cidr: string;
+    readonly description: string;
+}
+
+export function groupRules(): GroupRule[] {
+    return [
+        { from: "lb", to: "app", port: PORTS.http, description: "Load balancer to nginx on the app hosts (requests and health checks)" },
+        { from: "app", to: "shard", port: PORTS.pgbouncer, description: "App workers to pgbouncer on the shard hosts" },
+        { from: "shard", to: "shard", port: PORTS.postgres, description: "Standby streams WAL from its primary (replication and pg_basebackup)" },
+        { from: "app", to: "redis", port: PORTS.redis, description: "App workers to Redis (feeds, sessions)" },
+        { from: "redis", to: "redis", port: PORTS.redis, description: "Redis replica syncs from its primary" },
+        { from: "app", to: "memcached", port: PORTS.memcached, description: "App workers to memcached" },
+        ...HOST_ROLES.map((to) => ({
+            from: "monitoring" as const,
+            to,
+            port: PORTS.muninNode,
+            description: `Munin master polls munin-node on the ${to} hosts`,
+        })),
+    ];
+}
+
+export function internetRules(adminCidrs: readonly string[]): InternetRule[] {
+    return [
+        { to: "lb", port: PORTS.https, cidr: "0.0.0.0/0", description: "HTTPS from the internet to the load balancer" },
+        { to: "lb", port: PORTS.http, cidr: "0.0.0.0/0", description: "HTTP from the internet, answered with a redirect to HTTPS" },
+        ...adminCidrs.flatMap((cidr) =>
+            HOST_ROLES.map((to) => ({ to, port: PORTS.ssh, cidr, description: `SSH from admin network ${cidr}` })),
+        ),
+    ];
+}
+
+/**
+ * Outbound from hosts to the internet (through NAT): HTTPS for SSM, S3 and package signing keys, HTTP for
+ * Ubuntu's package mirrors. The load balancer gets none.
+ */
+export function hostEgressPorts(): { port: number; description: string }[] {
+    return [
+        { port: PORTS.https, description: "HTTPS out through NAT: SSM, S3, CloudWatch, package keys" },
+        { port: PORTS.http, description: "HTTP out through NAT: Ubuntu package mirrors (packages are signed)" },
+    ];
+}

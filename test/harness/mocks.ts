@@ -1,0 +1,154 @@
+/**
+ * The mocks the program runs against, offline: every resource gets an ID and the computed outputs the
+ * program reads (ARNs, DNS names, private IPs, ACM validation records...), and every data-source call gets
+ * a realistic answer. Values are deterministic (hashes of names), so two runs give the same plan.
+ * A call this file does not know fails loudly instead of returning nothing.
+ */
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { formatIPv4, parseCidr } from "../../components/cidr";
+
+export const ACCOUNT_ID = "123456789012";
+export const HOSTED_ZONE_ID = "Z0MOCKZONE0123456789";
+export const ALB_ZONE_ID = "Z35SXDOTRQ7X7K";
+export const CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2";
+export const ELB_ACCOUNT_ARN = "arn:aws:iam::127311923021:root";
+export const MOCK_AMI = { x86_64: "ami-0mockubuntuamd6400", arm64: "ami-0mockubuntuarm6400" };
+
+function hex(seed: string, length: number): string {
+    return crypto.createHash("sha256").update(seed).digest("hex").slice(0, length);
+}
+
+/** A stand-in for a random password: as long and as varied as the real one, but repeatable. */
+function fakePassword(seed: string, length: number): string {
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    const bytes = crypto.createHash("sha512").update(`password:${seed}`).digest();
+    return Array.from({ length }, (_, i) => alphabet[bytes[i % bytes.length] % alphabet.length]).join("");
+}
+
+export class StackMocks implements pulumi.runtime.Mocks {
+    private readonly subnets = new Map<string, { cidr: string; az: string; next: number }>();
+
+    constructor(private readonly region: string) {}
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+        const { type, name, inputs } = args;
+        const id = this.idFor(type, name);
+        const arn = `arn:aws:${type.split(":")[1]?.split("/")[0] ?? "mock"}:${this.region}:${ACCOUNT_ID}:${name}`;
+        const state: Record<string, unknown> = { ...inputs, arn, id };
+        switch (type) {
+            case "aws:ec2/subnet:Subnet":
+                this.subnets.set(id, { cidr: inputs.cidrBlock, az: inputs.availabilityZone, next: 10 });
+                break;
+            case "aws:ec2/instance:Instance": {
+                const subnet = this.subnets.get(inputs.subnetId);
+                if (!subnet) throw new Error(`instance ${name} names subnet ${inputs.subnetId}, which the program never created`);
+                subnet.next += 1;
+                const base = parseCidr(subnet.cidr)!.base;
+                state.privateIp = inputs.privateIp ?? formatIPv4(base + 100 + subnet.next);
+                state.availabilityZone = subnet.az;
+                state.privateDns = `ip-${String(state.privateIp).replace(/\./g, "-")}.ec2.internal`;
+                break;
+            }
+            case "aws:ebs/volume:Volume":
+                state.arn = `arn:aws:ec2:${this.region}:${ACCOUNT_ID}:volume/${id}`;
+                break;
+            case "aws:s3/bucket:Bucket": {
+                const bucket = inputs.bucket ?? `${name}-${hex(name, 7)}`;
+                Object.assign(state, {
+                    bucket,
+                    arn: `arn:aws:s3:::${bucket}`,
+                    bucketDomainName: `${bucket}.s3.amazonaws.com`,
+                    bucketRegionalDomainName: `${bucket}.s3.${this.region}.amazonaws.com`,
+                    region: this.region,
+                });
+                break;
+            }
+            case "aws:acm/certificate:Certificate": {
+                const names: string[] = [inputs.domainName, ...(inputs.subjectAlternativeNames ?? [])];
+                state.arn = `arn:aws:acm:${inputs.region ?? this.region}:${ACCOUNT_ID}:certificate/${hex(name, 8)}-${hex(name + "x", 4)}`;
+                state.domainValidationOptions = names.map((domainName) => ({
+                    domainName,
+                    resourceRecordName: `_${hex(domainName, 32)}.${domainName}.`,
+                    resourceRecordType: "CNAME",
+                    resourceRecordValue: `_${hex(domainName + "v", 32)}.acm-validations.aws.`,
+                }));
+                break;
+            }
+            case "aws:acm/certificateValidation:CertificateValidation":
+                state.certificateArn = inputs.certificateArn;
+                break;
+            case "aws:route53/record:Record":
+                state.fqdn = String(inputs.name).replace(/\.$/, "");
+                break;
+            case "aws:lb/loadBalancer:LoadBalancer":
+                state.dnsName = `${name}-${hex(name, 9)}.${this.region}.elb.amazonaws.com`;
+                state.zoneId = ALB_ZONE_ID;
+                break;
+            case "aws:cloudfront/distribution:Distribution":
+                state.domainName = `d${hex(name, 13)}.cloudfront.net`;
+                state.hostedZoneId = CLOUDFRONT_ZONE_ID;
+                state.arn = `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/${id}`;
+                break;
+            case "aws:ssm/parameter:Parameter":
+                state.arn = `arn:aws:ssm:${this.region}:${ACCOUNT_ID}:parameter${inputs.name}`;
+                break;
+            case "aws:iam/role:Role":
+            case "aws:iam/instanceProfile:InstanceProfile":
+                state.name = inputs.name ?? `${name}-${hex(name, 7)}`;
+                state.arn = `arn:aws:iam::${ACCOUNT_ID}:${type.includes("role") ? "role" : "instance-profile"}/${state.name}`;
+                break;
+            case "aws:ec2/securityGroup:SecurityGroup":
+                state.arn = `arn:aws:ec2:${this.region}:${ACCOUNT_ID}:security-group/${id}`;
+                break;
+            case "random:index/randomPassword:RandomPassword":
+                state.result = fakePassword(name, inputs.length ?? 16);
+                break;
+        }
+        return { id, state };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        const { token, inputs } = args;
+        switch (token) {
+            case "aws:ec2/getAmi:getAmi": {
+                const arch = (inputs.filters ?? []).find((f: { name: string }) => f.name === "architecture")?.values?.[0] ?? "x86_64";
+                return { id: MOCK_AMI[arch as "x86_64" | "arm64"], architecture: arch, ownerId: inputs.owners?.[0], name: "ubuntu/images/mock" };
+            }
+            case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+                const letters = ["a", "b", "c", "d"];
+                return { names: letters.map((l) => `${this.region}${l}`), zoneIds: letters.map((_, i) => `use1-az${i + 1}`), id: this.region };
+            }
+            case "aws:route53/getZone:getZone":
+                return { zoneId: HOSTED_ZONE_ID, id: HOSTED_ZONE_ID, name: inputs.name, nameServers: ["ns-1.awsdns-00.com"] };
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return { accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/ci`, userId: "AIDAMOCK", id: ACCOUNT_ID };
+            case "aws:index/getRegion:getRegion":
+                return { name: this.region, region: this.region, id: this.region };
+            case "aws:index/getPartition:getPartition":
+                return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+            case "aws:elb/getServiceAccount:getServiceAccount":
+                return { arn: ELB_ACCOUNT_ARN, id: "127311923021" };
+            case "aws:iam/getPolicyDocument:getPolicyDocument":
+                return { json: JSON.stringify({ Version: "2012-10-17", Statement: inputs.statements ?? [] }), id: "policy" };
+            default:
+                throw new Error(`the mocks do not know the call ${token}; add it to test/harness/mocks.ts`);
+        }
+    }
+
+    private idFor(type: string, name: string): string {
+        const prefixes: Record<string, string> = {
+            "aws:ec2/vpc:Vpc": "vpc-",
+            "aws:ec2/subnet:Subnet": "subnet-",
+            "aws:ec2/instance:Instance": "i-",
+            "aws:ebs/volume:Volume": "vol-",
+            "aws:ec2/securityGroup:SecurityGroup": "sg-",
+            "aws:ec2/natGateway:NatGateway": "nat-",
+            "aws:ec2/internetGateway:InternetGateway": "igw-",
+            "aws:ec2/routeTable:RouteTable": "rtb-",
+            "aws:ec2/eip:Eip": "eipalloc-",
+        };
+        const prefix = prefixes[type];
+        return prefix ? `${prefix}0${hex(`${type}:${name}`, 16)}` : `${name}-id`;
+    }
+}

@@ -1,0 +1,120 @@
+/**
+ * Runs the real program (index.ts) under the Pulumi mocks runtime and records every resource it registers,
+ * with its parent, resolved inputs and mocked outputs. Used by the tests and by `npm run plan`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { StackMocks } from "./mocks";
+import { loadStackConfig } from "../../tools/stack-config";
+
+export interface RecordedResource {
+    readonly urn: string;
+    readonly type: string;
+    readonly name: string;
+    readonly custom: boolean;
+    readonly parentUrn?: string;
+    /** Inputs as the engine received them (secrets unwrapped). */
+    readonly inputs: Record<string, any>;
+    /** Inputs plus the mocked provider outputs. */
+    readonly state: Record<string, any>;
+    readonly protect: boolean;
+}
+
+export interface ProgramRun {
+    readonly stack: string;
+    readonly config: Record<string, string>;
+    readonly resources: RecordedResource[];
+    readonly outputs: Record<string, unknown>;
+    ofType(type: string): RecordedResource[];
+    named(type: string, name: string): RecordedResource;
+}
+
+type Callback = (err: Error | null, resp: any) => void;
+
+/** Strips Pulumi's secret wrappers so tests can look at values. */
+function unwrapSecrets(value: any): any {
+    if (Array.isArray(value)) return value.map(unwrapSecrets);
+    if (value && typeof value === "object") {
+        if (value["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return unwrapSecrets(value.value);
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+let running = false;
+
+/**
+ * Run the program for `stack` with `overrides` on top of its config. One run at a time per process: the
+ * Pulumi runtime is global state.
+ */
+export async function runProgram(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
+    if (running) throw new Error("runProgram: a run is already in progress in this process");
+    running = true;
+    try {
+        const config = loadStackConfig(stack, overrides);
+        const region = config["aws:region"] ?? "us-east-1";
+        const mocks = new StackMocks(region);
+        const recorded: RecordedResource[] = [];
+        const pending: { type: string; name: string; custom: boolean; parentUrn?: string; protect: boolean }[] = [];
+
+        const newResource = mocks.newResource.bind(mocks);
+        mocks.newResource = (args) => {
+            const result = newResource(args);
+            const meta = pending.find((p) => p.type === args.type && p.name === args.name);
+            recorded.push({
+                urn: "",
+                type: args.type,
+                name: args.name,
+                custom: args.custom ?? true,
+                parentUrn: meta?.parentUrn,
+                protect: meta?.protect ?? false,
+                inputs: unwrapSecrets(args.inputs),
+                state: unwrapSecrets(result.state),
+            });
+            return result;
+        };
+
+        pulumi.runtime.setAllConfig(config, []);
+        await pulumi.runtime.setMocks(mocks, "instagram", stack, false);
+        // The mock monitor sees each registration's parent; the Mocks interface does not, so listen in.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const settings = require("@pulumi/pulumi/runtime/settings");
+        const monitor = settings.getMonitor();
+        const register = monitor.registerResource.bind(monitor);
+        monitor.registerResource = (req: any, callback: Callback) => {
+            pending.push({ type: req.getType(), name: req.getName(), custom: req.getCustom(), parentUrn: req.getParent() || undefined, protect: req.getProtect?.() ?? false });
+            register(req, (err: Error | null, resp: any) => {
+                if (!err) {
+                    const entry = recorded.find((r) => r.type === req.getType() && r.name === req.getName() && r.urn === "");
+                    if (entry) (entry as { urn: string }).urn = resp.getUrn();
+                }
+                callback(err, resp);
+            });
+        };
+
+        const program = await import("../../index");
+        const outputs: Record<string, unknown> = {};
+        for (const [key, value] of Object.entries(program)) {
+            outputs[key] = pulumi.Output.isInstance(value) ? unwrapSecrets(await promiseOf(value)) : value;
+        }
+        await settings.disconnect();
+        return {
+            stack,
+            config,
+            resources: recorded,
+            outputs,
+            ofType: (type) => recorded.filter((r) => r.type === type),
+            named: (type, name) => {
+                const found = recorded.find((r) => r.type === type && r.name === name);
+                if (!found) throw new Error(`no ${type} named ${name}; the ${type} resources are: ${recorded.filter((r) => r.type === type).map((r) => r.name).join(", ")}`);
+                return found;
+            },
+        };
+    } finally {
+        running = false;
+    }
+}
+
+/** The value of an Output, for assertions (the mocks run with preview off, so every apply runs). */
+export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply((v) => { resolve(v); return v; }));
+}
