@@ -5,6 +5,7 @@
  */
 import { instanceSpec, knownInstanceFamilies } from "./instance-types";
 import { parseCidr } from "./cidr";
+import { memcachedSizing, postgresSizing, redisMaxMemoryMiB } from "./sizing";
 
 export const PROJECT = "instagram";
 
@@ -171,8 +172,17 @@ function crossKeyProblems(c: InstagramConfig): string[] {
                 "use shardRaidLevel 0 for fewer volumes",
         );
     }
-    if (c.adminCidrs.some((cidr) => parseCidr(cidr)?.prefix === 0)) {
-        problems.push(`${PROJECT}:adminCidrs: 0.0.0.0/0 would open SSH to the internet; list your own networks, or leave it empty and use SSM Session Manager`);
+    const sizingChecks: [keyof InstagramConfig, () => unknown][] = [
+        ["shardInstanceType", () => postgresSizing(c.shardInstanceType, 1)],
+        ["redisInstanceType", () => redisMaxMemoryMiB(c.redisInstanceType)],
+        ["memcachedInstanceType", () => memcachedSizing(c.memcachedInstanceType, 1)],
+    ];
+    for (const [field, check] of sizingChecks) {
+        try {
+            check();
+        } catch (e) {
+            problems.push(`${PROJECT}:${field} = ${JSON.stringify(c[field])}: ${(e as Error).message}`);
+        }
     }
     return problems;
 }

@@ -92,7 +92,7 @@ export function loadStackConfig(stack: string, overrides: Record<string, unknown
         }
         const type = declarations.get(key)?.type;
         if (type && !typeMatches(type, value)) {
-            problems.push(`${key} = ${JSON.stringify(value)}: Pulumi.yaml declares it as ${type === "integer" ? "an" : "a"} ${type}`);
+            problems.push(`${key} = ${JSON.stringify(value)}: Pulumi.yaml declares it as ${/^[aeiou]/.test(type) ? "an" : "a"} ${type}`);
             continue;
         }
         out[key] = asConfigString(value);

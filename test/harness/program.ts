@@ -17,6 +17,8 @@ export interface RecordedResource {
     /** Inputs plus the mocked provider outputs. */
     readonly state: Record<string, any>;
     readonly protect: boolean;
+    /** Position in the order the program registered resources (the order of its code). */
+    readonly order: number;
 }
 
 export interface ProgramRun {
@@ -67,6 +69,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
                 custom: args.custom ?? true,
                 parentUrn: meta?.parentUrn,
                 protect: meta?.protect ?? false,
+                order: meta ? pending.indexOf(meta) : pending.length,
                 inputs: unwrapSecrets(args.inputs),
                 state: unwrapSecrets(result.state),
             });
@@ -97,6 +100,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
             outputs[key] = pulumi.Output.isInstance(value) ? unwrapSecrets(await promiseOf(value)) : value;
         }
         await settings.disconnect();
+        recorded.sort((a, b) => a.order - b.order);
         return {
             stack,
             config,
