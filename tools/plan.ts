@@ -38,13 +38,9 @@ export function parsePlanArgs(argv: readonly string[]): PlanArgs {
 class UsageError extends Error {}
 
 async function main(): Promise<number> {
-    // The Pulumi SDK captures a stack trace for every resource and promise (for the engine's source
-    // positions and leak reports); formatting them was two thirds of the plan's time, and the plan never
-    // shows them. PLAN_STACK_TRACES=1 keeps them for debugging the program.
-    if (!process.env.PLAN_STACK_TRACES) {
-        process.setSourceMapsEnabled(false);
-        Error.stackTraceLimit = 0;
-    }
+    // Stack traces the SDK captures are not shown by the plan; mapping them through tsx's source maps is
+    // slow (see runProgram). PLAN_STACK_TRACES=1 keeps both for debugging the program.
+    if (!process.env.PLAN_STACK_TRACES) process.setSourceMapsEnabled(false);
     let args: PlanArgs;
     try {
         args = parsePlanArgs(process.argv.slice(2));

@@ -19,6 +19,13 @@ export interface RecordedResource {
     readonly protect: boolean;
     /** Position in the order the program registered resources (the order of its code). */
     readonly order: number;
+    /** The explicit provider reference ("urn::id"), when the resource was given one. */
+    readonly provider?: string;
+}
+
+export interface RecordedCall {
+    readonly token: string;
+    readonly inputs: Record<string, any>;
 }
 
 export interface ProgramRun {
@@ -26,6 +33,8 @@ export interface ProgramRun {
     readonly config: Record<string, string>;
     readonly resources: RecordedResource[];
     readonly outputs: Record<string, unknown>;
+    /** Data-source calls (invokes) the program made. */
+    readonly calls: RecordedCall[];
     ofType(type: string): RecordedResource[];
     named(type: string, name: string): RecordedResource;
 }
@@ -51,6 +60,10 @@ let running = false;
 export async function runProgram(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
     if (running) throw new Error("runProgram: a run is already in progress in this process");
     running = true;
+    // The SDK captures a stack trace for every resource and promise; formatting them (through source maps,
+    // under tsx and vitest) dominated the run. Errors thrown by the program keep their messages.
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (!process.env.PLAN_STACK_TRACES) Error.stackTraceLimit = 0;
     try {
         const config = loadStackConfig(stack, overrides);
         const region = config["aws:region"] ?? "us-east-1";
@@ -58,6 +71,12 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
         const recorded: RecordedResource[] = [];
         const pending: { type: string; name: string; custom: boolean; parentUrn?: string; protect: boolean }[] = [];
 
+        const calls: RecordedCall[] = [];
+        const call = mocks.call.bind(mocks);
+        mocks.call = (args) => {
+            calls.push({ token: args.token, inputs: unwrapSecrets(args.inputs) });
+            return call(args);
+        };
         const newResource = mocks.newResource.bind(mocks);
         mocks.newResource = (args) => {
             const result = newResource(args);
@@ -70,6 +89,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
                 parentUrn: meta?.parentUrn,
                 protect: meta?.protect ?? false,
                 order: meta ? pending.indexOf(meta) : pending.length,
+                provider: args.provider || undefined,
                 inputs: unwrapSecrets(args.inputs),
                 state: unwrapSecrets(result.state),
             });
@@ -97,7 +117,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
         const program = await import("../../index");
         const outputs: Record<string, unknown> = {};
         for (const [key, value] of Object.entries(program)) {
-            outputs[key] = pulumi.Output.isInstance(value) ? unwrapSecrets(await promiseOf(value)) : value;
+            outputs[key] = pulumi.Output.isInstance(value) ? unwrapSecrets(await promiseOf(value as pulumi.Output<unknown>)) : value;
         }
         await settings.disconnect();
         recorded.sort((a, b) => a.order - b.order);
@@ -106,6 +126,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
             config,
             resources: recorded,
             outputs,
+            calls,
             ofType: (type) => recorded.filter((r) => r.type === type),
             named: (type, name) => {
                 const found = recorded.find((r) => r.type === type && r.name === name);
@@ -114,6 +135,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
             },
         };
     } finally {
+        Error.stackTraceLimit = stackTraceLimit;
         running = false;
     }
 }

@@ -1,0 +1,57 @@
+import { beforeAll, describe, expect, test } from "vitest";
+import { ProgramRun } from "../harness/program";
+import { runStack } from "../harness/run";
+import { policyOf, T } from "../harness/queries";
+import { SECRET_NAMES } from "../../components/secrets";
+
+let run: ProgramRun;
+beforeAll(async () => {
+    run = await runStack("instagram-2011");
+});
+
+function tierPolicy(tier: string): { Statement: any[] } | undefined {
+    const role = run.named(T.role, `${tier}-host`);
+    const policy = run.ofType(T.rolePolicy).find((p) => p.inputs.role === role.state.id);
+    return policy ? policyOf(policy) : undefined;
+}
+
+describe("secrets", () => {
+    test("each password is a SecureString under the stack's path, holding the generated value", () => {
+        const params = run.ofType(T.ssmParameter);
+        expect(params.map((p) => p.inputs.name).sort()).toEqual(SECRET_NAMES.map((s) => `/instagram/instagram-2011/${s}`).sort());
+        for (const p of params) {
+            expect(p.inputs.type).toBe("SecureString");
+            const password = run.named(T.randomPassword, p.name).state.result;
+            expect(p.inputs.value).toBe(password);
+        }
+    });
+
+    test("a tier reads exactly the secrets it needs, named by ARN", () => {
+        const arn = (s: string) => run.ofType(T.ssmParameter).find((p) => p.inputs.name.endsWith(`/${s}`))!.state.arn;
+        const readable = (tier: string) => tierPolicy(tier)?.Statement.filter((s) => s.Sid === "ReadOwnSecrets").flatMap((s) => s.Resource).sort() ?? [];
+        expect(readable("app")).toEqual([arn("postgres-app"), arn("redis-auth")].sort());
+        expect(readable("shard")).toEqual(["postgres-app", "postgres-replication", "pgbouncer-auth", "postgres-munin"].map(arn).sort());
+        expect(readable("redis")).toEqual([arn("redis-auth")]);
+        expect(readable("monitoring")).toEqual([arn("munin-web")]);
+        expect(tierPolicy("memcached")).toBeUndefined();
+    });
+
+    test("no tier policy grants a wildcard action or resource; app hosts may only get and put photos", () => {
+        for (const tier of ["app", "shard", "redis", "monitoring"]) {
+            for (const s of tierPolicy(tier)!.Statement) {
+                expect([s.Action].flat().some((a: string) => a.includes("*")), `${tier} ${s.Sid}`).toBe(false);
+                expect([s.Resource].flat().some((r: string) => r === "*"), `${tier} ${s.Sid}`).toBe(false);
+            }
+        }
+        const photos = tierPolicy("app")!.Statement.find((s) => s.Sid === "PhotosReadWrite");
+        expect(photos).toEqual({ Sid: "PhotosReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: `${run.named(T.bucket, "media").state.arn}/*` });
+    });
+
+    test("every host role is assumable only by EC2 and managed through SSM", () => {
+        for (const role of run.ofType(T.role)) {
+            expect(JSON.parse(role.inputs.assumeRolePolicy).Statement).toEqual([{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }]);
+            const attached = run.ofType(T.rolePolicyAttachment).filter((a) => a.inputs.role === role.state.name).map((a) => a.inputs.policyArn);
+            expect(attached).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
+        }
+    });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, test } from "vitest";
+import { validateConfig } from "../../components/config";
+import { loadStackConfig } from "../../tools/stack-config";
+import { runStack } from "../harness/run";
+import { T } from "../harness/queries";
+
+/** What the config says each profile must contain, computed independently of the components. */
+function expectedCounts(stack: string, overrides: Record<string, unknown>) {
+    const c = validateConfig(loadStackConfig(stack, overrides));
+    const shardHosts = c.physicalShards * (c.shardStandby ? 2 : 1);
+    const nats = c.natPerAz ? c.azCount : 1;
+    return {
+        [T.instance]: c.appServers + shardHosts + (c.redisReplica ? 2 : 1) + c.memcachedNodes + 1,
+        [T.volume]: shardHosts * c.shardVolumes,
+        [T.attachment]: shardHosts * c.shardVolumes,
+        [T.targetGroupAttachment]: c.appServers,
+        [T.subnet]: 2 * c.azCount,
+        [T.natGateway]: nats,
+        "aws:ec2/eip:Eip": nats,
+        [T.routeTable]: 1 + c.azCount,
+        [T.securityGroup]: 6,
+        // 6 app/data paths + Munin to 5 tiers; internet 80/443 + SSH per admin network to 5 tiers.
+        [T.ingress]: 11 + 2 + 5 * c.adminCidrs.length,
+        [T.egress]: 11 + 5 * 2,
+        [T.loadBalancer]: 1,
+        [T.listener]: 2,
+        [T.certificate]: 2,
+        [T.record]: 2 + 2 + 1 + 1,
+        [T.bucket]: 3,
+        [T.distribution]: 1,
+        [T.ssmParameter]: 6,
+        [T.randomPassword]: 6,
+        [T.role]: 5,
+        [T.instanceProfile]: 5,
+        "instagram:host:UbuntuHost": c.appServers + shardHosts + (c.redisReplica ? 2 : 1) + c.memcachedNodes + 1,
+        "instagram:postgres:PostgresShard": c.physicalShards,
+    };
+}
+
+describe("the whole stack", () => {
+    test.each([
+        ["dev", {}],
+        ["instagram-2011", {}],
+        ["dev", { "instagram:azCount": 3, "instagram:physicalShards": 3, "instagram:logicalShards": 4096, "instagram:shardStandby": true, "instagram:shardVolumes": 6, "instagram:shardRaidLevel": 10, "instagram:adminCidrs": ["198.51.100.0/24", "203.0.113.0/24"], "instagram:redisReplica": true, "instagram:memcachedNodes": 4, "instagram:appServers": 5 }],
+    ])("%s %j: resource counts follow from the config", async (stack, overrides) => {
+        const run = await runStack(stack, overrides);
+        for (const [type, count] of Object.entries(expectedCounts(stack, overrides))) {
+            expect(run.ofType(type).length, type).toBe(count);
+        }
+        // Every child is parented inside the stack component: nothing floats at the root.
+        const roots = run.resources.filter((r) => !r.parentUrn);
+        expect(roots.map((r) => r.type)).toEqual(["instagram:stack:InstagramStack"]);
+        expect(new Set(run.resources.map((r) => r.urn)).size).toBe(run.resources.length);
+    });
+
+    test("outputs: site and media URLs, the shard map, private IPs by role, secret parameter names", async () => {
+        const run = await runStack("instagram-2011");
+        expect(run.outputs.siteUrl).toBe("https://instagram-2011.example.com");
+        expect(run.outputs.mediaUrl).toBe("https://media.instagram-2011.example.com");
+        expect(run.outputs.shardMap).toHaveLength(12);
+        const ips = run.outputs.privateIps as Record<string, string[]>;
+        expect(Object.fromEntries(Object.entries(ips).map(([k, v]) => [k, v.length]))).toEqual({ app: 25, shardPrimary: 12, shardStandby: 12, redis: 2, memcached: 6, monitoring: 1 });
+        expect(ips.monitoring).toEqual(["10.20.0.10"]);
+        expect(run.outputs.secretParameters).toHaveLength(6);
+    });
+
+    test("a Graviton app type boots the arm64 AMI while the other tiers keep amd64", async () => {
+        const run = await runStack("dev", { "instagram:appInstanceType": "c7g.xlarge" });
+        const app = run.ofType(T.instance).filter((i) => i.inputs.tags.Role === "app");
+        const others = run.ofType(T.instance).filter((i) => i.inputs.tags.Role !== "app");
+        expect(app.every((i) => i.inputs.ami === "ami-0mockubuntuarm6400")).toBe(true);
+        expect(others.every((i) => i.inputs.ami === "ami-0mockubuntuamd6400")).toBe(true);
+    });
+
+    test("an invalid config fails the program with the key-named message", async () => {
+        await expect(runStack("dev", { "instagram:azCount": 7 })).rejects.toThrow(/instagram:azCount = "7": must be an integer from 2 to 3/);
+    });
+});
