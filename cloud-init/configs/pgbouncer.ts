@@ -13,6 +13,10 @@ export interface PgbouncerParams {
     readonly postgresPort?: number;
     readonly authFile: string;
     readonly authUser: string;
+    /** Directory of pgbouncer's unix socket. */
+    readonly unixSocketDir?: string;
+    /** Extra [pgbouncer] settings appended verbatim (tests: logfile, pidfile). */
+    readonly extra?: Readonly<Record<string, string | number>>;
 }
 
 export function pgbouncerIni(p: PgbouncerParams): string {
@@ -25,7 +29,7 @@ export function pgbouncerIni(p: PgbouncerParams): string {
         "[pgbouncer]",
         `listen_addr = ${p.listenAddress}`,
         `listen_port = ${p.port ?? 6432}`,
-        "unix_socket_dir = /var/run/postgresql",
+        `unix_socket_dir = ${p.unixSocketDir ?? "/var/run/postgresql"}`,
         "auth_type = scram-sha-256",
         `auth_file = ${p.authFile}`,
         `auth_user = ${p.authUser}`,
@@ -43,6 +47,7 @@ export function pgbouncerIni(p: PgbouncerParams): string {
         `stats_users = ${p.authUser}`,
         "log_connections = 0",
         "log_disconnections = 0",
+        ...Object.entries(p.extra ?? {}).map(([k, v]) => `${k} = ${v}`),
         "",
     ].join("\n");
 }
