@@ -1,6 +1,7 @@
 /** The user data of one host: the common role merged with its tier's role, rendered to #cloud-config. */
 import { mergeRoles, renderCloudConfig, RoleSpec } from "./role";
 import { commonRole } from "./roles/common";
+import { scriptFile } from "./scripts";
 
 export interface HostIdentityParams {
     readonly stack: string;
@@ -11,5 +12,5 @@ export interface HostIdentityParams {
 }
 
 export function hostUserData(host: HostIdentityParams, tierRole: RoleSpec): string {
-    return renderCloudConfig(mergeRoles(commonRole(host), tierRole), { hostname: host.hostname });
+    return renderCloudConfig(mergeRoles(commonRole(host), tierRole), { hostname: host.hostname, stack: host.stack }, scriptFile("fetchSecrets").content);
 }

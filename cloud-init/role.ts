@@ -4,6 +4,7 @@
  * applied to a local "host" by the one-machine target.
  */
 import * as yaml from "js-yaml";
+import { SecretName, secretFilePath, secretParameterName } from "../components/secret-names";
 
 export interface RoleFile {
     readonly path: string;
@@ -27,12 +28,14 @@ export interface RoleSpec {
     readonly commands: readonly (readonly string[])[];
     /** systemd units enabled and (re)started after the commands, so they pick up the written config. */
     readonly services: readonly string[];
+    /** Secrets fetched from SSM at boot, before the commands, into root-only files (secretFilePath). */
+    readonly secrets: readonly SecretName[];
 }
 
 export const ROLE_DONE_MARKER = "/var/lib/instagram/role-done";
 
 export function emptyRole(name: string): RoleSpec {
-    return { roles: [name], packages: [], files: [], commands: [], services: [] };
+    return { roles: [name], packages: [], files: [], commands: [], services: [], secrets: [] };
 }
 
 /** Merge specs in order; a later file at the same path is a conflict, not an override. */
@@ -50,22 +53,48 @@ export function mergeRoles(...specs: RoleSpec[]): RoleSpec {
         files,
         commands: specs.flatMap((s) => s.commands),
         services: unique(specs.flatMap((s) => s.services)),
+        secrets: unique(specs.flatMap((s) => s.secrets)),
     };
 }
 
 export interface RenderOptions {
     readonly hostname: string;
+    /** The Pulumi stack, which names the SSM path of the secrets. */
+    readonly stack: string;
 }
 
-/** The #cloud-config document for a host. */
-export function renderCloudConfig(spec: RoleSpec, options: RenderOptions): string {
+export const SECRETS_MANIFEST = "/etc/instagram/secrets.list";
+export const FETCH_SECRETS = "/usr/local/sbin/instagram-fetch-secrets";
+
+/** The fetch-secrets manifest: one line per secret, "PARAMETER DEST OWNER MODE". */
+export function secretsManifest(stack: string, secrets: readonly SecretName[]): string {
+    return secrets.map((s) => `${secretParameterName(stack, s)} ${secretFilePath(s)} root:root 0600\n`).join("");
+}
+
+/**
+ * The #cloud-config document for a host. Order at boot: files (deferred ones after packages), packages,
+ * then runcmd: fetch the secrets, the roles' commands, enable and restart the services, the finished marker.
+ * `fetchSecretsScript` is the script's text (see scripts.ts), shipped only to hosts that have secrets.
+ */
+export function renderCloudConfig(spec: RoleSpec, options: RenderOptions, fetchSecretsScript?: string): string {
+    const secretFiles: RoleFile[] = [];
+    const fetch: string[][] = [];
+    if (spec.secrets.length > 0) {
+        if (!fetchSecretsScript) throw new Error(`role ${spec.roles.join("+")} has secrets but no fetch-secrets script was given`);
+        secretFiles.push(
+            { path: FETCH_SECRETS, content: fetchSecretsScript, permissions: "0755" },
+            { path: SECRETS_MANIFEST, content: secretsManifest(options.stack, spec.secrets), permissions: "0600" },
+        );
+        fetch.push([FETCH_SECRETS, SECRETS_MANIFEST]);
+    }
+    const files = [...secretFiles, ...spec.files];
     const doc = {
         hostname: options.hostname,
         preserve_hostname: false,
         package_update: true,
         package_upgrade: false,
         packages: [...spec.packages],
-        write_files: spec.files.map((f) => ({
+        write_files: files.map((f) => ({
             path: f.path,
             content: f.content,
             permissions: f.permissions,
@@ -73,6 +102,7 @@ export function renderCloudConfig(spec: RoleSpec, options: RenderOptions): strin
             ...(f.defer ? { defer: true } : {}),
         })),
         runcmd: [
+            ...fetch,
             ...spec.commands.map((c) => [...c]),
             ...(spec.services.length > 0 ? [["systemctl", "enable", ...spec.services], ["systemctl", "restart", ...spec.services]] : []),
             ["install", "-d", "-m", "0755", "/var/lib/instagram"],

@@ -27,6 +27,8 @@ export interface PostgresShardArgs {
     readonly standby: boolean;
     /** Protect data volumes from `pulumi destroy` and accidental replacement. */
     readonly protectData: boolean;
+    /** Where standbys connect from for replication (the private subnets). */
+    readonly replicationCidrs: readonly string[];
 }
 
 export interface ShardMember {
@@ -71,6 +73,9 @@ export class PostgresShard extends pulumi.ComponentResource {
         const roleSpec = pulumi.all([pulumi.all(volumes.map((v) => v.id)), primaryAddress]).apply(([volumeIds, primary]) => shardRole({
             shard: args.range.physicalShard,
             kind,
+            hostname: memberName,
+            hasStandby: args.standby,
+            replicationCidrs: args.replicationCidrs,
             ubuntuRelease: args.ubuntuRelease,
             sizing: args.sizing,
             volumeIds,

@@ -8,31 +8,9 @@ import * as aws from "@pulumi/aws";
 import * as random from "@pulumi/random";
 import { PolicyStatement } from "./host";
 import { stackTags } from "./tags";
+import { SECRET_NAMES, SECRET_READERS, SecretName, secretParameterName } from "./secret-names";
 
-export const SECRET_NAMES = [
-    "postgres-app",
-    "postgres-replication",
-    "pgbouncer-auth",
-    "postgres-munin",
-    "redis-auth",
-    "munin-web",
-] as const;
-export type SecretName = (typeof SECRET_NAMES)[number];
-
-/** Which tier reads which secret; a tier not listed for a secret cannot read it. */
-export const SECRET_READERS: Record<SecretName, readonly string[]> = {
-    "postgres-app": ["app", "shard"],
-    "postgres-replication": ["shard"],
-    "pgbouncer-auth": ["shard"],
-    "postgres-munin": ["shard"],
-    "redis-auth": ["app", "redis"],
-    "munin-web": ["monitoring"],
-};
-
-/** The SSM path of a secret; hosts compute the same path from their stack name. */
-export function secretParameterName(stack: string, secret: SecretName): string {
-    return `/instagram/${stack}/${secret}`;
-}
+export { SECRET_NAMES, SecretName, secretParameterName };
 
 export class Secrets extends pulumi.ComponentResource {
     readonly parameters: Record<SecretName, aws.ssm.Parameter>;

@@ -18,7 +18,7 @@ import { Redis } from "./redis";
 import { MemcachedPool } from "./memcached";
 import { AppTier } from "./app-tier";
 import { Monitoring } from "./monitoring";
-import { monitoringHostIp } from "./network-plan";
+import { monitoringHostIp, privateSubnetCidr } from "./network-plan";
 import { shardMap, ShardRange } from "./shard-map";
 import { appWorkerCount, memcachedSizing, postgresSizing } from "./sizing";
 import { HOST_ROLES, HostRole } from "./security-rules";
@@ -107,9 +107,10 @@ export class InstagramStack extends pulumi.ComponentResource {
             raidLevel: c.shardRaidLevel,
             standby: c.shardStandby,
             protectData: c.deletionProtection,
+            replicationCidrs: Array.from({ length: c.azCount }, (_, i) => privateSubnetCidr(c.vpcCidr, i)),
         }, parent));
 
-        const redis = new Redis("redis", { ctx, instanceType: c.redisInstanceType, replica: c.redisReplica }, parent);
+        const redis = new Redis("redis", { ctx, instanceType: c.redisInstanceType, replica: c.redisReplica, ubuntuRelease: c.ubuntuRelease }, parent);
         const memcached = new MemcachedPool("memcached", {
             ctx,
             nodes: c.memcachedNodes,

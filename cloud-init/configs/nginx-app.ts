@@ -4,7 +4,8 @@
  */
 
 export interface NginxAppParams {
-    readonly listenPort?: number;
+    /** "80" (every address, as on EC2) or "ADDRESS:PORT". */
+    readonly listen?: string;
     readonly upstreamSocket: string;
     /** Where the load balancer connects from; its X-Forwarded-For is trusted only from there. */
     readonly trustedProxyCidrs: readonly string[];
@@ -19,7 +20,7 @@ upstream instagram_app {
 }
 
 server {
-    listen ${p.listenPort ?? 80} default_server;
+    listen ${p.listen ?? "80"} default_server;
     server_name _;
 
 ${p.trustedProxyCidrs.map((c) => `    set_real_ip_from ${c};`).join("\n")}
@@ -44,6 +45,8 @@ ${p.trustedProxyCidrs.map((c) => `    set_real_ip_from ${c};`).join("\n")}
         proxy_http_version 1.1;
         proxy_set_header Connection "";
         proxy_set_header Host $host;
+        # $remote_addr is the client's address once real_ip has trusted the load balancer's header.
+        proxy_set_header X-Real-IP $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $http_x_forwarded_proto;
         proxy_set_header X-Request-Id $request_id;

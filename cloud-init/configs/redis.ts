@@ -13,6 +13,8 @@ export interface RedisConfParams {
     readonly replicaOf?: { host: string; port: number };
     /** A file holding `requirepass` / `masterauth` lines, written at boot from SSM. */
     readonly secretsInclude?: string;
+    /** Redis 7 renamed the small-hash encoding from ziplist to listpack; 6 refuses the new names. */
+    readonly redisMajor: number;
 }
 
 export function redisConf(p: RedisConfParams): string {
@@ -32,11 +34,10 @@ export function redisConf(p: RedisConfParams): string {
         `maxmemory ${p.maxMemoryMiB}mb`,
         // Feeds and sessions are data, not cache: refuse writes when full rather than drop a user's session.
         "maxmemory-policy noeviction",
-        // Instagram's media->user map: hashes bucketed by mediaID/1000 stay in the compact listpack encoding.
-        "hash-max-listpack-entries 1024",
-        "hash-max-listpack-value 64",
-        "hash-max-ziplist-entries 1024",
-        "hash-max-ziplist-value 64",
+        // Instagram's media->user map: hashes bucketed by mediaID/1000 (~1000 fields) stay in the compact encoding.
+        ...(p.redisMajor >= 7
+            ? ["hash-max-listpack-entries 1024", "hash-max-listpack-value 64"]
+            : ["hash-max-ziplist-entries 1024", "hash-max-ziplist-value 64"]),
         ...(p.persistent
             ? ["save 900 1", "save 300 100", "save 60 10000", "appendonly yes", "appendfsync everysec", "dbfilename dump.rdb"]
             : ['save ""', "appendonly no"]),

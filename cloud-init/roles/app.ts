@@ -1,10 +1,14 @@
 /** An app host: nginx in front of the gunicorn-style app server (its code arrives with the delivery issue). */
 import { RoleSpec } from "../role";
 import { nginxAppSite } from "../configs/nginx-app";
+import { scriptFile } from "../scripts";
 import { ShardRange } from "../../components/shard-map";
+import { secretFilePath } from "../../components/secret-names";
 
 export const APP_SOCKET = "/run/instagram-app/app.sock";
 export const APP_HOME = "/opt/instagram";
+export const APP_STATS_FILE = "/run/instagram-app/stats";
+export const MUNIN_APP_COUNTERS = ["requests", "uploads", "signups"] as const;
 
 export interface AppParams {
     readonly workers: number;
@@ -21,7 +25,7 @@ export interface AppParams {
     readonly maxUploadMiB: number;
 }
 
-/** The app server's environment; no secrets here (it reads them from files fetched at boot). */
+/** The app server's environment; no secrets here (systemd hands them over as credentials). */
 export function appEnvironment(p: AppParams): string {
     const env: Record<string, string> = {
         NODE_ENV: "production",
@@ -35,6 +39,7 @@ export function appEnvironment(p: AppParams): string {
         INSTAGRAM_MEDIA_BUCKET: p.mediaBucket,
         INSTAGRAM_MEDIA_BASE_URL: p.mediaBaseUrl,
         INSTAGRAM_MAX_UPLOAD_BYTES: String(p.maxUploadMiB * 1024 * 1024),
+        INSTAGRAM_STATS_FILE: APP_STATS_FILE,
     };
     // systemd EnvironmentFile: single-quoted values are taken literally.
     return `${Object.entries(env).map(([k, v]) => `${k}='${v}'`).join("\n")}\n`;
@@ -54,11 +59,15 @@ Type=simple
 User=instagram
 Group=www-data
 EnvironmentFile=/etc/instagram/app.env
+# Root-only secret files, handed to the service as credentials ($CREDENTIALS_DIRECTORY/NAME).
+LoadCredential=postgres-app:${secretFilePath("postgres-app")}
+LoadCredential=redis-auth:${secretFilePath("redis-auth")}
 RuntimeDirectory=instagram-app
 RuntimeDirectoryMode=0750
 UMask=0007
 ExecStart=${APP_HOME}/current/bin/instagram-app serve --bind unix:${APP_SOCKET} --workers ${workers} --pid /run/instagram-app/master.pid
 ExecReload=/bin/kill -HUP $MAINPID
+# TERM drains in-flight requests (graceful timeout 30 s) before the master exits.
 KillSignal=SIGTERM
 TimeoutStopSec=45
 Restart=on-failure
@@ -72,12 +81,14 @@ WantedBy=multi-user.target
 `;
 }
 
+const MUNIN_PLUGIN = "/usr/local/share/munin/plugins/instagram_";
+
 export function appRole(p: AppParams): RoleSpec {
     return {
         roles: ["app"],
         packages: ["nginx"],
         files: [
-            { path: "/etc/instagram/app.env", content: appEnvironment(p), permissions: "0640" },
+            { path: "/etc/instagram/app.env", content: appEnvironment(p), permissions: "0644" },
             { path: "/etc/systemd/system/instagram-app.service", content: appUnit(p.workers), permissions: "0644" },
             {
                 path: "/etc/nginx/sites-available/instagram",
@@ -85,14 +96,18 @@ export function appRole(p: AppParams): RoleSpec {
                 permissions: "0644",
                 defer: true,
             },
+            scriptFile("muninInstagram", MUNIN_PLUGIN),
+            { path: "/etc/munin/plugin-conf.d/instagram", content: `[instagram_*]\nenv.statsfile ${APP_STATS_FILE}\n`, permissions: "0644", defer: true },
         ],
         commands: [
             ["sh", "-c", `id -u instagram >/dev/null 2>&1 || useradd --system --home-dir ${APP_HOME} --shell /usr/sbin/nologin instagram`],
             ["install", "-d", "-o", "instagram", "-g", "instagram", "-m", "0755", APP_HOME],
             ["ln", "-sfn", "/etc/nginx/sites-available/instagram", "/etc/nginx/sites-enabled/instagram"],
             ["rm", "-f", "/etc/nginx/sites-enabled/default"],
+            ...MUNIN_APP_COUNTERS.map((c) => ["ln", "-sfn", MUNIN_PLUGIN, `/etc/munin/plugins/instagram_${c}`]),
             ["systemctl", "daemon-reload"],
         ],
-        services: ["nginx", "instagram-app"],
+        services: ["nginx", "instagram-app", "munin-node"],
+        secrets: ["postgres-app", "redis-auth"],
     };
 }

@@ -35,5 +35,6 @@ export function commonRole(p: CommonParams): RoleSpec {
         ],
         commands: [],
         services: ["chrony", "munin-node"],
+        secrets: [],
     };
 }

@@ -1,18 +1,29 @@
-/** A shard host: PostgreSQL (primary or standby) with pgbouncer in front, data on a RAID of EBS volumes. */
+/**
+ * A shard host: PostgreSQL (primary or standby) on a RAID of EBS volumes with pgbouncer in front. The boot
+ * runs shard-raid (array), then shard-postgres (cluster on the array, bootstrap or clone); the configs and
+ * SQL they install are generated here.
+ */
 import { RoleSpec } from "../role";
-import { postgresqlConf } from "../configs/postgresql";
+import { postgresqlConf, standbyConf } from "../configs/postgresql";
 import { pgbouncerIni } from "../configs/pgbouncer";
+import { pgHbaConf } from "../configs/pg-hba";
+import { clusterBootstrapSql, databaseBootstrapSql, replicationSlotSql, ROLES, standbySlotName } from "../configs/postgres-sql";
+import { scriptFile, scriptPath } from "../scripts";
+import { RELEASE_FACTS } from "../ubuntu";
 import { PostgresSizing } from "../../components/sizing";
 import { UbuntuRelease } from "../../components/config";
-
-/** The PostgreSQL major version in each supported Ubuntu release's archive. */
-export const POSTGRES_VERSION: Record<UbuntuRelease, number> = { "22.04": 14, "24.04": 16 };
+import { SECRETS_DIR } from "./paths";
 
 export const DATABASE = "instagram";
+export const DATA_MOUNT = "/data";
+export const SHARD_ENV = "/etc/instagram/shard.env";
+export const CONF_SRC = "/etc/instagram/postgresql";
+const PASSFILE = "/var/lib/postgresql/.pgpass";
 
 export interface ShardParams {
     readonly shard: number;
     readonly kind: "primary" | "standby";
+    readonly hostname: string;
     readonly ubuntuRelease: UbuntuRelease;
     readonly sizing: PostgresSizing;
     /** EBS volume IDs; the RAID script finds each by its NVMe serial. */
@@ -21,57 +32,97 @@ export interface ShardParams {
     readonly volumeGiB: number;
     readonly firstLogicalShard: number;
     readonly lastLogicalShard: number;
+    /** Whether this shard has a standby (the primary keeps a replication slot for it). */
+    readonly hasStandby: boolean;
     /** Address of the primary, for a standby. */
     readonly primaryAddress?: string;
+    /** Where standbys connect from for replication: the VPC's private subnets. */
+    readonly replicationCidrs: readonly string[];
 }
 
-/** Usable bytes of the array: RAID 10 mirrors, so half. */
+/** Usable size of the array: RAID 10 mirrors, so half. */
 export function raidCapacityGiB(p: Pick<ShardParams, "raidLevel" | "volumeGiB" | "volumeIds">): number {
     const total = p.volumeGiB * p.volumeIds.length;
     return p.raidLevel === 10 ? total / 2 : total;
 }
 
+/** shard.env: what the boot scripts read. Values are IDs, numbers and addresses: no quoting needed, checked anyway. */
+export function shardEnv(p: ShardParams): string {
+    const values: Record<string, string> = {
+        SHARD: String(p.shard),
+        KIND: p.kind,
+        PG_VERSION: String(RELEASE_FACTS[p.ubuntuRelease].postgresVersion),
+        DATABASE,
+        DATA_MOUNT,
+        MOUNT_POINT: DATA_MOUNT,
+        VOLUME_IDS: p.volumeIds.join(" "),
+        RAID_LEVEL: String(p.raidLevel),
+        CONF_SRC,
+        SECRETS_DIR,
+        FIRST_LOGICAL_SHARD: String(p.firstLogicalShard),
+        LAST_LOGICAL_SHARD: String(p.lastLogicalShard),
+        ...(p.hasStandby || p.kind === "standby" ? { STANDBY_SLOT: standbySlotName(p.shard) } : {}),
+        ...(p.primaryAddress ? { PRIMARY_ADDRESS: p.primaryAddress } : {}),
+    };
+    for (const [k, v] of Object.entries(values)) {
+        if (!/^[A-Za-z0-9 ._\/-]*$/.test(v)) throw new Error(`shard.env value ${k}=${v} has characters a shell would interpret`);
+    }
+    return `${Object.entries(values).map(([k, v]) => `${k}='${v}'`).join("\n")}\n`;
+}
+
 export function shardRole(p: ShardParams): RoleSpec {
     if (p.kind === "standby" && !p.primaryAddress) throw new Error(`shard ${p.shard} standby needs its primary's address`);
-    const version = POSTGRES_VERSION[p.ubuntuRelease];
+    if (p.volumeIds.length === 0) throw new Error(`shard ${p.shard} ${p.kind} has no data volumes`);
+    const version = RELEASE_FACTS[p.ubuntuRelease].postgresVersion;
     // A standby may lag by at most a tenth of the array before its slot stops holding WAL for it.
     const maxSlotWalKeepSizeMiB = Math.max(1024, Math.floor((raidCapacityGiB(p) * 1024) / 10));
-    const shardInfo = {
-        shard: p.shard,
-        kind: p.kind,
-        volumeIds: p.volumeIds,
-        raidLevel: p.raidLevel,
-        logicalShards: { first: p.firstLogicalShard, last: p.lastLogicalShard },
-        ...(p.primaryAddress ? { primaryAddress: p.primaryAddress } : {}),
-    };
+    const conf = (path: string, content: string, permissions = "0644") => ({ path: `${CONF_SRC}/${path}`, content, permissions });
+    const files = [
+        { path: SHARD_ENV, content: shardEnv(p), permissions: "0644" },
+        conf("instagram.conf", postgresqlConf({ sizing: p.sizing, listenAddresses: "*", maxSlotWalKeepSizeMiB })),
+        conf("pg_hba.conf", pgHbaConf({ database: DATABASE, appRoles: [ROLES.app, ROLES.pgbouncer], replicationRole: ROLES.replication, replicationCidrs: p.replicationCidrs })),
+        ...(p.kind === "primary"
+            ? [
+                  conf("cluster.sql", clusterBootstrapSql(DATABASE)),
+                  conf("database.sql", databaseBootstrapSql(p.firstLogicalShard, p.lastLogicalShard)),
+                  ...(p.hasStandby ? [conf("slot.sql", replicationSlotSql(standbySlotName(p.shard)))] : []),
+              ]
+            : [conf("standby.conf", standbyConf({ primaryHost: p.primaryAddress!, user: ROLES.replication, passfile: PASSFILE, slot: standbySlotName(p.shard), applicationName: p.hostname }))]),
+        {
+            path: "/etc/pgbouncer/pgbouncer.ini",
+            content: pgbouncerIni({ sizing: p.sizing, database: DATABASE, listenAddress: "*", postgresHost: "127.0.0.1", authFile: "/etc/pgbouncer/userlist.txt", authUser: ROLES.pgbouncer }),
+            permissions: "0640",
+            owner: "postgres:postgres",
+            defer: true,
+        },
+        {
+            // PostgreSQL starts only once the array is mounted (the mount is nofail, so the host still boots).
+            path: `/etc/systemd/system/postgresql@${version}-main.service.d/instagram.conf`,
+            content: `[Unit]\nRequiresMountsFor=${DATA_MOUNT}\n`,
+            permissions: "0644",
+        },
+        {
+            path: "/etc/munin/plugin-conf.d/instagram-postgres",
+            content: "[postgres_*]\nuser postgres\nenv.PGUSER postgres\n",
+            permissions: "0644",
+            defer: true,
+        },
+        scriptFile("shardRaid"),
+        scriptFile("shardPostgres"),
+        scriptFile("shardPromote"),
+    ];
+    const muninPlugins = ["postgres_bgwriter", "postgres_checkpoints", "postgres_connections_db", "postgres_users", "postgres_xlog", `postgres_size_${DATABASE}`, `postgres_cache_${DATABASE}`, `postgres_transactions_${DATABASE}`];
     return {
         roles: [`postgres-${p.kind}`],
-        packages: ["postgresql", "pgbouncer", "mdadm", "xfsprogs", "nvme-cli", "libdbd-pg-perl"],
-        files: [
-            { path: "/etc/instagram/shard.json", content: `${JSON.stringify(shardInfo, null, 2)}\n`, permissions: "0644" },
-            {
-                path: `/etc/postgresql/${version}/main/conf.d/instagram.conf`,
-                content: postgresqlConf({ sizing: p.sizing, listenAddresses: "*", maxSlotWalKeepSizeMiB }),
-                permissions: "0644",
-                owner: "postgres:postgres",
-                defer: true,
-            },
-            {
-                path: "/etc/pgbouncer/pgbouncer.ini",
-                content: pgbouncerIni({
-                    sizing: p.sizing,
-                    database: DATABASE,
-                    listenAddress: "*",
-                    postgresHost: "127.0.0.1",
-                    authFile: "/etc/pgbouncer/userlist.txt",
-                    authUser: "pgbouncer",
-                }),
-                permissions: "0640",
-                owner: "postgres:postgres",
-                defer: true,
-            },
+        packages: ["postgresql", "pgbouncer", "mdadm", "xfsprogs", "nvme-cli", "vmtouch", "libdbd-pg-perl"],
+        files,
+        commands: [
+            ["systemctl", "daemon-reload"],
+            [scriptPath("shardRaid"), SHARD_ENV],
+            [scriptPath("shardPostgres"), SHARD_ENV],
+            ...muninPlugins.map((plugin) => ["ln", "-sfn", `/usr/share/munin/plugins/${plugin.replace(new RegExp(`${DATABASE}$`), "")}`, `/etc/munin/plugins/${plugin}`]),
         ],
-        commands: [],
-        services: ["postgresql", "pgbouncer"],
+        services: ["pgbouncer", "munin-node"],
+        secrets: p.kind === "primary" ? ["postgres-app", "postgres-replication", "pgbouncer-auth"] : ["postgres-replication", "pgbouncer-auth"],
     };
 }

@@ -97,7 +97,7 @@ describe("user data", () => {
 describe("rendering", () => {
     test("commands are argv lists, services are enabled then restarted, and the finished marker comes last", () => {
         const spec = { ...emptyRole("demo"), packages: ["nginx"], commands: [["echo", "a b; rm -rf /"]], services: ["nginx"] };
-        const doc = yaml.load(renderCloudConfig(spec, { hostname: "h1" })) as Record<string, any>;
+        const doc = yaml.load(renderCloudConfig(spec, { hostname: "h1", stack: "dev" })) as Record<string, any>;
         expect(doc.runcmd).toEqual([
             ["echo", "a b; rm -rf /"],
             ["systemctl", "enable", "nginx"],

@@ -131,7 +131,7 @@ afterAll(async () => {
     await daemons.cleanup();
 });
 
-const viaPgbouncer = (sql: string, user = ROLES.app, pw = PASSWORDS.app, allowFailure = false) =>
+const viaPgbouncer = (sql: string, user: string = ROLES.app, pw = PASSWORDS.app, allowFailure = false) =>
     psql(sql, { host: PRIMARY, port: 6432, db: DB, user, password: pw, allowFailure });
 
 describe("PostgreSQL shard with the generated configuration", () => {

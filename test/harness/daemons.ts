@@ -15,12 +15,15 @@ export interface Account {
     readonly name: string;
 }
 
-/** The account daemons run as: `postgres` when we are root (it exists once PostgreSQL is installed). */
-export function daemonAccount(): Account {
+/**
+ * The account a daemon runs as: the package's own user (postgres, redis...) when we are root, since some
+ * refuse root and none needs it; ourselves otherwise.
+ */
+export function daemonAccount(user = "postgres"): Account {
     if (process.getuid?.() !== 0) return { name: os.userInfo().username };
-    const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
-    const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim());
-    return { uid, gid, name: "postgres" };
+    const uid = Number(execFileSync("id", ["-u", user], { encoding: "utf8" }).trim());
+    const gid = Number(execFileSync("id", ["-g", user], { encoding: "utf8" }).trim());
+    return { uid, gid, name: user };
 }
 
 /** A directory the daemon account owns, removed by cleanup(). */
@@ -104,6 +107,24 @@ export class Daemons {
             throw new Error(`${command} ${args.join(" ")} exited ${out.status}\n${out.stdout}\n${out.stderr}${result.error ? `\n${result.error}` : ""}`);
         }
         return out;
+    }
+
+    /** Like run(), without blocking the event loop: for commands that talk to servers in this process. */
+    runAsync(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; allowFailure?: boolean } = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+        return new Promise((resolve, reject) => {
+            const child = spawn(command, args, { env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+            let stdout = "";
+            let stderr = "";
+            child.stdout!.on("data", (d) => (stdout += d));
+            child.stderr!.on("data", (d) => (stderr += d));
+            const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+            child.on("exit", (code) => {
+                clearTimeout(timer);
+                const out = { status: code ?? -1, stdout, stderr };
+                if (out.status !== 0 && !options.allowFailure) reject(new Error(`${command} ${args.join(" ")} exited ${out.status}\n${stdout}\n${stderr}`));
+                else resolve(out);
+            });
+        });
     }
 
     /** Stop everything started here (TERM, then KILL after a grace period) and remove temporary dirs. */

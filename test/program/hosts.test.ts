@@ -67,7 +67,7 @@ describe("every host", () => {
     test("never receives a password in its user data, and no output carries one", () => {
         for (const [, run] of profiles()) {
             const passwords = run.ofType(T.randomPassword).map((p) => p.state.result as string);
-            expect(passwords).toHaveLength(6);
+            expect(passwords).toHaveLength(5);
             for (const password of passwords) expect(password).toMatch(/^[A-Za-z0-9]{40}$/);
             for (const i of run.ofType(T.instance)) {
                 const text = userDataOf(i);
@@ -111,15 +111,17 @@ describe("shard hosts", () => {
         const instances = seed.ofType(T.instance);
         const primary3 = instances.find((i) => hostName(i) === "shard-3-primary")!;
         const standby3 = instances.find((i) => hostName(i) === "shard-3-standby")!;
-        const shardJson = (i: typeof primary3) => {
+        const shardEnv = (i: typeof primary3) => {
             const doc = yaml.load(userDataOf(i)) as { write_files: { path: string; content: string }[] };
-            return JSON.parse(doc.write_files.find((f) => f.path === "/etc/instagram/shard.json")!.content);
+            const text = doc.write_files.find((f) => f.path === "/etc/instagram/shard.env")!.content;
+            return Object.fromEntries(text.trim().split("\n").map((l) => /^(\w+)='(.*)'$/.exec(l)!.slice(1)));
         };
         const own = volumes.filter((v) => v.name.startsWith("shard-3-primary-data-")).map((v) => v.state.id);
         expect(own).toHaveLength(4);
-        expect(shardJson(primary3)).toEqual({ shard: 3, kind: "primary", volumeIds: own, raidLevel: 10, logicalShards: { first: 500, last: 666 } });
-        expect(shardJson(standby3)).toMatchObject({ kind: "standby", primaryAddress: primary3.state.privateIp });
-        expect(shardJson(standby3).volumeIds).not.toEqual(own);
+        expect(shardEnv(primary3)).toMatchObject({ SHARD: "3", KIND: "primary", VOLUME_IDS: own.join(" "), RAID_LEVEL: "10", FIRST_LOGICAL_SHARD: "500", LAST_LOGICAL_SHARD: "666", PG_VERSION: "16", STANDBY_SLOT: "shard_3_standby" });
+        expect(shardEnv(primary3).PRIMARY_ADDRESS).toBeUndefined();
+        expect(shardEnv(standby3)).toMatchObject({ KIND: "standby", PRIMARY_ADDRESS: primary3.state.privateIp, STANDBY_SLOT: "shard_3_standby" });
+        expect(shardEnv(standby3).VOLUME_IDS).not.toEqual(own.join(" "));
     });
 
     test("data volumes are protected from deletion when deletionProtection is on, and not in dev", () => {

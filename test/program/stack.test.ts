@@ -28,8 +28,8 @@ function expectedCounts(stack: string, overrides: Record<string, unknown>) {
         [T.record]: 2 + 2 + 1 + 1,
         [T.bucket]: 3,
         [T.distribution]: 1,
-        [T.ssmParameter]: 6,
-        [T.randomPassword]: 6,
+        [T.ssmParameter]: 5,
+        [T.randomPassword]: 5,
         [T.role]: 5,
         [T.instanceProfile]: 5,
         "instagram:host:UbuntuHost": c.appServers + shardHosts + (c.redisReplica ? 2 : 1) + c.memcachedNodes + 1,
@@ -61,7 +61,7 @@ describe("the whole stack", () => {
         const ips = run.outputs.privateIps as Record<string, string[]>;
         expect(Object.fromEntries(Object.entries(ips).map(([k, v]) => [k, v.length]))).toEqual({ app: 25, shardPrimary: 12, shardStandby: 12, redis: 2, memcached: 6, monitoring: 1 });
         expect(ips.monitoring).toEqual(["10.20.0.10"]);
-        expect(run.outputs.secretParameters).toHaveLength(6);
+        expect(run.outputs.secretParameters).toHaveLength(5);
     });
 
     test("a Graviton app type boots the arm64 AMI while the other tiers keep amd64", async () => {

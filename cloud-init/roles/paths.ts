@@ -1,0 +1,2 @@
+/** Host paths several roles share. */
+export const SECRETS_DIR = "/etc/instagram/secrets";

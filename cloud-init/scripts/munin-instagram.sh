@@ -1,0 +1,34 @@
+#!/bin/sh
+# Munin plugin for the app server's counters: link it as instagram_requests, instagram_uploads or
+# instagram_signups. The app's master writes running totals to a stats file ("requests 1234" per line);
+# Munin's DERIVE turns them into per-second rates, as Instagram graphed signups and photos.
+# Config (plugin-conf.d): env.statsfile (default /run/instagram-app/stats).
+set -eu
+stats=${statsfile:-/run/instagram-app/stats}
+counter=${0##*/instagram_}
+case "$counter" in
+    requests) title="HTTP requests"; label="requests" ;;
+    uploads) title="Photo uploads"; label="uploads" ;;
+    signups) title="Signups"; label="signups" ;;
+    *) echo "unknown counter $counter (link this plugin as instagram_requests, _uploads or _signups)" >&2; exit 1 ;;
+esac
+
+if [ "${1:-}" = autoconf ]; then
+    if [ -r "$stats" ]; then echo yes; else echo "no ($stats not readable)"; fi
+    exit 0
+fi
+if [ "${1:-}" = config ]; then
+    echo "graph_title Instagram $title per second"
+    echo "graph_category instagram"
+    echo "graph_vlabel per second"
+    echo "graph_args --base 1000 -l 0"
+    echo "$counter.label $label"
+    echo "$counter.type DERIVE"
+    echo "$counter.min 0"
+    exit 0
+fi
+value=U
+if [ -r "$stats" ]; then
+    value=$(awk -v k="$counter" '$1 == k && $2 ~ /^[0-9]+$/ { print $2; found = 1 } END { if (!found) print "U" }' "$stats")
+fi
+echo "$counter.value $value"

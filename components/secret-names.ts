@@ -1,0 +1,29 @@
+/** The stack's secrets by name, who reads them, and where they live in SSM. Pure: shared by program and roles. */
+
+export const SECRET_NAMES = [
+    "postgres-app",
+    "postgres-replication",
+    "pgbouncer-auth",
+    "redis-auth",
+    "munin-web",
+] as const;
+export type SecretName = (typeof SECRET_NAMES)[number];
+
+/** Which tier reads which secret; a tier not listed for a secret cannot read it. */
+export const SECRET_READERS: Record<SecretName, readonly string[]> = {
+    "postgres-app": ["app", "shard"],
+    "postgres-replication": ["shard"],
+    "pgbouncer-auth": ["shard"],
+    "redis-auth": ["app", "redis"],
+    "munin-web": ["monitoring"],
+};
+
+/** The SSM path of a secret; hosts are told the same path in their manifest. */
+export function secretParameterName(stack: string, secret: SecretName): string {
+    return `/instagram/${stack}/${secret}`;
+}
+
+/** Where a host keeps a secret after fetching it at boot (root only; services get it via systemd credentials or their own files). */
+export function secretFilePath(secret: SecretName): string {
+    return `/etc/instagram/secrets/${secret}`;
+}
