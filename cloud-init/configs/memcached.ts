@@ -18,7 +18,7 @@ export function memcachedConf(p: MemcachedConfParams): string {
         `-m ${p.sizing.memoryMiB}`,
         `-c ${p.sizing.maxConnections}`,
         `-t ${p.sizing.threads}`,
-        "-logfile /var/log/memcached.log",
+        "logfile /var/log/memcached.log",
         "",
     ].join("\n");
 }

@@ -1,0 +1,89 @@
+/**
+ * munin-node with the generated config and the app's Munin plugin: it answers the Munin master's address
+ * (and loopback) and nobody else, and reports the app's counters. munin-node reads plugins only from
+ * /etc/munin/plugins, so the test links its plugins there and removes them afterwards (CI runs as root).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { Daemons, requireCommand, tcpExchange, tempDir } from "../harness/daemons";
+import { muninNodeConf } from "../../cloud-init/configs/munin-node";
+import { SCRIPTS_DIR } from "../../cloud-init/scripts";
+import { MUNIN_APP_COUNTERS } from "../../cloud-init/roles/app";
+
+const NODE = "127.0.5.1";
+const MASTER = "127.0.5.9";
+const STRANGER = "127.0.5.8";
+const daemons = new Daemons();
+const installed: string[] = [];
+let dir: string;
+
+beforeAll(async () => {
+    requireCommand("munin-node", "munin-node");
+    if (process.getuid?.() !== 0) throw new Error("this test installs plugins under /etc/munin and must run as root (as CI does)");
+    dir = daemons.track(tempDir("munin-test"));
+    const plugin = path.join(dir, "instagram_");
+    fs.copyFileSync(path.join(SCRIPTS_DIR, "munin-instagram.sh"), plugin);
+    fs.chmodSync(plugin, 0o755);
+    fs.writeFileSync(path.join(dir, "stats"), "requests 123456\nuploads 789\nsignups 42\n", { mode: 0o644 });
+    for (const counter of MUNIN_APP_COUNTERS) {
+        const link = `/etc/munin/plugins/instagram_${counter}`;
+        fs.rmSync(link, { force: true });
+        fs.symlinkSync(plugin, link);
+        installed.push(link);
+    }
+    const pluginConf = "/etc/munin/plugin-conf.d/zz-instagram-test";
+    fs.writeFileSync(pluginConf, `[instagram_*]\nenv.statsfile ${path.join(dir, "stats")}\n`);
+    installed.push(pluginConf);
+    const conf = path.join(dir, "munin-node.conf");
+    fs.writeFileSync(conf, muninNodeConf({
+        hostname: "app-0",
+        masterIp: MASTER,
+        bindAddress: NODE,
+        foreground: true,
+        logFile: path.join(dir, "munin-node.log"),
+        pidFile: path.join(dir, "munin-node.pid"),
+    }));
+    daemons.start("munin-node", "munin-node", ["--config", conf, "--foreground"]);
+    await daemons.waitFor("munin-node", NODE, 4949);
+}, 30_000);
+
+afterAll(async () => {
+    await daemons.cleanup();
+    for (const file of installed) fs.rmSync(file, { force: true });
+});
+
+/** Send one command and "quit"; munin-node answers and closes the connection. */
+const ask = (command: string, from = MASTER) => tcpExchange(NODE, 4949, `${command}\nquit\n`, /(?!)/, { localAddress: from, timeoutMs: 5000 });
+
+describe("munin-node with the generated configuration", () => {
+    test("greets the Munin master with the host's name and lists the app's plugins", async () => {
+        const out = await ask("list");
+        expect(out).toMatch(/^# munin node at app-0\n/);
+        for (const counter of MUNIN_APP_COUNTERS) expect(out).toContain(`instagram_${counter}`);
+    });
+
+    test("fetch returns the app's running totals; config declares them as per-second rates", async () => {
+        expect(await ask("fetch instagram_requests")).toContain("requests.value 123456");
+        expect(await ask("fetch instagram_uploads")).toContain("uploads.value 789");
+        const config = await ask("config instagram_signups");
+        expect(config).toContain("signups.type DERIVE");
+        expect(config).toContain("signups.min 0");
+    });
+
+    test("refuses any address but the master's and loopback", async () => {
+        // munin-node drops the connection (a reset or a close) without a greeting.
+        const out = await tcpExchange(NODE, 4949, "fetch instagram_requests\n", /value/, { localAddress: STRANGER, timeoutMs: 3000 }).catch((e: Error) => e.message);
+        expect(out).not.toContain("munin node at");
+        expect(out).not.toContain("value");
+    });
+
+    test("an unreadable stats file gives U (unknown), not a wrong zero", async () => {
+        fs.renameSync(path.join(dir, "stats"), path.join(dir, "stats.moved"));
+        try {
+            expect(await ask("fetch instagram_requests")).toContain("requests.value U");
+        } finally {
+            fs.renameSync(path.join(dir, "stats.moved"), path.join(dir, "stats"));
+        }
+    });
+});
