@@ -8,6 +8,8 @@
 #   - passwords come from the files fetch-secrets wrote and reach psql on stdin, never argv.
 #
 # usage: shard-postgres ENV_FILE   (the role writes /etc/instagram/shard.env)
+# The tests point MOUNTPOINT, PASSFILE, PGBOUNCER_USERLIST and postgresql-common's PG_CLUSTER_CONF_ROOT
+# at a temporary directory; on a host they keep their defaults.
 set -eu
 
 env_file=${1:?usage: shard-postgres ENV_FILE}
@@ -17,8 +19,11 @@ env_file=${1:?usage: shard-postgres ENV_FILE}
 PRIMARY_WAIT_SECONDS=${PRIMARY_WAIT_SECONDS:-1800}
 
 datadir="$DATA_MOUNT/postgresql/$PG_VERSION/main"
-confdir="/etc/postgresql/$PG_VERSION/main"
-passfile=/var/lib/postgresql/.pgpass
+confdir="${PG_CLUSTER_CONF_ROOT:-/etc/postgresql}/$PG_VERSION/main"
+conf_backup="$DATA_MOUNT/postgresql/$PG_VERSION/etc-main"
+passfile=${PASSFILE:-/var/lib/postgresql/.pgpass}
+userlist=${PGBOUNCER_USERLIST:-/etc/pgbouncer/userlist.txt}
+MOUNTPOINT=${MOUNTPOINT:-mountpoint}
 
 log() { echo "shard-postgres: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -30,7 +35,24 @@ secret() { # NAME: print a password fetched at boot, after checking its shape (i
     printf '%s' "$value"
 }
 
-mountpoint -q "$DATA_MOUNT" || die "$DATA_MOUNT is not mounted; shard-raid must succeed first"
+write_passfile() { # the standby's password for streaming (and cloning); on the root disk, so rewritten every boot
+    : "${PRIMARY_ADDRESS:?}"
+    (
+        umask 077
+        printf '%s:5432:replication:replicator:%s\n' "$PRIMARY_ADDRESS" "$replication_pw" > "$passfile.new"
+    )
+    chown postgres:postgres "$passfile.new"
+    chmod 0600 "$passfile.new"
+    mv -f "$passfile.new" "$passfile"
+}
+
+$MOUNTPOINT -q "$DATA_MOUNT" || die "$DATA_MOUNT is not mounted; shard-raid must succeed first"
+
+# Read (and check) every password first: nothing is touched unless all are there, and a failure inside
+# $(...) in a command's argument would not stop the script, so no password is read that way.
+replication_pw=$(secret postgres-replication)
+pgbouncer_pw=$(secret pgbouncer-auth)
+if [ "$KIND" = primary ]; then app_pw=$(secret postgres-app); fi
 
 current=$(pg_lsclusters -h | awk -v v="$PG_VERSION" '$1 == v && $2 == "main" { print $6 }')
 if [ "$current" != "$datadir" ]; then
@@ -41,8 +63,12 @@ if [ "$current" != "$datadir" ]; then
     install -d -o postgres -g postgres -m 0755 "$DATA_MOUNT/postgresql" "$DATA_MOUNT/postgresql/$PG_VERSION"
     install -d -o postgres -g postgres -m 0700 "$datadir"
     if [ -f "$datadir/PG_VERSION" ]; then
+        # A replaced host: its /etc is new, the array is not. Debian keeps a cluster's config in /etc, so
+        # every run leaves a copy of it on the array; restoring it registers the cluster unchanged.
+        [ -d "$conf_backup" ] || die "$datadir holds a cluster but $conf_backup (its saved config) is missing; refusing to guess"
         log "found an existing cluster on $DATA_MOUNT: registering it unchanged"
-        pg_createcluster -d "$datadir" "$PG_VERSION" main
+        install -d -o postgres -g postgres -m 0755 "$confdir"
+        cp -a "$conf_backup/." "$confdir/"
     elif [ "$KIND" = primary ]; then
         log "initializing a new primary in $datadir"
         pg_createcluster -d "$datadir" --locale C.UTF-8 "$PG_VERSION" main -- --auth-local=peer --auth-host=scram-sha-256 --data-checksums
@@ -50,10 +76,7 @@ if [ "$current" != "$datadir" ]; then
         : "${PRIMARY_ADDRESS:?}" "${STANDBY_SLOT:?}"
         pg_createcluster -d "$datadir" "$PG_VERSION" main
         find "$datadir" -mindepth 1 -delete
-        umask 077
-        printf '%s:5432:replication:replicator:%s\n' "$PRIMARY_ADDRESS" "$(secret postgres-replication)" > "$passfile"
-        chown postgres:postgres "$passfile"
-        chmod 0600 "$passfile"
+        write_passfile
         log "cloning from $PRIMARY_ADDRESS through slot $STANDBY_SLOT (waiting up to ${PRIMARY_WAIT_SECONDS}s for it)"
         waited=0
         until as_postgres env PGPASSFILE="$passfile" pg_basebackup -h "$PRIMARY_ADDRESS" -p 5432 -U replicator \
@@ -70,8 +93,13 @@ fi
 install -o postgres -g postgres -m 0644 "$CONF_SRC/instagram.conf" "$confdir/conf.d/instagram.conf"
 install -o postgres -g postgres -m 0640 "$CONF_SRC/pg_hba.conf" "$confdir/pg_hba.conf"
 if [ "$KIND" = standby ]; then
+    write_passfile
     install -o postgres -g postgres -m 0644 "$CONF_SRC/standby.conf" "$confdir/conf.d/standby.conf"
 fi
+rm -rf "$conf_backup.new"
+cp -a "$confdir" "$conf_backup.new"
+rm -rf "$conf_backup"
+mv "$conf_backup.new" "$conf_backup"
 pg_ctlcluster "$PG_VERSION" main restart
 
 if [ "$KIND" = primary ]; then
@@ -79,9 +107,9 @@ if [ "$KIND" = primary ]; then
     psql_run -d postgres -f "$CONF_SRC/cluster.sql"
     {
         echo "SET log_statement = 'none'; SET log_min_duration_statement = -1;"
-        printf "ALTER ROLE app PASSWORD '%s';\n" "$(secret postgres-app)"
-        printf "ALTER ROLE replicator PASSWORD '%s';\n" "$(secret postgres-replication)"
-        printf "ALTER ROLE pgbouncer PASSWORD '%s';\n" "$(secret pgbouncer-auth)"
+        printf "ALTER ROLE app PASSWORD '%s';\n" "$app_pw"
+        printf "ALTER ROLE replicator PASSWORD '%s';\n" "$replication_pw"
+        printf "ALTER ROLE pgbouncer PASSWORD '%s';\n" "$pgbouncer_pw"
     } | psql_run -d postgres
     psql_run -d "$DATABASE" -f "$CONF_SRC/database.sql"
     if [ -f "$CONF_SRC/slot.sql" ]; then psql_run -d postgres -f "$CONF_SRC/slot.sql"; fi
@@ -89,8 +117,8 @@ fi
 
 # pgbouncer logs in as its auth_user with the plain-text password (a SCRAM secret there cannot run auth_query).
 umask 027
-printf '"pgbouncer" "%s"\n' "$(secret pgbouncer-auth)" > /etc/pgbouncer/userlist.txt.new
-chown postgres:postgres /etc/pgbouncer/userlist.txt.new
-chmod 0640 /etc/pgbouncer/userlist.txt.new
-mv -f /etc/pgbouncer/userlist.txt.new /etc/pgbouncer/userlist.txt
+printf '"pgbouncer" "%s"\n' "$pgbouncer_pw" > "$userlist.new"
+chown postgres:postgres "$userlist.new"
+chmod 0640 "$userlist.new"
+mv -f "$userlist.new" "$userlist"
 log "PostgreSQL $PG_VERSION ($KIND) is up on $datadir"
