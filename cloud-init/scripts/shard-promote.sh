@@ -11,8 +11,9 @@ env_file=${1:?usage: shard-promote ENV_FILE}
 : "${PG_VERSION:?}" "${DATA_MOUNT:?}"
 datadir="$DATA_MOUNT/postgresql/$PG_VERSION/main"
 VMTOUCH=${VMTOUCH:-vmtouch}
+VMTOUCH_LOG=${VMTOUCH_LOG:-/var/log/instagram-vmtouch.log}
 
 [ -f "$datadir/standby.signal" ] || { echo "shard-promote: $datadir is not a standby; nothing to promote" >&2; exit 1; }
 pg_ctlcluster "$PG_VERSION" main promote
 echo "shard-promote: promoted; warming the page cache from $datadir/base" >&2
-nohup "$VMTOUCH" -t -q -m 2G "$datadir/base" > /var/log/instagram-vmtouch.log 2>&1 &
+nohup "$VMTOUCH" -t -m 2G "$datadir/base" > "$VMTOUCH_LOG" 2>&1 &
