@@ -52,18 +52,21 @@ export class Network extends pulumi.ComponentResource {
             tags: stackTags({ Name: `${name}-public` }),
         }, parent);
 
+        // No subnet hands out public IPs: the load balancer and NAT gateways bring their own.
+        const subnet = (tier: "public" | "private", cidrBlock: string, availabilityZone: pulumi.Output<string>, i: number) =>
+            new aws.ec2.Subnet(`${name}-${tier}-${i}`, {
+                vpcId: this.vpc.id,
+                cidrBlock,
+                availabilityZone,
+                mapPublicIpOnLaunch: false,
+                tags: stackTags({ Name: `${name}-${tier}-${i}`, Tier: tier }),
+            }, parent);
         this.publicSubnets = [];
         this.privateSubnets = [];
         const natGateways: aws.ec2.NatGateway[] = [];
         for (let i = 0; i < azCount; i++) {
             const az = this.azNames[i];
-            const pub = new aws.ec2.Subnet(`${name}-public-${i}`, {
-                vpcId: this.vpc.id,
-                cidrBlock: publicSubnetCidr(vpcCidr, i),
-                availabilityZone: az,
-                mapPublicIpOnLaunch: false,
-                tags: stackTags({ Name: `${name}-public-${i}`, Tier: "public" }),
-            }, parent);
+            const pub = subnet("public", publicSubnetCidr(vpcCidr, i), az, i);
             new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: pub.id, routeTableId: publicRoutes.id }, parent);
             this.publicSubnets.push(pub);
 
@@ -76,13 +79,7 @@ export class Network extends pulumi.ComponentResource {
                 }, { parent: this, dependsOn: [igw] }));
             }
 
-            const priv = new aws.ec2.Subnet(`${name}-private-${i}`, {
-                vpcId: this.vpc.id,
-                cidrBlock: privateSubnetCidr(vpcCidr, i),
-                availabilityZone: az,
-                mapPublicIpOnLaunch: false,
-                tags: stackTags({ Name: `${name}-private-${i}`, Tier: "private" }),
-            }, parent);
+            const priv = subnet("private", privateSubnetCidr(vpcCidr, i), az, i);
             const privateRoutes = new aws.ec2.RouteTable(`${name}-private-${i}`, {
                 vpcId: this.vpc.id,
                 routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: natGateways[natPerAz ? i : 0].id }],
