@@ -73,6 +73,8 @@ export interface UbuntuHostArgs {
     readonly rootVolumeGiB?: number;
     /** A fixed private address, for the one host others must know before it exists (the Munin master). */
     readonly privateIp?: string;
+    /** Tags beyond Name/Role/Stack (a shard host's Shard and Member, which policies read). */
+    readonly tags?: Record<string, string>;
 }
 
 /** EC2 user data as the Instance resource takes it: plain when small enough, gzipped and base64 otherwise. */
@@ -117,7 +119,7 @@ export class UbuntuHost extends pulumi.ComponentResource {
                 userDataBase64: encoded.apply((e) => e.userDataBase64),
                 // A host is only ever configured at first boot, so new user data means a new host.
                 userDataReplaceOnChange: true,
-                tags: stackTags({ Name: args.hostname, Role: args.role }),
+                tags: stackTags({ ...args.tags, Name: args.hostname, Role: args.role }),
             },
             {
                 parent: this,

@@ -85,7 +85,14 @@ export class PostgresShard extends pulumi.ComponentResource {
             lastLogicalShard: args.range.lastLogicalShard,
             primaryAddress: primary,
         }));
-        const host = tierHost(args.ctx, { role: "shard", hostname: memberName, instanceType: args.instanceType, azIndex, roleSpec }, this);
+        const host = tierHost(args.ctx, {
+            role: "shard",
+            hostname: memberName,
+            instanceType: args.instanceType,
+            azIndex,
+            roleSpec,
+            tags: { Shard: String(args.range.physicalShard), Member: kind },
+        }, this);
 
         const attachments = volumes.map((volume, v) => new aws.ec2.VolumeAttachment(`${memberName}-data-${v}`, {
             instanceId: host.instance.id,

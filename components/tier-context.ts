@@ -25,6 +25,7 @@ export interface TierHostArgs {
     readonly roleSpec: pulumi.Input<RoleSpec>;
     readonly rootVolumeGiB?: number;
     readonly privateIp?: string;
+    readonly tags?: Record<string, string>;
 }
 
 /** A host of a tier: its role rendered with the common role into user data, in its AZ's private subnet. */
@@ -41,5 +42,6 @@ export function tierHost(ctx: TierContext, args: TierHostArgs, parent: pulumi.Re
         userData: pulumi.output(args.roleSpec).apply((spec) => hostUserData(identity, spec as RoleSpec)),
         rootVolumeGiB: args.rootVolumeGiB,
         privateIp: args.privateIp,
+        tags: args.tags,
     }, { parent });
 }

@@ -21,6 +21,9 @@ export interface RecordedResource {
     readonly order: number;
     /** The explicit provider reference ("urn::id"), when the resource was given one. */
     readonly provider?: string;
+    /** URNs this resource depends on, and per input property (what a policy pack sees at preview). */
+    readonly dependencies: string[];
+    readonly propertyDependencies: Record<string, string[]>;
 }
 
 export interface RecordedCall {
@@ -69,7 +72,8 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
         const region = config["aws:region"] ?? "us-east-1";
         const mocks = new StackMocks(region);
         const recorded: RecordedResource[] = [];
-        const pending: { type: string; name: string; custom: boolean; parentUrn?: string; protect: boolean }[] = [];
+        interface Pending { type: string; name: string; custom: boolean; parentUrn?: string; protect: boolean; dependencies: string[]; propertyDependencies: Record<string, string[]> }
+        const pending: Pending[] = [];
 
         const calls: RecordedCall[] = [];
         const call = mocks.call.bind(mocks);
@@ -90,6 +94,8 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
                 protect: meta?.protect ?? false,
                 order: meta ? pending.indexOf(meta) : pending.length,
                 provider: args.provider || undefined,
+                dependencies: meta?.dependencies ?? [],
+                propertyDependencies: meta?.propertyDependencies ?? {},
                 inputs: unwrapSecrets(args.inputs),
                 state: unwrapSecrets(result.state),
             });
@@ -104,7 +110,17 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
         const monitor = settings.getMonitor();
         const register = monitor.registerResource.bind(monitor);
         monitor.registerResource = (req: any, callback: Callback) => {
-            pending.push({ type: req.getType(), name: req.getName(), custom: req.getCustom(), parentUrn: req.getParent() || undefined, protect: req.getProtect?.() ?? false });
+            const propertyDependencies: Record<string, string[]> = {};
+            req.getPropertydependenciesMap().forEach((deps: any, key: string) => { propertyDependencies[key] = deps.getUrnsList(); });
+            pending.push({
+                type: req.getType(),
+                name: req.getName(),
+                custom: req.getCustom(),
+                parentUrn: req.getParent() || undefined,
+                protect: req.getProtect?.() ?? false,
+                dependencies: req.getDependenciesList(),
+                propertyDependencies,
+            });
             register(req, (err: Error | null, resp: any) => {
                 if (!err) {
                     const entry = recorded.find((r) => r.type === req.getType() && r.name === req.getName() && r.urn === "");
