@@ -67,7 +67,7 @@ export interface RaidConfig {
 
 export const shardRaidVolumeCount: StackValidationPolicy = {
     name: "shard-raid-volume-count",
-    description: "Each shard host has the data volumes its RAID script expects: as many as the volume IDs in its user data, all shards alike, RAID 10 even and at least 4, and the configured count when given.",
+    description: "Each shard host has the data volumes its RAID script expects: as many as the volume IDs in its user data, RAID 10 even and at least 4, and the configured count when given.",
     enforcementLevel: "mandatory",
     configSchema: { properties: { volumesPerShard: { type: "integer", minimum: 1 } } },
     validateStack: (args, report) => {
