@@ -1,0 +1,176 @@
+/**
+ * The gunicorn-style server with real processes and real signals, under bounded load on loopback.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { afterEach, describe, expect, test } from "vitest";
+import { childPids, get, loadUntil, RunningServer, sleep, startServer, TEST_APP, waitUntilServing } from "../harness/server";
+import { eventually } from "../harness/daemons";
+
+const HOST = "127.0.8.1";
+let port = 18000;
+const running: RunningServer[] = [];
+
+async function serve(extra: string[], workers = 2): Promise<{ server: RunningServer; port: number }> {
+    const p = port++;
+    const server = startServer(["--app", TEST_APP, "-w", String(workers), "-b", `${HOST}:${p}`, ...extra]);
+    running.push(server);
+    await waitUntilServing(HOST, p);
+    await eventually(() => (childPids(server.pid).length === workers ? true : undefined), 10_000, `${workers} workers`);
+    return { server, port: p };
+}
+
+afterEach(async () => {
+    await Promise.all(running.splice(0).map((s) => s.stop()));
+});
+
+describe("instagram-app serve", () => {
+    test("HUP under concurrent load: every worker is replaced and not one request fails", async () => {
+        const { server, port: p } = await serve([]);
+        const before = childPids(server.pid);
+        const reloaded = (async () => {
+            await sleep(800);
+            server.signal("SIGHUP");
+            await eventually(() => {
+                const now = childPids(server.pid);
+                return now.length === 2 && now.every((pid) => !before.includes(pid)) ? true : undefined;
+            }, 15_000, "the old workers to be replaced");
+            await sleep(800);
+        })();
+        const result = await loadUntil(HOST, p, 8, reloaded);
+        expect(result.failed, result.errors.slice(0, 5).join("; ")).toBe(0);
+        expect(result.ok).toBeGreaterThan(100);
+        const after = childPids(server.pid);
+        expect(after.some((pid) => before.includes(pid))).toBe(false);
+        expect([...result.pids].some((pid) => after.includes(pid))).toBe(true);
+        expect(server.log()).toMatch(/Handling signal: hup/);
+    }, 60_000);
+
+    test("kill -9 of a worker under load: it is replaced, and only its in-flight requests can fail", async () => {
+        const concurrency = 8;
+        const { server, port: p } = await serve([]);
+        const [victim] = childPids(server.pid);
+        const killed = (async () => {
+            await sleep(500);
+            process.kill(victim, "SIGKILL");
+            await eventually(() => (childPids(server.pid).length === 2 && !childPids(server.pid).includes(victim) ? true : undefined), 15_000, "a replacement");
+            await sleep(500);
+        })();
+        const result = await loadUntil(HOST, p, concurrency, killed);
+        expect(result.failed).toBeLessThanOrEqual(concurrency);
+        expect(result.ok).toBeGreaterThan(50);
+        expect(server.log()).toMatch(new RegExp(`Worker \\(pid: ${victim}\\) exited unexpectedly \\(signal SIGKILL\\); replacing it`));
+    }, 60_000);
+
+    test("a handler that blocks the event loop past --timeout: WORKER TIMEOUT, killed, replaced", async () => {
+        const { server, port: p } = await serve(["--timeout", "1"], 1);
+        const [stuck] = childPids(server.pid);
+        const blocked = get(HOST, p, "/block?ms=8000").catch((e: Error) => e);
+        await eventually(() => (server.log().includes(`WORKER TIMEOUT (pid:${stuck})`) ? true : undefined), 10_000, "WORKER TIMEOUT");
+        expect(await blocked).toBeInstanceOf(Error);
+        await eventually(() => { const now = childPids(server.pid); return now.length === 1 && now[0] !== stuck ? true : undefined; }, 10_000, "a replacement");
+        // With a single worker the socket has no listener until the replacement boots (node:cluster closes it).
+        await waitUntilServing(HOST, p);
+        expect(JSON.parse((await get(HOST, p, "/")).body).pid).not.toBe(stuck);
+    }, 60_000);
+
+    test("max-requests with jitter recycles workers: each replacement boots before the old one drains, no request fails", async () => {
+        const { server, port: p } = await serve(["--max-requests", "20", "--max-requests-jitter", "5"], 1);
+        const pids = new Set<number>();
+        // Paced so replacements (about a second to boot) come and go during the loop; bounded in count and time.
+        const deadline = Date.now() + 30_000;
+        for (let i = 0; i < 600 && pids.size < 4 && Date.now() < deadline; i++) {
+            const reply = await get(HOST, p, "/");
+            expect(reply.status).toBe(200);
+            pids.add(JSON.parse(reply.body).pid);
+            await sleep(10);
+        }
+        expect(pids.size).toBeGreaterThanOrEqual(4);
+        const served = [...server.log().matchAll(/retiring: served (\d+) requests \(max-requests\)/g)].map((m) => Number(m[1]));
+        expect(served.length).toBeGreaterThanOrEqual(3);
+        for (const n of served) expect(n).toBeGreaterThanOrEqual(20);
+        // Jitter: the limits are not all the same (20..25 each; equal by chance only rarely over 3+ workers).
+        expect(served.every((n) => n <= 25)).toBe(true);
+    }, 60_000);
+
+    test("TTIN adds a worker; TTOU retires the oldest, never below one", async () => {
+        const { server } = await serve([], 2);
+        const first = childPids(server.pid).sort((a, b) => a - b);
+        server.signal("SIGTTIN");
+        await eventually(() => (childPids(server.pid).length === 3 ? true : undefined), 10_000, "3 workers");
+        server.signal("SIGTTOU");
+        await eventually(() => (childPids(server.pid).length === 2 ? true : undefined), 10_000, "2 workers");
+        expect(childPids(server.pid)).not.toContain(first[0]);
+        for (let i = 0; i < 3; i++) { server.signal("SIGTTOU"); await sleep(300); }
+        await eventually(() => (childPids(server.pid).length === 1 ? true : undefined), 10_000, "1 worker");
+        await sleep(500);
+        expect(childPids(server.pid)).toHaveLength(1);
+    }, 60_000);
+
+    test("TERM lets an in-flight request finish, then the master exits 0 and removes its pid file", async () => {
+        const pidFile = path.join(os.tmpdir(), `ig-test-${process.pid}.pid`);
+        const { server, port: p } = await serve(["--pid", pidFile, "--graceful-timeout", "10"], 1);
+        expect(Number(fs.readFileSync(pidFile, "utf8"))).toBe(server.pid);
+        const slow = get(HOST, p, "/slow?ms=1500");
+        await sleep(300);
+        server.signal("SIGTERM");
+        const reply = await slow;
+        expect(reply.status).toBe(200);
+        expect(await server.exited).toBe(0);
+        expect(fs.existsSync(pidFile)).toBe(false);
+        await expect(get(HOST, p, "/", 1000)).rejects.toThrow();
+    }, 60_000);
+
+    test("INT stops at once, without waiting for a slow request", async () => {
+        const { server, port: p } = await serve(["--graceful-timeout", "30"], 1);
+        const slow = get(HOST, p, "/slow?ms=10000").catch((e: Error) => e);
+        await sleep(300);
+        const started = Date.now();
+        server.signal("SIGINT");
+        await server.exited;
+        expect(Date.now() - started).toBeLessThan(3000);
+        expect(await slow).toBeInstanceOf(Error);
+    }, 60_000);
+
+    test("an app that fails to boot stops the master with the reason (exit 3), instead of restarting forever", async () => {
+        const server = startServer(["--app", path.resolve(__dirname, "../fixtures/broken-app.ts"), "-w", "2", "-b", `${HOST}:${port++}`]);
+        running.push(server);
+        expect(await server.exited).toBe(3);
+        expect(server.log()).toMatch(/failed to boot: cannot connect to the configuration store \(simulated boot failure\)/);
+        expect(server.log().match(/Booting worker/g)).toHaveLength(2);
+    }, 30_000);
+
+    test("USR1 reopens the access log after it was moved away; the stats file counts requests and uploads", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ig-logs-"));
+        const access = path.join(dir, "access.log");
+        const stats = path.join(dir, "stats");
+        const { server, port: p } = await serve(["--access-log", access, "--stats-file", stats], 1);
+        await get(HOST, p, "/first");
+        await eventually(() => (fs.existsSync(access) && fs.readFileSync(access, "utf8").includes("GET /first") ? true : undefined), 5000, "the first access line");
+        fs.renameSync(access, `${access}.1`);
+        server.signal("SIGUSR1");
+        await eventually(() => (server.log().includes("reopening logs") ? true : undefined), 5000, "USR1");
+        await sleep(300);
+        await get(HOST, p, "/second");
+        await get(HOST, p, "/upload");
+        await eventually(() => (fs.existsSync(access) && fs.readFileSync(access, "utf8").includes("GET /second") ? true : undefined), 5000, "the reopened log");
+        expect(fs.readFileSync(`${access}.1`, "utf8")).not.toContain("/second");
+        expect(fs.readFileSync(access, "utf8")).toMatch(/"GET \/second HTTP\/1.1" 200 (\d+|-) [\d.]+ms pid=\d+/);
+        // Every request counts (the readiness probes too): as many as the access log has lines, in both files.
+        const logged = () => [access, `${access}.1`].map((f) => fs.readFileSync(f, "utf8").trim().split("\n").length).reduce((a, b) => a + b);
+        await eventually(() => {
+            const text = fs.existsSync(stats) ? fs.readFileSync(stats, "utf8") : "";
+            return /^uploads 1$/m.test(text) && text.includes(`requests ${logged()}\n`) ? text : undefined;
+        }, 5000, "the stats file to count every request and the upload");
+        fs.rmSync(dir, { recursive: true, force: true });
+    }, 60_000);
+
+    test("bad arguments get the usage and exit 2", async () => {
+        for (const args of [["--workers", "0"], ["--bind", "nowhere"], ["--bind", "unix:relative.sock"], ["--frobnicate"], ["--timeout"]]) {
+            const server = startServer(args);
+            expect(await server.exited, args.join(" ")).toBe(2);
+            expect(server.log()).toMatch(/instagram-app serve: .*\nusage: instagram-app serve/);
+        }
+    }, 60_000);
+});
