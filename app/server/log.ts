@@ -8,6 +8,10 @@ export class ReopenableLog {
         this.reopen();
     }
 
+    get enabled(): boolean {
+        return this.target !== undefined;
+    }
+
     reopen(): void {
         if (this.target === undefined || this.target === "-") return;
         const old = this.fd;

@@ -42,12 +42,19 @@ export async function runWorker(options: ServerOptions, workerId: number, reques
     const servers: http.Server[] = [];
     const sockets = new Set<net.Socket>();
 
-    // Drained when no connection is left: one accepted just before the stop may not have sent its request yet.
+    // Drained when no connection is left, and not before a short grace after closing the listener: with
+    // round-robin the master may have handed this worker a connection that is still on its way over IPC.
+    const HANDOFF_GRACE_MS = 500;
+    let stoppedAt = 0;
     const maybeExit = () => {
-        if (stopping && sockets.size === 0) {
-            flushStats();
-            setImmediate(() => process.exit(0));
+        if (!stopping || sockets.size > 0) return;
+        const wait = stoppedAt + HANDOFF_GRACE_MS - Date.now();
+        if (wait > 0) {
+            setTimeout(maybeExit, wait);
+            return;
         }
+        flushStats();
+        setImmediate(() => process.exit(0));
     };
     let askedToRetire = false;
     const stop = () => {
@@ -69,12 +76,12 @@ export async function runWorker(options: ServerOptions, workerId: number, reques
     };
 
     const onRequest: http.RequestListener = (req, res) => {
-        const started = process.hrtime.bigint();
+        const started = accessLog.enabled ? process.hrtime.bigint() : 0n;
         served++;
         context.count("requests");
         if (stopping) res.setHeader("Connection", "close");
         res.on("close", () => {
-            accessLog.write(accessLine(req, res, started));
+            if (accessLog.enabled) accessLog.write(accessLine(req, res, started));
             if (requestLimit > 0 && served >= requestLimit && !askedToRetire) {
                 askedToRetire = true;
                 send({ t: "retire-me", reason: `served ${served} requests (max-requests)` });

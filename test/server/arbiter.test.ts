@@ -21,7 +21,9 @@ async function serve(extra: string[], workers = 2): Promise<{ server: RunningSer
     return { server, port: p };
 }
 
-afterEach(async () => {
+afterEach(async (ctx) => {
+    // A failed test shows what the master logged.
+    if (ctx.task.result?.state === "fail") for (const s of running) console.error(`--- master ${s.pid} log ---\n${s.log()}`);
     await Promise.all(running.splice(0).map((s) => s.stop()));
 });
 
