@@ -87,6 +87,11 @@ export class Daemons {
         }
     }
 
+    /** Stop one daemon started here (TERM, then KILL), leaving the others running. */
+    async stopOne(name: string): Promise<void> {
+        await Promise.all(this.processes.filter((p) => p.name === name).map(({ child }) => stopChild(child)));
+    }
+
     output(name: string): string {
         return this.processes.filter((p) => p.name === name).map((p) => p.log.join("")).join("\n");
     }
