@@ -102,6 +102,10 @@ export function renderCloudConfig(spec: RoleSpec, options: RenderOptions, fetchS
             ...(f.defer ? { defer: true } : {}),
         })),
         runcmd: [
+            // cloud-init runs runcmd as one sh script without -e: without this, a failed step (a RAID that
+            // could not assemble) would be followed by the rest and the finished marker, and
+            // `cloud-init status` would say done.
+            "set -e",
             ...fetch,
             ...spec.commands.map((c) => [...c]),
             ...(spec.services.length > 0 ? [["systemctl", "enable", ...spec.services], ["systemctl", "restart", ...spec.services]] : []),

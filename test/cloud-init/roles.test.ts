@@ -42,9 +42,8 @@ describe("roles", () => {
     test("fetching secrets comes first at boot, with a manifest naming the stack's SSM paths", () => {
         const text = renderCloudConfig({ ...emptyRole("x"), secrets: ["redis-auth"], commands: [["true"]] }, { hostname: "h", stack: "prod" }, "#!/bin/sh\n");
         expect(text).toContain("/instagram/prod/redis-auth /etc/instagram/secrets/redis-auth root:root 0600");
-        const runcmd = (yaml.load(text) as { runcmd: string[][] }).runcmd;
-        expect(runcmd[0]).toEqual(["/usr/local/sbin/instagram-fetch-secrets", "/etc/instagram/secrets.list"]);
-        expect(runcmd[1]).toEqual(["true"]);
+        const runcmd = (yaml.load(text) as { runcmd: (string | string[])[] }).runcmd;
+        expect(runcmd.slice(0, 3)).toEqual(["set -e", ["/usr/local/sbin/instagram-fetch-secrets", "/etc/instagram/secrets.list"], ["true"]]);
         expect(() => renderCloudConfig({ ...emptyRole("x"), secrets: ["redis-auth"] }, { hostname: "h", stack: "prod" })).toThrow(/no fetch-secrets script/);
     });
 

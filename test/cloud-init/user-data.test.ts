@@ -99,6 +99,7 @@ describe("rendering", () => {
         const spec = { ...emptyRole("demo"), packages: ["nginx"], commands: [["echo", "a b; rm -rf /"]], services: ["nginx"] };
         const doc = yaml.load(renderCloudConfig(spec, { hostname: "h1", stack: "dev" })) as Record<string, any>;
         expect(doc.runcmd).toEqual([
+            "set -e",
             ["echo", "a b; rm -rf /"],
             ["systemctl", "enable", "nginx"],
             ["systemctl", "restart", "nginx"],
@@ -124,5 +125,21 @@ describe("rendering", () => {
         expect(zlib.gunzipSync(Buffer.from(encoded.userDataBase64!, "base64")).toString("utf8")).toBe(big);
         const random = execFileSync("head", ["-c", "30000", "/dev/urandom"]).toString("base64");
         expect(() => encodeUserData(random)).toThrow(/even gzipped/);
+    });
+});
+
+describe("runcmd as cloud-init runs it", () => {
+    test("a failing step stops the boot script before the finished marker, and the script fails", () => {
+        // cloud-init's own code turns runcmd into the script it runs (Debian's cloud-init lives in /usr/bin/python3).
+        const spec = { ...emptyRole("demo"), commands: [["true"], ["sh", "-c", "exit 7"], ["echo", "after-the-failure"]] };
+        const runcmd = (yaml.load(renderCloudConfig(spec, { hostname: "h", stack: "dev" })) as { runcmd: unknown[] }).runcmd;
+        const script = execFileSync("/usr/bin/python3", ["-c", "import json, sys\nfrom cloudinit import util\nsys.stdout.write(util.shellify(json.load(sys.stdin)))"], { input: JSON.stringify(runcmd), encoding: "utf8" });
+        expect(script.split("\n").slice(0, 2)).toEqual(["#!/bin/sh", "set -e"]);
+        const file = path.join(tmp, "runcmd.sh");
+        fs.writeFileSync(file, script);
+        const run = spawnSync("sh", [file], { encoding: "utf8" });
+        expect(run.status).toBe(7);
+        expect(run.stdout).not.toContain("after-the-failure");
+        expect(script).toContain("/var/lib/instagram/role-done");
     });
 });
