@@ -1,0 +1,47 @@
+/** JSON in and out, with the API's error shape: { error, message } and the right status, never a stack trace. */
+import * as http from "http";
+
+export class HttpError extends Error {
+    constructor(readonly status: number, readonly code: string, message: string, readonly extra: Record<string, unknown> = {}) {
+        super(message);
+    }
+}
+
+export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), "Cache-Control": "no-store" });
+    res.end(text);
+}
+
+export const MAX_JSON_BYTES = 16 * 1024;
+
+/** A JSON object body with exactly the allowed fields (unknown ones are an error, not ignored). */
+export async function readJsonObject(req: http.IncomingMessage, allowed: readonly string[]): Promise<Record<string, unknown>> {
+    if (!/^application\/json\b/.test(req.headers["content-type"] ?? "")) throw new HttpError(415, "unsupported_media_type", "send the body as application/json");
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > MAX_JSON_BYTES) throw new HttpError(413, "too_large", `the body is limited to ${MAX_JSON_BYTES} bytes`);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_JSON_BYTES) throw new HttpError(413, "too_large", `the body is limited to ${MAX_JSON_BYTES} bytes`);
+        chunks.push(chunk as Buffer);
+    }
+    let body: unknown;
+    try {
+        body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    } catch {
+        throw new HttpError(400, "invalid_json", "the body is not valid JSON");
+    }
+    if (!body || typeof body !== "object" || Array.isArray(body)) throw new HttpError(400, "invalid_request", "the body must be a JSON object");
+    const unknown = Object.keys(body).filter((k) => !allowed.includes(k));
+    if (unknown.length > 0) throw new HttpError(400, "invalid_request", `unknown field(s): ${unknown.join(", ")}; allowed: ${allowed.join(", ")}`);
+    return body as Record<string, unknown>;
+}
+
+const MAX_ID = (1n << 63n) - 1n;
+
+export function parseId(text: string, what: string): bigint {
+    if (!/^\d{1,19}$/.test(text) || BigInt(text) > MAX_ID || BigInt(text) === 0n) throw new HttpError(400, "invalid_request", `${what} must be a positive 64-bit ID`);
+    return BigInt(text);
+}
