@@ -6,17 +6,26 @@
 import * as http from "http";
 import { AppContext } from "../server/protocol";
 import { ApiConfig, loadApiConfig } from "./config";
-import { HttpError, parseId, readJsonObject, sendJson } from "./http";
+import Redis from "ioredis";
+import { HttpError, parseId, readJsonObject, readRawBody, sendJson } from "./http";
 import { ShardRouter, Unavailable } from "./shards";
 import { Conflict, NotFound, Users } from "./users";
+import { Feeds } from "./feed";
+import { MemcachedPool } from "./memcached";
+import { DirectoryMediaStore, MediaStore, PHOTO_TYPES, photoExtension, S3MediaStore } from "./media-store";
 
 const USERNAME = /^[a-z0-9_.]{1,30}$/;
+
+const MAX_CAPTION = 2200;
 
 interface Services {
     readonly config: ApiConfig;
     readonly shards?: ShardRouter;
     readonly users?: Users;
-    /** Why the shards are not configured, if they are not. */
+    readonly redis?: Redis;
+    readonly cache?: MemcachedPool;
+    readonly feeds?: Feeds;
+    /** What is not configured, for /readyz and 503s. */
     readonly missing: string[];
 }
 
@@ -25,13 +34,34 @@ function services(config: ApiConfig): Services {
     if (config.shards.length === 0) missing.push("postgres: INSTAGRAM_PGBOUNCER_HOSTS is not set");
     if (!config.logicalShards) missing.push("postgres: INSTAGRAM_LOGICAL_SHARDS is not set");
     if (!config.dbPassword) missing.push("postgres: no password (credential postgres-app or INSTAGRAM_DB_PASSWORD)");
-    if (missing.length > 0 || !config.logicalShards) return { config, missing };
+    if (!config.redis) missing.push("redis: INSTAGRAM_REDIS is not set");
+    if (!config.mediaDir && !config.mediaBucket) missing.push("media store: neither INSTAGRAM_MEDIA_BUCKET nor INSTAGRAM_MEDIA_DIR is set");
+    const redis = config.redis
+        ? new Redis({
+              ...config.redis,
+              password: config.redisPassword,
+              // Fail fast while Redis is away (503), reconnect in the background, recover by itself.
+              enableOfflineQueue: false,
+              maxRetriesPerRequest: 1,
+              connectTimeout: 1000,
+              retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+          })
+        : undefined;
+    redis?.on("error", () => undefined);
+    const cache = config.memcached.length > 0 ? new MemcachedPool({ nodes: config.memcached }) : undefined;
+    const store: MediaStore | undefined = config.mediaBucket
+        ? new S3MediaStore(config.mediaBucket, config.region, config.s3Endpoint)
+        : config.mediaDir ? new DirectoryMediaStore(config.mediaDir) : undefined;
+    const dbReady = config.shards.length > 0 && config.logicalShards && config.dbPassword && !config.problems.some((p) => /SHARD|PGBOUNCER/.test(p));
+    if (!dbReady || !config.logicalShards) return { config, redis, cache, missing };
     const shards = new ShardRouter({ ...config, logicalShards: config.logicalShards });
-    return { config, shards, users: new Users(shards), missing };
+    const users = new Users(shards);
+    const feeds = store ? new Feeds(shards, users, store, redis, cache, config.mediaBaseUrl) : undefined;
+    return { config, shards, users, redis, cache, feeds, missing };
 }
 
 function need<T>(value: T | undefined, s: Services): T {
-    if (value === undefined) throw new HttpError(503, "unavailable", "the database tier is not configured on this server", { missing: s.missing });
+    if (value === undefined) throw new HttpError(503, "unavailable", "what this route needs is not configured on this server", { missing: s.missing });
     return value;
 }
 
@@ -42,6 +72,10 @@ const ROUTES: [string, RegExp, Route][] = [
     ["GET", /^\/readyz$/, async (_req, res, _p, s) => {
         const shards = s.shards ? await s.shards.check() : [];
         const down = shards.filter((c) => !c.ok).map((c) => `shard ${c.shard}: ${c.error}`);
+        if (s.redis) {
+            const pong = await Promise.race([s.redis.ping().catch((e: Error) => e.message), new Promise<string>((r) => setTimeout(() => r("no answer within 1 s"), 1000))]);
+            if (pong !== "PONG") down.push(`redis: ${pong}`);
+        }
         const problems = [...s.missing, ...down];
         sendJson(res, problems.length === 0 ? 200 : 503, { status: problems.length === 0 ? "ready" : "not ready", problems, shards });
     }],
@@ -68,6 +102,26 @@ const ROUTES: [string, RegExp, Route][] = [
         const user = parseId(id, "user id");
         await users.get(user);
         sendJson(res, 200, { followers: await users.followers(user) });
+    }],
+    ["POST", /^\/api\/v1\/users\/([^/]+)\/media$/, async (req, res, [id], s, ctx) => {
+        const feeds = need(s.feeds, s);
+        const owner = parseId(id, "user id");
+        const contentType = (req.headers["content-type"] ?? "").split(";")[0].trim();
+        if (!PHOTO_TYPES.includes(contentType)) throw new HttpError(415, "unsupported_media_type", `upload a photo as ${PHOTO_TYPES.join(", ")}`);
+        const caption = new URL(req.url ?? "/", "http://api").searchParams.get("caption") ?? "";
+        if (caption.length > MAX_CAPTION) throw new HttpError(400, "invalid_request", `caption is limited to ${MAX_CAPTION} characters`);
+        const body = await readRawBody(req, s.config.maxUploadBytes);
+        const ext = photoExtension(contentType, body);
+        if (!ext) throw new HttpError(400, "invalid_request", `the body is not a ${contentType} image`);
+        const result = await feeds.upload(owner, body, contentType, ext, caption);
+        ctx.count("uploads");
+        sendJson(res, 201, result);
+    }],
+    ["GET", /^\/api\/v1\/media\/([^/]+)$/, async (_req, res, [id], s) => sendJson(res, 200, await need(s.feeds, s).get(parseId(id, "media id")))],
+    ["GET", /^\/api\/v1\/users\/([^/]+)\/feed$/, async (req, res, [id], s) => {
+        const limitText = new URL(req.url ?? "/", "http://api").searchParams.get("limit") ?? "20";
+        if (!/^\d{1,3}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 100) throw new HttpError(400, "invalid_request", "limit must be 1-100");
+        sendJson(res, 200, await need(s.feeds, s).feed(parseId(id, "user id"), Number(limitText)));
     }],
 ];
 

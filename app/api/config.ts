@@ -19,6 +19,15 @@ export interface ApiConfig {
     readonly shards: readonly ShardTarget[];
     readonly dbPassword?: string;
     readonly memcached: readonly string[];
+    readonly redis?: { host: string; port: number };
+    readonly redisPassword?: string;
+    /** A local directory (tests, the one-machine stack) or an S3 bucket (the cloud). */
+    readonly mediaDir?: string;
+    readonly mediaBucket?: string;
+    readonly s3Endpoint?: string;
+    readonly region?: string;
+    readonly mediaBaseUrl: string;
+    readonly maxUploadBytes: number;
     readonly problems: readonly string[];
 }
 
@@ -65,5 +74,27 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     }
     const memcached = (env.INSTAGRAM_MEMCACHED ?? "").split(",").filter(Boolean);
     for (const node of memcached) if (!hostPort(node, 11211)) problems.push(`INSTAGRAM_MEMCACHED entry ${node}: expected host:port`);
-    return { logicalShards, shardMap, shards, dbPassword: credential(env, "postgres-app", "INSTAGRAM_DB_PASSWORD"), memcached, problems };
+    let redis: { host: string; port: number } | undefined;
+    if (env.INSTAGRAM_REDIS) {
+        redis = hostPort(env.INSTAGRAM_REDIS, 6379);
+        if (!redis) problems.push(`INSTAGRAM_REDIS=${env.INSTAGRAM_REDIS}: expected host:port`);
+    }
+    const maxUploadBytes = Number(env.INSTAGRAM_MAX_UPLOAD_BYTES ?? 10 * 1024 * 1024);
+    if (!Number.isInteger(maxUploadBytes) || maxUploadBytes < 1024 || maxUploadBytes > 100 * 1024 * 1024) problems.push(`INSTAGRAM_MAX_UPLOAD_BYTES=${env.INSTAGRAM_MAX_UPLOAD_BYTES}: expected 1024 to 104857600`);
+    return {
+        logicalShards,
+        shardMap,
+        shards,
+        dbPassword: credential(env, "postgres-app", "INSTAGRAM_DB_PASSWORD"),
+        memcached,
+        redis,
+        redisPassword: credential(env, "redis-auth", "INSTAGRAM_REDIS_PASSWORD"),
+        mediaDir: env.INSTAGRAM_MEDIA_DIR || undefined,
+        mediaBucket: env.INSTAGRAM_MEDIA_BUCKET || undefined,
+        s3Endpoint: env.INSTAGRAM_S3_ENDPOINT || undefined,
+        region: env.AWS_REGION || undefined,
+        mediaBaseUrl: env.INSTAGRAM_MEDIA_BASE_URL || "/media",
+        maxUploadBytes: Number.isInteger(maxUploadBytes) ? maxUploadBytes : 10 * 1024 * 1024,
+        problems,
+    };
 }

@@ -39,6 +39,20 @@ export async function readJsonObject(req: http.IncomingMessage, allowed: readonl
     return body as Record<string, unknown>;
 }
 
+/** A raw body of at most `limit` bytes (checked on the header first, then while reading). */
+export async function readRawBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+    const tooLarge = () => new HttpError(413, "too_large", `the body is limited to ${limit} bytes`);
+    if (Number(req.headers["content-length"] ?? 0) > limit) throw tooLarge();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > limit) throw tooLarge();
+        chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks);
+}
+
 const MAX_ID = (1n << 63n) - 1n;
 
 export function parseId(text: string, what: string): bigint {

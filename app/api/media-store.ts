@@ -1,0 +1,64 @@
+/**
+ * Where photo bytes go: S3 in the cloud (the bucket CloudFront serves as media.<domain>), a directory for
+ * tests and the one-machine stack. The database stores only the object's key; URLs point at the CDN.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+
+export interface MediaStore {
+    readonly name: string;
+    put(key: string, body: Buffer, contentType: string): Promise<void>;
+}
+
+export class DirectoryMediaStore implements MediaStore {
+    readonly name = "media directory";
+
+    constructor(private readonly root: string) {}
+
+    async put(key: string, body: Buffer, _contentType?: string): Promise<void> {
+        const file = path.join(this.root, key);
+        if (!file.startsWith(path.resolve(this.root) + path.sep)) throw new Error(`media key ${key} escapes the media directory`);
+        await fs.promises.mkdir(path.dirname(file), { recursive: true });
+        // Written under a temporary name and renamed: a reader never sees half a photo.
+        const tmp = `${file}.${process.pid}.tmp`;
+        await fs.promises.writeFile(tmp, body, { mode: 0o644 });
+        await fs.promises.rename(tmp, file);
+    }
+}
+
+export class S3MediaStore implements MediaStore {
+    readonly name = "S3";
+    private readonly client: S3Client;
+
+    /** `endpoint` only for tests against a stand-in; on a host the SDK uses the region's S3 and the instance role. */
+    constructor(private readonly bucket: string, region: string | undefined, endpoint?: string) {
+        this.client = new S3Client({ region: region ?? "us-east-1", ...(endpoint ? { endpoint, forcePathStyle: true } : {}) });
+    }
+
+    async put(key: string, body: Buffer, contentType: string): Promise<void> {
+        await this.client.send(new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: body,
+            ContentType: contentType,
+            // Photos never change under a key: let CloudFront and browsers keep them.
+            CacheControl: "public, max-age=31536000, immutable",
+        }));
+    }
+}
+
+/** What a photo's first bytes must be for its declared type. */
+const SIGNATURES: Record<string, { ext: string; matches: (b: Buffer) => boolean }> = {
+    "image/jpeg": { ext: "jpg", matches: (b) => b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
+    "image/png": { ext: "png", matches: (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) },
+    "image/webp": { ext: "webp", matches: (b) => b.subarray(0, 4).toString("latin1") === "RIFF" && b.subarray(8, 12).toString("latin1") === "WEBP" },
+};
+
+export const PHOTO_TYPES = Object.keys(SIGNATURES);
+
+/** The file extension for a photo whose bytes match its declared type, or undefined. */
+export function photoExtension(contentType: string, body: Buffer): string | undefined {
+    const sig = SIGNATURES[contentType];
+    return sig && sig.matches(body) ? sig.ext : undefined;
+}

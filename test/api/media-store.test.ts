@@ -1,0 +1,60 @@
+/** The media stores: S3 (against a stand-in endpoint on loopback: the request the SDK signs and sends) and the directory. */
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { DirectoryMediaStore, photoExtension, S3MediaStore } from "../../app/api/media-store";
+
+let server: http.Server;
+let endpoint: string;
+const requests: { method: string; url: string; headers: http.IncomingHttpHeaders; body: Buffer }[] = [];
+
+beforeAll(async () => {
+    process.env.AWS_ACCESS_KEY_ID = "AKIAFAKEFORTESTS0001";
+    process.env.AWS_SECRET_ACCESS_KEY = "fake-secret-for-tests";
+    server = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c) => chunks.push(c));
+        req.on("end", () => {
+            requests.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
+            res.setHeader("ETag", '"abc"');
+            res.end();
+        });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.10.50", resolve));
+    endpoint = `http://127.0.10.50:${(server.address() as { port: number }).port}`;
+});
+afterAll(() => server.close());
+
+describe("media stores", () => {
+    test("S3: a signed PutObject of the bytes, with the content type and an immutable cache policy", async () => {
+        const store = new S3MediaStore("photos-bucket", "eu-west-1", endpoint);
+        const body = Buffer.from([0xff, 0xd8, 0xff, 0x00, 1, 2, 3]);
+        await store.put("photos/42/a.jpg", body, "image/jpeg");
+        const put = requests.find((r) => r.method === "PUT")!;
+        expect(put.url.split("?")[0]).toBe("/photos-bucket/photos/42/a.jpg");
+        expect(put.headers["content-type"]).toBe("image/jpeg");
+        expect(put.headers["cache-control"]).toBe("public, max-age=31536000, immutable");
+        expect(put.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIAFAKEFORTESTS0001\/\d{8}\/eu-west-1\/s3\/aws4_request/);
+        expect(put.body).toEqual(body);
+    });
+
+    test("directory: the photo appears whole under its key, and a key cannot escape the directory", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "media-"));
+        const store = new DirectoryMediaStore(dir);
+        await store.put("photos/1/b.png", Buffer.from("png"), "image/png");
+        expect(fs.readFileSync(path.join(dir, "photos/1/b.png"), "utf8")).toBe("png");
+        expect(fs.readdirSync(path.join(dir, "photos/1"))).toEqual(["b.png"]);
+        await expect(store.put("../outside.png", Buffer.from("x"), "image/png")).rejects.toThrow(/escapes the media directory/);
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    test("a photo's bytes must match its declared type", () => {
+        expect(photoExtension("image/jpeg", Buffer.from([0xff, 0xd8, 0xff, 0xe0]))).toBe("jpg");
+        expect(photoExtension("image/png", Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe("png");
+        expect(photoExtension("image/webp", Buffer.from("RIFF\0\0\0\0WEBPVP8 "))).toBe("webp");
+        expect(photoExtension("image/jpeg", Buffer.from("GIF89a"))).toBeUndefined();
+        expect(photoExtension("image/gif", Buffer.from("GIF89a"))).toBeUndefined();
+    });
+});
