@@ -61,7 +61,7 @@ async function wrk(host: string, during?: { at: number; run: () => void }): Prom
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     const timer = during ? setTimeout(during.run, during.at * 1000) : undefined;
-    await new Promise((resolve) => child.on("exit", resolve));
+    await new Promise((resolve) => child.on("close", resolve));
     if (timer) clearTimeout(timer);
     const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
     const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out);

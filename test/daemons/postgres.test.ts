@@ -196,7 +196,7 @@ describe("PostgreSQL shard with the generated configuration", () => {
             { env: { ...process.env, PGPASSWORD: PASSWORDS.app } });
             let out = "";
             child.stdout.on("data", (d) => (out += d));
-            child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`insert ${i} exited ${code}`))));
+            child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`insert ${i} exited ${code}`))));
         }));
         const rows = (await Promise.all(inserts)).join("").trim().split("\n").map((l) => l.split("|"));
         const finished = Date.now();

@@ -123,7 +123,7 @@ export class Daemons {
             child.stdout!.on("data", (d) => (stdout += d));
             child.stderr!.on("data", (d) => (stderr += d));
             const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-            child.on("exit", (code) => {
+            child.on("close", (code) => {
                 clearTimeout(timer);
                 const out = { status: code ?? -1, stdout, stderr };
                 if (out.status !== 0 && !options.allowFailure) reject(new Error(`${command} ${args.join(" ")} exited ${out.status}\n${stdout}\n${stderr}`));

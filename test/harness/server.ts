@@ -20,7 +20,12 @@ export function startServer(args: string[]): RunningServer {
     let log = "";
     proc.stdout!.on("data", (d) => (log += d));
     proc.stderr!.on("data", (d) => (log += d));
-    const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+    // "close" waits for the output pipes too (so the log is complete), but workers share them: if one
+    // outlives the master, settle a second after "exit" instead of waiting for it.
+    const exited = new Promise<number | null>((resolve) => {
+        proc.on("close", (code) => resolve(code));
+        proc.on("exit", (code) => setTimeout(() => resolve(code), 1000).unref());
+    });
     return {
         proc,
         pid: proc.pid!,

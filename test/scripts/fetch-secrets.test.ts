@@ -88,7 +88,7 @@ function fetchSecrets(manifest: string): Promise<{ status: number; stderr: strin
         });
         let stderr = "";
         child.stderr.on("data", (d) => (stderr += d));
-        child.on("exit", (code) => resolve({ status: code ?? -1, stderr }));
+        child.on("close", (code) => resolve({ status: code ?? -1, stderr }));
     });
 }
 

@@ -105,7 +105,7 @@ function runRaid(env: Record<string, string>, onStart?: () => void): Promise<Res
         let stderr = "";
         child.stderr.on("data", (d) => (stderr += d));
         onStart?.();
-        child.on("exit", (code) => {
+        child.on("close", (code) => {
             const callsFile = path.join(state, "calls");
             const calls = fs.existsSync(callsFile) ? fs.readFileSync(callsFile, "utf8").trim().split("\n") : [];
             resolve({ status: code ?? -1, stderr, calls });
