@@ -2,6 +2,8 @@
  * The gunicorn-style server with real processes and real signals, under bounded load on loopback.
  */
 import * as fs from "fs";
+import * as http from "http";
+import { spawnSync } from "child_process";
 import * as os from "os";
 import * as path from "path";
 import { afterEach, describe, expect, test } from "vitest";
@@ -166,6 +168,22 @@ describe("instagram-app serve", () => {
             return /^uploads 1$/m.test(text) && text.includes(`requests ${logged()}\n`) ? text : undefined;
         }, 5000, "the stats file to count every request and the upload");
         fs.rmSync(dir, { recursive: true, force: true });
+    }, 60_000);
+
+    test("a unix socket bind, as on a host behind nginx: served, survives a reload, a stale socket file is replaced", async () => {
+        const sock = path.join(os.tmpdir(), `ig-test-${process.pid}.sock`);
+        const viaSocket = () => new Promise<number>((resolve, reject) => {
+            http.get({ socketPath: sock, path: "/", agent: false }, (res) => { res.resume(); resolve(res.statusCode!); }).on("error", reject);
+        });
+        // A socket file left by a crashed master (nothing listening) must not stop the start.
+        spawnSync("python3", ["-c", "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", sock]); // bound, never unlinked
+        expect(fs.statSync(sock).isSocket()).toBe(true);
+        const server = startServer(["--app", TEST_APP, "-w", "2", "-b", `unix:${sock}`]);
+        running.push(server);
+        await eventually(async () => ((await viaSocket().catch(() => 0)) === 200 ? true : undefined), 20_000, "the socket to serve");
+        server.signal("SIGHUP");
+        await eventually(() => (server.log().match(/Worker exiting/g)?.length === 2 ? true : undefined), 20_000, "the reload");
+        expect(await viaSocket()).toBe(200);
     }, 60_000);
 
     test("bad arguments get the usage and exit 2", async () => {
