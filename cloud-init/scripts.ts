@@ -22,6 +22,10 @@ export function scriptPath(name: ScriptName): string {
     return `/usr/local/sbin/instagram-${SCRIPTS[name].replace(/\.sh$/, "")}`;
 }
 
+const contents = new Map<ScriptName, string>();
+
+/** A script as a RoleFile; each script is read from disk once per process (every host of a tier ships it). */
 export function scriptFile(name: ScriptName, installPath = scriptPath(name)): RoleFile {
-    return { path: installPath, content: fs.readFileSync(path.join(SCRIPTS_DIR, SCRIPTS[name]), "utf8"), permissions: "0755" };
+    if (!contents.has(name)) contents.set(name, fs.readFileSync(path.join(SCRIPTS_DIR, SCRIPTS[name]), "utf8"));
+    return { path: installPath, content: contents.get(name)!, permissions: "0755" };
 }

@@ -69,25 +69,30 @@ export async function runWorker(options: ServerOptions, workerId: number, reques
         idle.unref();
         maybeExit();
     };
+    let reported = 0;
     const flushStats = () => {
+        if (served > reported) {
+            pending.requests = (pending.requests ?? 0) + served - reported;
+            reported = served;
+        }
         if (Object.keys(pending).length === 0) return;
         send({ t: "stats", delta: { ...pending } });
         for (const k of Object.keys(pending)) delete pending[k];
     };
 
+    // The hot path: no per-response listener unless an access log wants one; counters fold in at flush.
     const onRequest: http.RequestListener = (req, res) => {
-        const started = accessLog.enabled ? process.hrtime.bigint() : 0n;
         served++;
-        context.count("requests");
         if (stopping) res.setHeader("Connection", "close");
-        res.on("close", () => {
-            if (accessLog.enabled) accessLog.write(accessLine(req, res, started));
-            if (requestLimit > 0 && served >= requestLimit && !askedToRetire) {
-                askedToRetire = true;
-                send({ t: "retire-me", reason: `served ${served} requests (max-requests)` });
-            }
-            maybeExit();
-        });
+        if (accessLog.enabled) {
+            const started = process.hrtime.bigint();
+            res.once("close", () => accessLog.write(accessLine(req, res, started)));
+        }
+        if (requestLimit > 0 && served >= requestLimit && !askedToRetire) {
+            // Asked now, served until the replacement has booted; requests in flight still finish.
+            askedToRetire = true;
+            send({ t: "retire-me", reason: `served ${served} requests (max-requests)` });
+        }
         try {
             handler(req, res);
         } catch (e) {
