@@ -30,10 +30,14 @@ interface Services {
 }
 
 function services(config: ApiConfig): Services {
-    const missing: string[] = [...config.problems];
-    if (config.shards.length === 0) missing.push("postgres: INSTAGRAM_PGBOUNCER_HOSTS is not set");
-    if (!config.logicalShards) missing.push("postgres: INSTAGRAM_LOGICAL_SHARDS is not set");
-    if (!config.dbPassword) missing.push("postgres: no password (credential postgres-app or INSTAGRAM_DB_PASSWORD)");
+    // What keeps the database tier from being usable; the routes that need it answer 503 while any remains.
+    const dbMissing = [
+        ...config.problems.filter((p) => /SHARD|PGBOUNCER/.test(p)),
+        ...(config.shards.length === 0 ? ["postgres: INSTAGRAM_PGBOUNCER_HOSTS is not set"] : []),
+        ...(!config.logicalShards ? ["postgres: INSTAGRAM_LOGICAL_SHARDS is not set"] : []),
+        ...(!config.dbPassword ? ["postgres: no password (credential postgres-app or INSTAGRAM_DB_PASSWORD)"] : []),
+    ];
+    const missing: string[] = [...config.problems.filter((p) => !dbMissing.includes(p)), ...dbMissing];
     if (!config.redis) missing.push("redis: INSTAGRAM_REDIS is not set");
     if (!config.mediaDir && !config.mediaBucket) missing.push("media store: neither INSTAGRAM_MEDIA_BUCKET nor INSTAGRAM_MEDIA_DIR is set");
     const redis = config.redis
@@ -52,8 +56,7 @@ function services(config: ApiConfig): Services {
     const store: MediaStore | undefined = config.mediaBucket
         ? new S3MediaStore(config.mediaBucket, config.region, config.s3Endpoint)
         : config.mediaDir ? new DirectoryMediaStore(config.mediaDir) : undefined;
-    const dbReady = config.shards.length > 0 && config.logicalShards && config.dbPassword && !config.problems.some((p) => /SHARD|PGBOUNCER/.test(p));
-    if (!dbReady || !config.logicalShards) return { config, redis, cache, missing };
+    if (dbMissing.length > 0 || !config.logicalShards) return { config, redis, cache, missing };
     const shards = new ShardRouter({ ...config, logicalShards: config.logicalShards });
     const users = new Users(shards);
     const feeds = store ? new Feeds(shards, users, store, redis, cache, config.mediaBaseUrl) : undefined;
