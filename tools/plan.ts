@@ -14,7 +14,7 @@ interface PlanArgs {
     quiet: boolean;
 }
 
-export function parsePlanArgs(argv: readonly string[]): PlanArgs {
+function parsePlanArgs(argv: readonly string[]): PlanArgs {
     const args: PlanArgs = { stack: "dev", quiet: false };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];

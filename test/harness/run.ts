@@ -7,7 +7,3 @@ export async function runStack(stack: string, overrides: Record<string, unknown>
     return runProgram(stack, overrides);
 }
 
-/** Instances with their host name (the Name tag) for readable assertions. */
-export function instanceName(r: { inputs: Record<string, any> }): string {
-    return r.inputs.tags?.Name ?? "?";
-}
