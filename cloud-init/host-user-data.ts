@@ -12,5 +12,8 @@ export interface HostIdentityParams {
 }
 
 export function hostUserData(host: HostIdentityParams, tierRole: RoleSpec): string {
-    return renderCloudConfig(mergeRoles(commonRole(host), tierRole), { hostname: host.hostname, stack: host.stack }, scriptFile("fetchSecrets").content);
+    return renderCloudConfig(mergeRoles(commonRole(host), tierRole), { hostname: host.hostname, stack: host.stack }, {
+        fetchSecrets: scriptFile("fetchSecrets").content,
+        awsLib: scriptFile("awsLib").content,
+    });
 }

@@ -19,6 +19,16 @@ export interface RoleFile {
     readonly defer?: boolean;
 }
 
+/** A third-party apt repository, trusted through one signing key named by its full fingerprint. */
+export interface AptSource {
+    /** File name under /etc/apt/sources.list.d/, e.g. "nodesource.list". */
+    readonly file: string;
+    /** The deb line; cloud-init replaces $KEY_FILE with the keyring it writes, so only that key signs it. */
+    readonly source: string;
+    /** The 40-hex-digit fingerprint: the key fetched from the keyserver must match it. */
+    readonly keyid: string;
+}
+
 export interface RoleSpec {
     /** Names of the roles merged into this spec, in order (common first). */
     readonly roles: readonly string[];
@@ -30,6 +40,8 @@ export interface RoleSpec {
     readonly services: readonly string[];
     /** Secrets fetched from SSM at boot, before the commands, into root-only files (secretFilePath). */
     readonly secrets: readonly SecretName[];
+    /** Repositories added before packages are installed. */
+    readonly aptSources?: readonly AptSource[];
 }
 
 export const ROLE_DONE_MARKER = "/var/lib/instagram/role-done";
@@ -54,6 +66,7 @@ export function mergeRoles(...specs: RoleSpec[]): RoleSpec {
         commands: specs.flatMap((s) => s.commands),
         services: unique(specs.flatMap((s) => s.services)),
         secrets: unique(specs.flatMap((s) => s.secrets)),
+        aptSources: specs.flatMap((s) => s.aptSources ?? []),
     };
 }
 
@@ -65,6 +78,14 @@ export interface RenderOptions {
 
 export const SECRETS_MANIFEST = "/etc/instagram/secrets.list";
 export const FETCH_SECRETS = "/usr/local/sbin/instagram-fetch-secrets";
+/** Shell functions the scripts that call AWS source (credentials from IMDSv2, retries). */
+export const AWS_LIB = "/usr/local/lib/instagram/aws-lib.sh";
+
+/** The texts of the scripts that fetch a host's secrets (see scripts.ts). */
+export interface FetchScripts {
+    readonly fetchSecrets: string;
+    readonly awsLib: string;
+}
 
 /** The fetch-secrets manifest: one line per secret, "PARAMETER DEST OWNER MODE". */
 export function secretsManifest(stack: string, secrets: readonly SecretName[]): string {
@@ -74,15 +95,16 @@ export function secretsManifest(stack: string, secrets: readonly SecretName[]): 
 /**
  * The #cloud-config document for a host. Order at boot: files (deferred ones after packages), packages,
  * then runcmd: fetch the secrets, the roles' commands, enable and restart the services, the finished marker.
- * `fetchSecretsScript` is the script's text (see scripts.ts), shipped only to hosts that have secrets.
+ * `fetchScripts` are shipped only to hosts that have secrets.
  */
-export function renderCloudConfig(spec: RoleSpec, options: RenderOptions, fetchSecretsScript?: string): string {
+export function renderCloudConfig(spec: RoleSpec, options: RenderOptions, fetchScripts?: FetchScripts): string {
     const secretFiles: RoleFile[] = [];
     const fetch: string[][] = [];
     if (spec.secrets.length > 0) {
-        if (!fetchSecretsScript) throw new Error(`role ${spec.roles.join("+")} has secrets but no fetch-secrets script was given`);
+        if (!fetchScripts) throw new Error(`role ${spec.roles.join("+")} has secrets but no fetch-secrets script was given`);
         secretFiles.push(
-            { path: FETCH_SECRETS, content: fetchSecretsScript, permissions: "0755" },
+            { path: AWS_LIB, content: fetchScripts.awsLib, permissions: "0644" },
+            { path: FETCH_SECRETS, content: fetchScripts.fetchSecrets, permissions: "0755" },
             { path: SECRETS_MANIFEST, content: secretsManifest(options.stack, spec.secrets), permissions: "0600" },
         );
         fetch.push([FETCH_SECRETS, SECRETS_MANIFEST]);
@@ -93,6 +115,9 @@ export function renderCloudConfig(spec: RoleSpec, options: RenderOptions, fetchS
         preserve_hostname: false,
         package_update: true,
         package_upgrade: false,
+        ...(spec.aptSources && spec.aptSources.length > 0
+            ? { apt: { sources: Object.fromEntries(spec.aptSources.map((a) => [a.file, { source: a.source, keyid: a.keyid, keyserver: "keyserver.ubuntu.com" }])) } }
+            : {}),
         packages: [...spec.packages],
         write_files: files.map((f) => ({
             path: f.path,

@@ -4,7 +4,10 @@ import * as path from "path";
 import { RoleFile } from "./role";
 
 export const SCRIPTS = {
+    awsLib: "aws-lib.sh",
     fetchSecrets: "fetch-secrets.sh",
+    s3Get: "s3-get.sh",
+    appInstall: "app-install.sh",
     shardRaid: "shard-raid.sh",
     shardPostgres: "shard-postgres.sh",
     shardPromote: "shard-promote.sh",

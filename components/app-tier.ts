@@ -1,10 +1,25 @@
-/** The app servers: stateless hosts spread over the AZs, each registered in the load balancer's target group. */
+/**
+ * The app servers: stateless hosts spread over the AZs, each registered in the load balancer's target group.
+ *
+ * Rollout: a new app release changes every app host's user data, so Pulumi replaces the hosts, create
+ * before delete. Each new host is registered and then waited on (a local.Command polling the target
+ * group) until the load balancer calls it healthy; the old hosts are deregistered and terminated only after
+ * every new host passed, because Pulumi deletes replaced resources at the end of the update. Deregistration
+ * drains for the target group's delay before the instance goes. With rolloutBatch N > 0, the hosts of
+ * batch k+1 are created only when batch k is healthy (fewer hosts booting at once); 0 replaces all at once.
+ */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
 import { appRole, AppParams } from "../cloud-init/roles/app";
 import { UbuntuHost } from "./host";
 import { spreadAz } from "./network-plan";
 import { TierContext, tierHost } from "./tier-context";
+import { shellCommand } from "./shell-quote";
+
+/** How long one new app host may take from registration to healthy: boot, packages, release, health checks. */
+export const HOST_HEALTHY_TIMEOUT_S = 900;
+export const APP_PORT = 80;
 
 export interface AppTierArgs {
     readonly ctx: TierContext;
@@ -12,27 +27,47 @@ export interface AppTierArgs {
     readonly instanceType: string;
     readonly azCount: number;
     readonly targetGroupArn: pulumi.Input<string>;
+    readonly region: string;
+    readonly projectRoot: string;
+    /** Hosts replaced at a time; 0 means all at once. */
+    readonly rolloutBatch: number;
     /** Everything the app needs to find the other tiers, once their addresses are known. */
     readonly appParams: pulumi.Input<AppParams>;
 }
 
 export class AppTier extends pulumi.ComponentResource {
     readonly hosts: UbuntuHost[];
+    /** One per host: passes when that host is healthy in the target group. */
+    readonly inService: command.local.Command[];
 
     constructor(name: string, args: AppTierArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:app:AppTier", name, {}, opts);
         const roleSpec = pulumi.output(args.appParams).apply((p) => appRole(p as AppParams));
-        this.hosts = Array.from({ length: args.servers }, (_, i) => {
+        this.hosts = [];
+        this.inService = [];
+        for (let i = 0; i < args.servers; i++) {
+            const previousBatch = args.rolloutBatch > 0 && i >= args.rolloutBatch ? [this.inService[i - args.rolloutBatch]] : [];
             const host = tierHost(args.ctx, {
                 role: "app",
                 hostname: `${name}-${i}`,
                 instanceType: args.instanceType,
                 azIndex: spreadAz(i, args.azCount),
                 roleSpec,
+                dependsOn: previousBatch,
             }, this);
-            new aws.lb.TargetGroupAttachment(`${name}-${i}`, { targetGroupArn: args.targetGroupArn, targetId: host.instance.id, port: 80 }, { parent: this });
-            return host;
-        });
+            const attachment = new aws.lb.TargetGroupAttachment(`${name}-${i}`, { targetGroupArn: args.targetGroupArn, targetId: host.instance.id, port: APP_PORT }, { parent: this });
+            this.hosts.push(host);
+            this.inService.push(new command.local.Command(`${name}-${i}-in-service`, {
+                create: pulumi.all([args.targetGroupArn, host.instance.id]).apply(([arn, id]) => shellCommand([
+                    "node", "--import", "tsx", "tools/wait-healthy.ts", "target",
+                    "--target-group", arn, "--target", id, "--port", String(APP_PORT), "--region", args.region,
+                    "--timeout", String(HOST_HEALTHY_TIMEOUT_S),
+                ])),
+                dir: args.projectRoot,
+                triggers: [host.instance.id],
+                logging: "stdoutAndStderr",
+            }, { parent: this, dependsOn: [attachment] }));
+        }
         this.registerOutputs({ privateIps: this.hosts.map((h) => h.privateIp) });
     }
 }

@@ -42,6 +42,12 @@ export interface InstagramConfig {
     readonly memcachedNodes: number;
     readonly memcachedInstanceType: string;
     readonly monitoringInstanceType: string;
+    /** Node.js on the app hosts, from NodeSource's signed apt repository, exactly this version. */
+    readonly nodeVersion: string;
+    /** Deploy this already-uploaded release (its SHA-256) instead of building the repository's app: a roll back. */
+    readonly appRelease?: string;
+    /** App hosts replaced at a time when the app changes; 0 means all at once. */
+    readonly appRolloutBatch: number;
 }
 
 /** Raw config as Pulumi hands it to a program: fully qualified keys, every value a string (arrays as JSON). */
@@ -116,6 +122,16 @@ const cidrList: Parser<string[]> = (raw) => {
     return ok_ ? ok(value as string[]) : no(allowed);
 };
 
+/** The bundle is compiled for Node 20 (NODE_TARGET in tools/bundle/build.ts) and runs on later LTS lines. */
+export const NODE_MAJORS = ["20", "22", "24"] as const;
+const nodeVersion: Parser<string> = (raw) =>
+    /^\d+\.\d+\.\d+$/.test(raw) && (NODE_MAJORS as readonly string[]).includes(raw.split(".")[0])
+        ? ok(raw)
+        : no(`an exact Node.js version (MAJOR.MINOR.PATCH) of an LTS line the app supports (${NODE_MAJORS.join(", ")}), such as 22.21.0`);
+
+const sha256: Parser<string> = (raw) =>
+    /^[0-9a-f]{64}$/.test(raw) ? ok(raw) : no("the SHA-256 of an uploaded app release (64 lower-case hex digits), as `pulumi stack output appRelease` prints it");
+
 const raidLevel: Parser<RaidLevel> = (raw) => (raw === "0" ? ok(0) : raw === "10" ? ok(10) : no("0 or 10"));
 
 interface KeySpec<K extends keyof InstagramConfig> {
@@ -155,6 +171,9 @@ export const CONFIG_KEYS: readonly KeySpec<keyof InstagramConfig>[] = [
     spec("memcachedNodes", integer(1, 64)),
     spec("memcachedInstanceType", instanceType),
     spec("monitoringInstanceType", instanceType),
+    spec("nodeVersion", nodeVersion),
+    spec("appRelease", sha256, true),
+    spec("appRolloutBatch", integer(0, 200)),
 ];
 
 /** Rules that involve more than one key; each names every key it involves. */

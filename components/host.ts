@@ -123,6 +123,8 @@ export class UbuntuHost extends pulumi.ComponentResource {
             },
             {
                 parent: this,
+                // Children do not inherit a component's dependsOn; the instance is what must wait.
+                dependsOn: opts?.dependsOn,
                 // A newer Ubuntu AMI applies when a host is next replaced, not by replacing every host at once.
                 ignoreChanges: ["ami"],
                 // A fixed address cannot be held by the old and new instance at once.

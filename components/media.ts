@@ -25,6 +25,8 @@ export class MediaStore extends pulumi.ComponentResource {
     readonly distribution: aws.cloudfront.Distribution;
     readonly mediaDomain: string;
     readonly mediaUrl: pulumi.Output<string>;
+    /** The bucket the media bucket's and CloudFront's access logs go to (other private buckets may log here). */
+    readonly logsBucket: aws.s3.Bucket;
 
     constructor(name: string, args: MediaStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:media:MediaStore", name, {}, opts);
@@ -48,6 +50,7 @@ export class MediaStore extends pulumi.ComponentResource {
                 Condition: { StringEquals: { "aws:SourceAccount": caller.accountId } },
             }],
         }, parent);
+        this.logsBucket = logs.bucket;
 
         const media = new PrivateBucket(name, {
             purpose: "photos",

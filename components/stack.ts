@@ -24,12 +24,22 @@ import { appWorkerCount, memcachedSizing, postgresSizing } from "./sizing";
 import { HOST_ROLES, HostRole } from "./security-rules";
 import { TierContext } from "./tier-context";
 import { MuninNode } from "../cloud-init/configs/munin-master";
+import { AppRelease } from "./app-release";
+import { shellCommand } from "./shell-quote";
+import * as command from "@pulumi/command";
 
 /** Largest photo upload nginx and the app accept. */
 export const MAX_UPLOAD_MIB = 10;
 
+/** How long `pulumi up` waits for https://<domain>/readyz through the load balancer before it fails. */
+export const SITE_READY_TIMEOUT_S = 600;
+
 export interface InstagramStackArgs {
     readonly config: InstagramConfig;
+    /** The project directory: the app is built there, and the deploy-time waits run from there. */
+    readonly projectRoot: string;
+    /** Hash of the app's sources (tools/bundle/sources.ts appSourceHash). */
+    readonly appSourceHash: string;
 }
 
 export class InstagramStack extends pulumi.ComponentResource {
@@ -40,6 +50,9 @@ export class InstagramStack extends pulumi.ComponentResource {
     readonly shardMap: ShardRange[];
     readonly privateIps: pulumi.Output<Record<string, string[]>>;
     readonly secretParameters: pulumi.Output<string[]>;
+    readonly appRelease: pulumi.Output<string>;
+    readonly appReleaseUrl: pulumi.Output<string>;
+    readonly siteReady: pulumi.Output<string>;
 
     constructor(name: string, args: InstagramStackArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:stack:InstagramStack", name, {}, opts);
@@ -65,8 +78,19 @@ export class InstagramStack extends pulumi.ComponentResource {
         const usEast1 = new aws.Provider("us-east-1", { region: "us-east-1", profile: awsConfig.get("profile") }, parent);
         const media = new MediaStore("media", { domain: c.domain, zoneId, usEast1, deletionProtection: c.deletionProtection }, parent);
 
+        const release = new AppRelease("app", {
+            projectRoot: args.projectRoot,
+            sourceHash: args.appSourceHash,
+            pinnedSha256: c.appRelease,
+            deletionProtection: c.deletionProtection,
+            accessLogs: { bucket: media.logsBucket.id, prefix: "s3/artifacts/" },
+        }, parent);
+
         const tierStatements: Record<HostRole, PolicyStatement[]> = {
-            app: [{ Sid: "PhotosReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: pulumi.interpolate`${media.bucket.arn}/*` }],
+            app: [
+                { Sid: "PhotosReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: pulumi.interpolate`${media.bucket.arn}/*` },
+                release.readStatement,
+            ],
             shard: [],
             redis: [],
             memcached: [],
@@ -125,6 +149,9 @@ export class InstagramStack extends pulumi.ComponentResource {
             instanceType: c.appInstanceType,
             azCount: c.azCount,
             targetGroupArn: edge.targetGroup.arn,
+            region: c.region,
+            projectRoot: args.projectRoot,
+            rolloutBatch: c.appRolloutBatch,
             appParams: pulumi.output({
                 workers,
                 logicalShards: c.logicalShards,
@@ -137,8 +164,20 @@ export class InstagramStack extends pulumi.ComponentResource {
                 region: c.region,
                 vpcCidr: c.vpcCidr,
                 maxUploadMiB: MAX_UPLOAD_MIB,
+                release: { url: release.url, sha256: release.sha256 },
+                nodeVersion: c.nodeVersion,
             }),
         }, parent);
+
+        // The health gate: `pulumi up` ends with the site answering /readyz through the load balancer, or
+        // fails naming the check that did not pass. Reruns whenever an app host or the release changes.
+        const readyUrl = `https://${c.domain}/readyz`;
+        const siteReady = new command.local.Command("site-ready", {
+            create: shellCommand(["node", "--import", "tsx", "tools/wait-healthy.ts", "url", readyUrl, "--timeout", String(SITE_READY_TIMEOUT_S)]),
+            dir: args.projectRoot,
+            triggers: [release.sha256, ...app.hosts.map((h) => h.instance.id)],
+            logging: "stdoutAndStderr",
+        }, { parent: this, dependsOn: [edge, ...app.inService] });
 
         const groups: Record<string, pulumi.Output<string>[]> = {
             app: app.hosts.map((h) => h.privateIp),
@@ -168,12 +207,17 @@ export class InstagramStack extends pulumi.ComponentResource {
             monitoring: pulumi.all([monitoring.host.privateIp]),
         }) as pulumi.Output<Record<string, string[]>>;
         this.secretParameters = pulumi.all(Object.values(secrets.parameters).map((p) => p.name));
+        this.appRelease = release.sha256;
+        this.appReleaseUrl = release.url;
+        this.siteReady = siteReady.stdout;
         this.registerOutputs({
             siteUrl: this.siteUrl,
             mediaUrl: this.mediaUrl,
             loadBalancerDns: this.loadBalancerDns,
             shardMap: this.shardMap,
             privateIps: this.privateIps,
+            appRelease: this.appRelease,
+            siteReady: this.siteReady,
         });
     }
 }

@@ -26,6 +26,8 @@ export interface TierHostArgs {
     readonly rootVolumeGiB?: number;
     readonly privateIp?: string;
     readonly tags?: Record<string, string>;
+    /** Resources the host waits for (a rollout's previous batch). */
+    readonly dependsOn?: pulumi.Resource[];
 }
 
 /** A host of a tier: its role rendered with the common role into user data, in its AZ's private subnet. */
@@ -43,5 +45,5 @@ export function tierHost(ctx: TierContext, args: TierHostArgs, parent: pulumi.Re
         rootVolumeGiB: args.rootVolumeGiB,
         privateIp: args.privateIp,
         tags: args.tags,
-    }, { parent });
+    }, { parent, dependsOn: args.dependsOn });
 }

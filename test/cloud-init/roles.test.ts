@@ -22,7 +22,10 @@ const shard = (kind: "primary" | "standby", extra: Partial<ShardParams> = {}) =>
 const app = appRole({
     workers: 3, logicalShards: 10, shardMap: shardMap(10, 1), pgbouncerHosts: ["10.20.0.5"], redisHost: "10.20.0.6", memcachedHosts: ["10.20.0.7"],
     mediaBucket: "b", mediaBaseUrl: "https://media.example.com", region: "us-east-1", vpcCidr: "10.20.0.0/16", maxUploadMiB: 10,
+    release: { url: `s3://artifacts/releases/${"ab".repeat(32)}.tar.gz`, sha256: "ab".repeat(32) }, nodeVersion: "22.21.0",
 });
+
+import { appUnit } from "../../app/deploy/unit";
 
 describe("roles", () => {
     test("each tier's role fetches only secrets its instance role may read", () => {
@@ -40,7 +43,7 @@ describe("roles", () => {
     });
 
     test("fetching secrets comes first at boot, with a manifest naming the stack's SSM paths", () => {
-        const text = renderCloudConfig({ ...emptyRole("x"), secrets: ["redis-auth"], commands: [["true"]] }, { hostname: "h", stack: "prod" }, "#!/bin/sh\n");
+        const text = renderCloudConfig({ ...emptyRole("x"), secrets: ["redis-auth"], commands: [["true"]] }, { hostname: "h", stack: "prod" }, { fetchSecrets: "#!/bin/sh\n", awsLib: "#!/bin/sh\n" });
         expect(text).toContain("/instagram/prod/redis-auth /etc/instagram/secrets/redis-auth root:root 0600");
         const runcmd = (yaml.load(text) as { runcmd: (string | string[])[] }).runcmd;
         expect(runcmd.slice(0, 3)).toEqual(["set -e", ["/usr/local/sbin/instagram-fetch-secrets", "/etc/instagram/secrets.list"], ["true"]]);
@@ -49,7 +52,8 @@ describe("roles", () => {
 
     test("the app server gets its secrets as systemd credentials, never in its environment file", () => {
         const files = Object.fromEntries(app.files.map((f) => [f.path, f.content]));
-        expect(files["/etc/systemd/system/instagram-app.service"]).toContain("LoadCredential=postgres-app:/etc/instagram/secrets/postgres-app");
+        expect(appUnit()).toContain("LoadCredential=postgres-app:/etc/instagram/secrets/postgres-app");
+        expect(appUnit()).toContain("EnvironmentFile=/etc/instagram/app.env");
         expect(files["/etc/instagram/app.env"]).not.toMatch(/PASSWORD|SECRET|AUTH=/i);
     });
 

@@ -26,6 +26,22 @@ function fakePassword(seed: string, length: number): string {
     return Array.from({ length }, (_, i) => alphabet[bytes[i % bytes.length] % alphabet.length]).join("");
 }
 
+/**
+ * What the program's local.Commands print when they run: `build:app --json` a manifest whose SHA-256 follows
+ * from the source hash it was triggered by (as a reproducible build's does), the waits their success line.
+ */
+function commandStdout(name: string, inputs: Record<string, any>): string {
+    const create = String(inputs.create ?? "");
+    if (create.includes("build:app")) {
+        const sourceHash = String(inputs.triggers?.[0]);
+        const sha256 = hex(`bundle:${sourceHash}`, 64);
+        return `${JSON.stringify({ name: "instagram-app", version: "0.1.0", sha256, bytes: 373071, files: 6, sourceHash, path: `${inputs.dir}/dist/app/instagram-app-${sha256}.tar.gz`, node: ">=20" })}\n`;
+    }
+    if (create.includes("wait-healthy.ts target")) return `target ${inputs.triggers?.[0]} in ${name} healthy after 95 s: healthy\n`;
+    if (create.includes("wait-healthy.ts url")) return `${create.split(" ")[5]} healthy after 140 s: 200 (ready)\n`;
+    throw new Error(`mocks: local.Command ${name} runs ${JSON.stringify(create)}, which the mocks do not know`);
+}
+
 export class StackMocks implements pulumi.runtime.Mocks {
     private readonly subnets = new Map<string, { cidr: string; az: string; next: number }>();
 
@@ -101,6 +117,14 @@ export class StackMocks implements pulumi.runtime.Mocks {
             case "aws:ec2/securityGroup:SecurityGroup":
                 state.arn = `arn:aws:ec2:${this.region}:${ACCOUNT_ID}:security-group/${id}`;
                 break;
+            case "command:local:Command":
+                state.stdout = commandStdout(name, inputs);
+                state.stderr = "";
+                break;
+            case "aws:s3/bucketObjectv2:BucketObjectv2":
+                state.versionId = hex(`${inputs.key}:version`, 32);
+                state.etag = hex(`${inputs.key}:etag`, 32);
+                break;
             case "random:index/randomPassword:RandomPassword":
                 state.result = fakePassword(name, inputs.length ?? 16);
                 break;
@@ -115,6 +139,9 @@ export class StackMocks implements pulumi.runtime.Mocks {
                 const arch = (inputs.filters ?? []).find((f: { name: string }) => f.name === "architecture")?.values?.[0] ?? "x86_64";
                 return { id: MOCK_AMI[arch as "x86_64" | "arm64"], architecture: arch, ownerId: inputs.owners?.[0], name: "ubuntu/images/mock" };
             }
+            case "aws:s3/getObject:getObject":
+                // A pinned release that exists (a test of the missing case throws from its own mock).
+                return { bucket: inputs.bucket, key: inputs.key, contentType: "application/gzip", id: `${inputs.bucket}/${inputs.key}` };
             case "aws:index/getAvailabilityZones:getAvailabilityZones": {
                 const letters = ["a", "b", "c", "d"];
                 return { names: letters.map((l) => `${this.region}${l}`), zoneIds: letters.map((_, i) => `use1-az${i + 1}`), id: this.region };

@@ -26,7 +26,10 @@ function expectedCounts(stack: string, overrides: Record<string, unknown>) {
         [T.listener]: 2,
         [T.certificate]: 2,
         [T.record]: 2 + 2 + 1 + 1,
-        [T.bucket]: 3,
+        [T.bucket]: 4,
+        // the bundle build, one in-service wait per app host, the site's health gate
+        "command:local:Command": 1 + c.appServers + 1,
+        "aws:s3/bucketObjectv2:BucketObjectv2": 1,
         [T.distribution]: 1,
         [T.ssmParameter]: 5,
         [T.randomPassword]: 5,

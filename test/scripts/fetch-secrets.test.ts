@@ -11,6 +11,7 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
 const SCRIPT = path.resolve(__dirname, "../../cloud-init/scripts/fetch-secrets.sh");
+const AWS_LIB = path.resolve(__dirname, "../../cloud-init/scripts/aws-lib.sh");
 const HOST = "127.0.6.1";
 const TOKEN = "imds-token-abc";
 const CREDS = { AccessKeyId: "ASIAMOCKACCESSKEY", SecretAccessKey: "mock/secret+key", Token: "session-token-xyz", Code: "Success" };
@@ -84,6 +85,7 @@ function fetchSecrets(manifest: string): Promise<{ status: number; stderr: strin
                 INSTAGRAM_IMDS_ENDPOINT: `http://${HOST}:${imdsPort}`,
                 INSTAGRAM_SSM_ENDPOINT: `http://${HOST}:${ssmPort}`,
                 INSTAGRAM_FETCH_ATTEMPTS: "2",
+                INSTAGRAM_AWS_LIB: AWS_LIB,
             },
         });
         let stderr = "";

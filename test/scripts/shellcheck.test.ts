@@ -13,7 +13,7 @@ describe("host scripts", () => {
     });
 
     test.each(files)("%s passes shellcheck as POSIX sh", (file) => {
-        const result = spawnSync("shellcheck", ["--shell=sh", "--severity=style", path.join(SCRIPTS_DIR, file)], { encoding: "utf8" });
+        const result = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "--external-sources", "--source-path=SCRIPTDIR", path.join(SCRIPTS_DIR, file)], { encoding: "utf8" });
         expect(result.status, result.stdout + result.stderr).toBe(0);
         expect(fs.readFileSync(path.join(SCRIPTS_DIR, file), "utf8").startsWith("#!/bin/sh\n")).toBe(true);
     });
