@@ -13,13 +13,13 @@ export function renderTree(stackRoot: string, resources: readonly RecordedResour
         const kids = children.get(parent) ?? [];
         kids.forEach((r, i) => {
             const last = i === kids.length - 1;
-            rows.push([`${prefix}${last ? "└─ " : "├─ "}${r.type}`, r.name + (r.protect ? "  [protected]" : "")]);
+            rows.push([`${prefix}${last ? "└─ " : "├─ "}${r.type}`, r.name + (r.protect ? "  [protected]" : "") + (r.retainOnDelete ? "  [retained on delete]" : "")]);
             walk(r.urn, `${prefix}${last ? "   " : "│  "}`);
         });
     };
     walk(undefined, "");
     const width = Math.max(...rows.map(([t]) => t.length)) + 2;
-    return [` ${"Type".padEnd(width)}Name`, ...rows.map(([t, n]) => ` + ${t.padEnd(width - 2)}${n}`)];
+    return [`   ${"Type".padEnd(width)}Name`, ...rows.map(([t, n]) => ` + ${t.padEnd(width)}${n}`)];
 }
 
 export function countByType(resources: readonly RecordedResource[]): [string, number][] {

@@ -17,6 +17,7 @@ export interface RecordedResource {
     /** Inputs plus the mocked provider outputs. */
     readonly state: Record<string, any>;
     readonly protect: boolean;
+    readonly retainOnDelete: boolean;
     /** Position in the order the program registered resources (the order of its code). */
     readonly order: number;
     /** The explicit provider reference ("urn::id"), when the resource was given one. */
@@ -47,6 +48,8 @@ type Callback = (err: Error | null, resp: any) => void;
 /** Strips Pulumi's secret wrappers so tests can look at values. */
 function unwrapSecrets(value: any): any {
     if (Array.isArray(value)) return value.map(unwrapSecrets);
+    // An asset's path arrives as a promise: kept, for a test to await.
+    if (value instanceof Promise) return value;
     if (value && typeof value === "object") {
         if (value["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return unwrapSecrets(value.value);
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
@@ -72,7 +75,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
         const region = config["aws:region"] ?? "us-east-1";
         const mocks = new StackMocks(region);
         const recorded: RecordedResource[] = [];
-        interface Pending { type: string; name: string; custom: boolean; parentUrn?: string; protect: boolean; dependencies: string[]; propertyDependencies: Record<string, string[]> }
+        interface Pending { type: string; name: string; custom: boolean; parentUrn?: string; protect: boolean; retainOnDelete: boolean; dependencies: string[]; propertyDependencies: Record<string, string[]> }
         const pending: Pending[] = [];
 
         const calls: RecordedCall[] = [];
@@ -92,6 +95,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
                 custom: args.custom ?? true,
                 parentUrn: meta?.parentUrn,
                 protect: meta?.protect ?? false,
+                retainOnDelete: meta?.retainOnDelete ?? false,
                 order: meta ? pending.indexOf(meta) : pending.length,
                 provider: args.provider || undefined,
                 dependencies: meta?.dependencies ?? [],
@@ -118,6 +122,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
                 custom: req.getCustom(),
                 parentUrn: req.getParent() || undefined,
                 protect: req.getProtect?.() ?? false,
+                retainOnDelete: req.getRetainondelete?.() ?? false,
                 dependencies: req.getDependenciesList(),
                 propertyDependencies,
             });

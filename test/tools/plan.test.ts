@@ -20,6 +20,14 @@ describe("npm run plan", () => {
         expect(r.stdout).toMatch(/aws:ec2\/instance:Instance\s+5\n/);
         expect(r.stdout).toMatch(/\d+ to create \(including the stack\), evaluated in \d+ ms/);
         expect(r.stdout).toContain('siteUrl: "https://dev.example.com"');
+        // App delivery: the build, the content-addressed upload, the per-host waits and the health gate.
+        expect(r.stdout).toMatch(/─ command:local:Command\s+app-bundle\n/);
+        expect(r.stdout).toMatch(/─ aws:s3\/bucketObjectv2:BucketObjectv2\s+app-artifact  \[retained on delete\]\n/);
+        expect(r.stdout).toMatch(/─ command:local:Command\s+app-0-in-service\n/);
+        expect(r.stdout).toMatch(/─ command:local:Command\s+site-ready\n/);
+        expect(r.stdout).toMatch(/appReleaseUrl: "s3:\/\/app-artifacts-[0-9a-f]+\/releases\/[0-9a-f]{64}\.tar\.gz"/);
+        // Every type is followed by at least two spaces before its name, however deep the tree.
+        for (const line of r.stdout.split("\n").filter((l) => l.startsWith(" + "))) expect(line).toMatch(/^ \+ .*[^\s] {2,}\S/);
     }, 60_000);
 
     test("a bad config exits 1 with one line per bad key; an unknown stack names the known ones", () => {

@@ -57,6 +57,9 @@ export async function compileApp(): Promise<{ files: Map<string, Buffer>; inputs
         sourcemap: false,
         legalComments: "eof",
         logLevel: "silent",
+        // Module paths appear in the output's comments: keep them as node_modules/... even where node_modules
+        // is a link (a CI cache), so they do not depend on where the dependencies physically are.
+        preserveSymlinks: true,
         // Optional native add-ons the libraries try to load and fall back from.
         external: ["pg-native", "aws-crt", "@aws-sdk/signature-v4-crt"],
     });

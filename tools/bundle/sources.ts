@@ -12,11 +12,16 @@ export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 /** Paths relative to the project root: directories are taken whole. */
 export const APP_SOURCE_INPUTS = [
     "app",
+    // shared with the program: the shard map and the ID function's SQL, the secrets' file names
+    "components/shard-map.ts",
     "components/secret-names.ts",
+    "cloud-init/configs/postgres-sql.ts",
     "tools/build-app.ts",
     "tools/bundle",
     "package.json",
     "package-lock.json",
+    // esbuild reads it (the target decides how class fields compile)
+    "tsconfig.json",
 ] as const;
 
 function listFiles(root: string, rel: string): string[] {
