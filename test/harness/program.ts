@@ -48,11 +48,22 @@ type Callback = (err: Error | null, resp: any) => void;
 /** Strips Pulumi's secret wrappers so tests can look at values. */
 function unwrapSecrets(value: any): any {
     if (Array.isArray(value)) return value.map(unwrapSecrets);
-    // An asset's path arrives as a promise: kept, for a test to await.
+    // An asset's path arrives as a promise: kept here, settled when the run ends (settlePromises).
     if (value instanceof Promise) return value;
     if (value && typeof value === "object") {
         if (value["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return unwrapSecrets(value.value);
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+/** A copy of `value` with every promise inside replaced by what it resolves to. */
+async function settlePromises(value: any): Promise<any> {
+    if (value instanceof Promise) return settlePromises(await value);
+    if (Array.isArray(value)) return Promise.all(value.map(settlePromises));
+    if (value && typeof value === "object") {
+        const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await settlePromises(v)] as const));
+        return Object.fromEntries(entries);
     }
     return value;
 }
@@ -141,6 +152,10 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
             outputs[key] = pulumi.Output.isInstance(value) ? unwrapSecrets(await promiseOf(value as pulumi.Output<unknown>)) : value;
         }
         await settings.disconnect();
+        for (const r of recorded) {
+            (r as { inputs: unknown }).inputs = await settlePromises(r.inputs);
+            (r as { state: unknown }).state = await settlePromises(r.state);
+        }
         recorded.sort((a, b) => a.order - b.order);
         return {
             stack,

@@ -29,12 +29,12 @@ describe("app delivery", () => {
         expect(build.inputs.triggers[0]).toBe(appSourceHash());
     });
 
-    test("the artifact is uploaded under its SHA-256 into the private artifacts bucket, and kept when replaced", async () => {
+    test("the artifact is uploaded under its SHA-256 into the private artifacts bucket, and kept when replaced", () => {
         const object = dev.named(OBJECT, "app-artifact");
         const sha = dev.outputs.appRelease as string;
         expect(sha).toMatch(/^[0-9a-f]{64}$/);
         expect(object.inputs).toMatchObject({ bucket: artifactsBucket(dev).state.id, key: `releases/${sha}.tar.gz`, checksumAlgorithm: "SHA256" });
-        expect(await object.inputs.source.path, "relative to the project, so the checkout's location does not matter").toBe(`dist/app/instagram-app-${sha}.tar.gz`);
+        expect(object.inputs.source.path, "relative to the project, so the checkout's location does not matter").toBe(`dist/app/instagram-app-${sha}.tar.gz`);
         expect(object.retainOnDelete, "old releases stay for a roll back").toBe(true);
         expect(dev.outputs.appReleaseUrl).toBe(`s3://${artifactsBucket(dev).state.bucket}/releases/${sha}.tar.gz`);
         // Uploaded only once the bucket is locked down.
