@@ -24,12 +24,11 @@ import { appWorkerCount, memcachedSizing, postgresSizing } from "./sizing";
 import { HOST_ROLES, HostRole } from "./security-rules";
 import { TierContext } from "./tier-context";
 import { MuninNode } from "../cloud-init/configs/munin-master";
+import { MAX_UPLOAD_MIB } from "../cloud-init/roles/app";
 import { AppRelease } from "./app-release";
 import { shellCommand } from "./shell-quote";
 import * as command from "@pulumi/command";
 
-/** Largest photo upload nginx and the app accept. */
-export const MAX_UPLOAD_MIB = 10;
 
 /** How long `pulumi up` waits for https://<domain>/readyz through the load balancer before it fails. */
 export const SITE_READY_TIMEOUT_S = 600;

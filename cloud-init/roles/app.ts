@@ -32,6 +32,9 @@ export interface AppReleaseRef {
     readonly sha256: string;
 }
 
+/** Largest photo upload nginx and the app accept. */
+export const MAX_UPLOAD_MIB = 10;
+
 export const MUNIN_APP_COUNTERS = ["requests", "uploads", "signups"] as const;
 
 export interface AppParams {
@@ -71,6 +74,14 @@ export function appEnvironment(p: AppParams): string {
     return `${Object.entries(env).map(([k, v]) => `${k}='${v}'`).join("\n")}\n`;
 }
 
+/**
+ * The app's Munin plugins read the server's stats file, which lives in the unit's runtime directory (0750,
+ * group www-data). Munin runs plugins as nobody; the www-data group lets them in, and nothing more.
+ */
+export function muninInstagramPluginConf(statsFile: string): string {
+    return `[instagram_*]\ngroup www-data\nenv.statsfile ${statsFile}\n`;
+}
+
 const MUNIN_PLUGIN = "/usr/local/share/munin/plugins/instagram_";
 
 export function appRole(p: AppParams): RoleSpec {
@@ -90,7 +101,7 @@ export function appRole(p: AppParams): RoleSpec {
                 defer: true,
             },
             scriptFile("muninInstagram", MUNIN_PLUGIN),
-            { path: "/etc/munin/plugin-conf.d/instagram", content: `[instagram_*]\nenv.statsfile ${APP_STATS_FILE}\n`, permissions: "0644", defer: true },
+            { path: "/etc/munin/plugin-conf.d/instagram", content: muninInstagramPluginConf(APP_STATS_FILE), permissions: "0644", defer: true },
         ],
         commands: [
             ["sh", "-c", `id -u instagram >/dev/null 2>&1 || useradd --system --home-dir ${APP_HOME} --shell /usr/sbin/nologin instagram`],

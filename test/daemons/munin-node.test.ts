@@ -3,13 +3,14 @@
  * (and loopback) and nobody else, and reports the app's counters. munin-node reads plugins only from
  * /etc/munin/plugins, so the test links its plugins there and removes them afterwards (CI runs as root).
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Daemons, requireCommand, tcpExchange, tempDir } from "../harness/daemons";
 import { muninNodeConf } from "../../cloud-init/configs/munin-node";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
-import { MUNIN_APP_COUNTERS } from "../../cloud-init/roles/app";
+import { MUNIN_APP_COUNTERS, muninInstagramPluginConf } from "../../cloud-init/roles/app";
 
 const NODE = "127.0.5.1";
 const MASTER = "127.0.5.9";
@@ -25,7 +26,13 @@ beforeAll(async () => {
     const plugin = path.join(dir, "instagram_");
     fs.copyFileSync(path.join(SCRIPTS_DIR, "munin-instagram.sh"), plugin);
     fs.chmodSync(plugin, 0o755);
-    fs.writeFileSync(path.join(dir, "stats"), "requests 123456\nuploads 789\nsignups 42\n", { mode: 0o644 });
+    // As on a host: the stats file in the app's runtime directory, 0750 and group www-data, the file 0660.
+    const run = path.join(dir, "run");
+    const wwwData = Number(spawnSync("id", ["-g", "www-data"], { encoding: "utf8" }).stdout.trim());
+    fs.mkdirSync(run, { mode: 0o750 });
+    fs.chownSync(run, 0, wwwData);
+    fs.writeFileSync(path.join(run, "stats"), "requests 123456\nuploads 789\nsignups 42\n", { mode: 0o660 });
+    fs.chownSync(path.join(run, "stats"), 0, wwwData);
     for (const counter of MUNIN_APP_COUNTERS) {
         const link = `/etc/munin/plugins/instagram_${counter}`;
         fs.rmSync(link, { force: true });
@@ -33,7 +40,7 @@ beforeAll(async () => {
         installed.push(link);
     }
     const pluginConf = "/etc/munin/plugin-conf.d/zz-instagram-test";
-    fs.writeFileSync(pluginConf, `[instagram_*]\nenv.statsfile ${path.join(dir, "stats")}\n`);
+    fs.writeFileSync(pluginConf, muninInstagramPluginConf(path.join(run, "stats")));
     installed.push(pluginConf);
     const conf = path.join(dir, "munin-node.conf");
     fs.writeFileSync(conf, muninNodeConf({
@@ -79,11 +86,11 @@ describe("munin-node with the generated configuration", () => {
     });
 
     test("an unreadable stats file gives U (unknown), not a wrong zero", async () => {
-        fs.renameSync(path.join(dir, "stats"), path.join(dir, "stats.moved"));
+        fs.renameSync(path.join(dir, "run", "stats"), path.join(dir, "run", "stats.moved"));
         try {
             expect(await ask("fetch instagram_requests")).toContain("requests.value U");
         } finally {
-            fs.renameSync(path.join(dir, "stats.moved"), path.join(dir, "stats"));
+            fs.renameSync(path.join(dir, "run", "stats.moved"), path.join(dir, "run", "stats"));
         }
     });
 });
