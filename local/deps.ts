@@ -1,0 +1,65 @@
+/**
+ * The programs the local stack runs, and the Debian/Ubuntu packages that provide them. `up` checks them all
+ * before it starts anything; `install-deps` installs the missing ones with apt-get (as root), without letting
+ * the packages start their own copies of the daemons (they would hold the ports the local hosts need).
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+
+export interface Requirement {
+    readonly program: string;
+    readonly pkg: string;
+    readonly found: () => boolean;
+}
+
+const onPath = (program: string) => () => spawnSync("sh", ["-c", `command -v ${program}`]).status === 0;
+const postgresServer = () => fs.existsSync("/usr/lib/postgresql") && fs.readdirSync("/usr/lib/postgresql").some((v) => fs.existsSync(`/usr/lib/postgresql/${v}/bin/postgres`));
+
+export const REQUIREMENTS: readonly Requirement[] = [
+    { program: "postgres", pkg: "postgresql", found: postgresServer },
+    { program: "pg_ctlcluster", pkg: "postgresql-common", found: onPath("pg_ctlcluster") },
+    { program: "psql", pkg: "postgresql-client", found: onPath("psql") },
+    { program: "pgbouncer", pkg: "pgbouncer", found: onPath("pgbouncer") },
+    { program: "redis-server", pkg: "redis-server", found: onPath("redis-server") },
+    { program: "redis-cli", pkg: "redis-tools", found: onPath("redis-cli") },
+    { program: "memcached", pkg: "memcached", found: onPath("memcached") },
+    { program: "nginx", pkg: "nginx", found: onPath("nginx") },
+    { program: "munin-node", pkg: "munin-node", found: onPath("munin-node") },
+    { program: "munin-update", pkg: "munin", found: () => fs.existsSync("/usr/share/munin/munin-update") },
+    { program: "openssl", pkg: "openssl", found: onPath("openssl") },
+    { program: "vmtouch", pkg: "vmtouch", found: onPath("vmtouch") },
+    { program: "unshare", pkg: "util-linux", found: onPath("unshare") },
+];
+
+export function missingRequirements(): Requirement[] {
+    return REQUIREMENTS.filter((r) => !r.found());
+}
+
+export function missingMessage(missing: readonly Requirement[]): string {
+    const pkgs = [...new Set(missing.map((m) => m.pkg))];
+    return `missing ${missing.map((m) => m.program).join(", ")}: install the packages ${pkgs.join(" ")}\n` +
+        `  (sudo npm run local -- install-deps, or: sudo apt-get install -y ${pkgs.join(" ")})`;
+}
+
+/** apt-get install the missing packages; returns apt-get's exit status. */
+export function installDeps(): number {
+    if (process.getuid?.() !== 0) throw new Error("install-deps runs apt-get and must run as root (sudo npm run local -- install-deps)");
+    const pkgs = [...new Set(missingRequirements().map((m) => m.pkg))];
+    if (pkgs.length === 0) {
+        console.log("install-deps: every program the local stack needs is installed");
+        return 0;
+    }
+    // policy-rc.d exiting 101 is Debian's switch for "do not start services while installing".
+    const policy = "/usr/sbin/policy-rc.d";
+    const added = !fs.existsSync(policy);
+    if (added) fs.writeFileSync(policy, "#!/bin/sh\nexit 101\n", { mode: 0o755 });
+    try {
+        const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+        console.log(`install-deps: apt-get install -y ${pkgs.join(" ")}`);
+        const update = spawnSync("apt-get", ["update"], { stdio: "inherit", env });
+        if (update.status !== 0) return update.status ?? 1;
+        return spawnSync("apt-get", ["install", "-y", "--no-install-recommends", ...pkgs], { stdio: "inherit", env }).status ?? 1;
+    } finally {
+        if (added) fs.rmSync(policy, { force: true });
+    }
+}

@@ -1,0 +1,83 @@
+/**
+ * The one-machine stack's layout, from the same validated stack config the Pulumi program reads: which
+ * "hosts" exist, their roles, and the loopback address each gets, so every daemon listens on its standard
+ * port (5432, 6432, 6379, 11211, 80, 443, 4949) exactly as on EC2. Pure: no files, no processes.
+ */
+import { InstagramConfig } from "../components/config";
+import { shardMap, ShardRange } from "../components/shard-map";
+
+export type LocalRole = "edge" | "munin" | "app" | "shard-primary" | "shard-standby" | "redis-primary" | "redis-replica" | "memcached";
+
+export interface LocalHost {
+    /** As on EC2: app-0, shard-0-primary, redis-primary, memcached-0... */
+    readonly name: string;
+    readonly role: LocalRole;
+    readonly address: string;
+    /** For shard hosts. */
+    readonly shard?: ShardRange;
+}
+
+export interface LocalPlan {
+    /** The first three octets of every host's address, e.g. "127.0.20". */
+    readonly net: string;
+    readonly hosts: readonly LocalHost[];
+    readonly shardMap: readonly ShardRange[];
+    readonly logicalShards: number;
+    /** Workers per app host (locally a fixed small number: the machine is shared by every tier). */
+    readonly workers: number;
+    readonly domain: string;
+    readonly shardStandby: boolean;
+    readonly redisReplica: boolean;
+}
+
+/** Address blocks within the /24: the edge and Munin, then app hosts, shard pairs, Redis, memcached. */
+const BLOCKS = { edge: 1, munin: 2, app: [10, 79], shard: [80, 207], redis: 210, memcached: [220, 249] } as const;
+
+export class LocalPlanError extends Error {}
+
+export function parseNet(text: string): string {
+    const m = /^127\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+    if (!m || Number(m[1]) > 255 || Number(m[2]) > 255) throw new LocalPlanError(`--net ${text}: must be the first three octets of a loopback /24, such as 127.0.20`);
+    return text;
+}
+
+export function localPlan(config: InstagramConfig, options: { net: string; workers: number }): LocalPlan {
+    const net = parseNet(options.net);
+    const problems: string[] = [];
+    const fits = (what: string, count: number, [first, last]: readonly [number, number]) => {
+        if (count > last - first + 1) problems.push(`${what} = ${count}: the local stack has room for ${last - first + 1} on one /24`);
+    };
+    fits("instagram:appServers", config.appServers, BLOCKS.app);
+    fits("instagram:physicalShards (x2 with standbys)", config.physicalShards * 2, BLOCKS.shard);
+    fits("instagram:memcachedNodes", config.memcachedNodes, BLOCKS.memcached);
+    if (problems.length > 0) throw new LocalPlanError(problems.join("; "));
+
+    const at = (n: number) => `${net}.${n}`;
+    const map = shardMap(config.logicalShards, config.physicalShards);
+    const hosts: LocalHost[] = [
+        { name: "edge", role: "edge", address: at(BLOCKS.edge) },
+        { name: "munin", role: "munin", address: at(BLOCKS.munin) },
+        ...map.flatMap((shard) => [
+            { name: `shard-${shard.physicalShard}-primary`, role: "shard-primary" as const, address: at(BLOCKS.shard[0] + 2 * shard.physicalShard), shard },
+            ...(config.shardStandby ? [{ name: `shard-${shard.physicalShard}-standby`, role: "shard-standby" as const, address: at(BLOCKS.shard[0] + 2 * shard.physicalShard + 1), shard }] : []),
+        ]),
+        { name: "redis-primary", role: "redis-primary", address: at(BLOCKS.redis) },
+        ...(config.redisReplica ? [{ name: "redis-replica", role: "redis-replica" as const, address: at(BLOCKS.redis + 1) }] : []),
+        ...Array.from({ length: config.memcachedNodes }, (_, i) => ({ name: `memcached-${i}`, role: "memcached" as const, address: at(BLOCKS.memcached[0] + i) })),
+        ...Array.from({ length: config.appServers }, (_, i) => ({ name: `app-${i}`, role: "app" as const, address: at(BLOCKS.app[0] + i) })),
+    ];
+    return {
+        net,
+        hosts,
+        shardMap: map,
+        logicalShards: config.logicalShards,
+        workers: options.workers,
+        domain: config.domain,
+        shardStandby: config.shardStandby,
+        redisReplica: config.redisReplica,
+    };
+}
+
+export const hostsOf = (plan: LocalPlan, ...roles: LocalRole[]) => plan.hosts.filter((h) => roles.includes(h.role));
+export const hostNamed = (plan: LocalPlan, name: string) => plan.hosts.find((h) => h.name === name);
+export const edgeHost = (plan: LocalPlan) => hostsOf(plan, "edge")[0];

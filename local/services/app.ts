@@ -1,0 +1,138 @@
+/**
+ * An app host: the app bundle (the artifact EC2 hosts download) installed by the role's own
+ * instagram-app-install into the host's /opt/instagram, its server started as the unit starts it, with the
+ * environment the app role writes, and the role's nginx site in front of its unix socket.
+ */
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { account, hostDir, LocalContext, mediaDir, ownedDir, pidFile, writeFileAs } from "../context";
+import { edgeHost, hostsOf, LocalHost } from "../plan";
+import { runningPid, startDetached, stopPidFile, tail, waitForPort } from "../processes";
+import { appEnvironment, MAX_UPLOAD_MIB } from "../../cloud-init/roles/app";
+import { nginxAppSite } from "../../cloud-init/configs/nginx-app";
+import { SCRIPTS_DIR } from "../../cloud-init/scripts";
+import { LocalService, ServiceStatus, StartEnv } from "./service";
+import { httpGet, nginxMainConf } from "./nginx";
+
+export interface AppPaths {
+    readonly home: string;
+    readonly run: string;
+    readonly socket: string;
+    readonly stats: string;
+    readonly credentials: string;
+}
+
+export function appPaths(ctx: LocalContext, host: LocalHost): AppPaths {
+    const root = hostDir(ctx, host);
+    const run = path.join(root, "run-instagram-app");
+    return { home: path.join(root, "opt-instagram"), run, socket: path.join(run, "app.sock"), stats: path.join(run, "stats"), credentials: path.join(root, "credentials") };
+}
+
+/** The app's environment: the role's env file (parsed as systemd does), with this machine's paths. */
+export function localAppEnv(ctx: LocalContext, host: LocalHost): Record<string, string> {
+    const shards = ctx.plan.shardMap.map((s) => hostsOf(ctx.plan, "shard-primary").find((h) => h.shard!.physicalShard === s.physicalShard)!.address);
+    const text = appEnvironment({
+        workers: ctx.plan.workers,
+        logicalShards: ctx.plan.logicalShards,
+        shardMap: ctx.plan.shardMap,
+        pgbouncerHosts: shards,
+        redisHost: hostsOf(ctx.plan, "redis-primary")[0].address,
+        memcachedHosts: hostsOf(ctx.plan, "memcached").map((h) => h.address),
+        mediaBucket: "",
+        mediaBaseUrl: `https://${edgeHost(ctx.plan).address}/media`,
+        region: "local",
+        vpcCidr: "127.0.0.0/8",
+        maxUploadMiB: MAX_UPLOAD_MIB,
+        release: { url: "", sha256: "" },
+        nodeVersion: process.versions.node,
+    });
+    const env: Record<string, string> = {};
+    for (const line of text.split("\n").filter(Boolean)) {
+        const m = /^([A-Z0-9_]+)='(.*)'$/.exec(line);
+        if (!m) throw new Error(`app.env line not in KEY='VALUE' form: ${line}`);
+        env[m[1]] = m[2];
+    }
+    const p = appPaths(ctx, host);
+    delete env.INSTAGRAM_MEDIA_BUCKET;
+    return { ...env, INSTAGRAM_STATS_FILE: p.stats, INSTAGRAM_MEDIA_DIR: mediaDir(ctx), CREDENTIALS_DIRECTORY: p.credentials };
+}
+
+function installRelease(ctx: LocalContext, host: LocalHost, bundle: NonNullable<StartEnv["bundle"]>): void {
+    const p = appPaths(ctx, host);
+    const r = spawnSync("sh", [path.join(SCRIPTS_DIR, "app-install.sh"), bundle.path, bundle.sha256], {
+        env: { PATH: process.env.PATH!, INSTAGRAM_ARTIFACT_FETCH: "cp", INSTAGRAM_APP_HOME: p.home, INSTAGRAM_UNIT_DIR: path.join(hostDir(ctx, host), "systemd") },
+        encoding: "utf8",
+    });
+    if (r.status !== 0) throw new Error(`${host.name}: instagram-app-install failed: ${r.stderr}`);
+}
+
+export const appServerService: LocalService = {
+    daemon: "instagram-app",
+    async start(ctx, host, env) {
+        const pids = pidFile(ctx, host, "instagram-app");
+        if (runningPid(pids) !== undefined) return "running";
+        if (!env.bundle) throw new Error("no app bundle was built");
+        installRelease(ctx, host, env.bundle);
+        const p = appPaths(ctx, host);
+        const www = account("www-data");
+        ownedDir(p.run, www, 0o750);
+        ownedDir(p.credentials, www, 0o700);
+        writeFileAs(path.join(p.credentials, "postgres-app"), env.secrets["postgres-app"], 0o600, www);
+        writeFileAs(path.join(p.credentials, "redis-auth"), env.secrets["redis-auth"], 0o600, www);
+        ownedDir(mediaDir(ctx), www, 0o755);
+        const log = path.join(ctx.dir, "logs", host.name, "instagram-app.log");
+        const pid = startDetached(path.join(p.home, "current", "bin", "instagram-app"), ["serve", "--bind", `unix:${p.socket}`, "--workers", String(ctx.plan.workers)], {
+            pidFile: pids,
+            logFile: log,
+            account: www,
+            env: { PATH: process.env.PATH!, NODE_ENV: "production", ...localAppEnv(ctx, host) },
+        });
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+            const reply = await httpGet({ socketPath: p.socket, path: "/healthz" }).catch(() => undefined);
+            if (reply?.status === 200) break;
+            if (runningPid(pids) !== pid) throw new Error(`${host.name}: the app server exited; ${log} ends:\n${tail(log)}`);
+            if (Date.now() > deadline) throw new Error(`${host.name}: the app server did not answer /healthz within 30 s; ${log} ends:\n${tail(log)}`);
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        return "started";
+    },
+    // TERM drains in-flight requests (graceful timeout 30 s), as systemd stops the unit.
+    stop: (ctx, host) => stopPidFile(pidFile(ctx, host, "instagram-app"), "SIGTERM", 45_000),
+    async status(ctx, host): Promise<ServiceStatus> {
+        if (runningPid(pidFile(ctx, host, "instagram-app")) === undefined) return { ok: false, detail: "not running" };
+        const reply = await httpGet({ socketPath: appPaths(ctx, host).socket, path: "/readyz" }).catch((e: Error) => ({ status: 0, body: e.message }));
+        let detail = `/readyz ${reply.status}`;
+        try {
+            const problems = (JSON.parse(reply.body) as { problems?: string[] }).problems ?? [];
+            if (problems.length) detail += `: ${problems.join("; ")}`;
+        } catch {
+            // not JSON
+        }
+        return { ok: reply.status === 200, detail };
+    },
+};
+
+export const appNginxService: LocalService = {
+    daemon: "nginx",
+    async start(ctx, host) {
+        const dir = hostDir(ctx, host, "nginx");
+        const conf = nginxMainConf(dir, nginxAppSite({
+            listen: `${host.address}:80`,
+            upstreamSocket: appPaths(ctx, host).socket,
+            // The edge connects from 127.0.0.1 (loopback's source address), as the load balancer from the VPC.
+            trustedProxyCidrs: ["127.0.0.0/8"],
+            maxUploadMiB: MAX_UPLOAD_MIB,
+        }));
+        if (runningPid(pidFile(ctx, host, "nginx")) !== undefined) return "running";
+        const pid = startDetached("nginx", ["-c", conf], { pidFile: pidFile(ctx, host, "nginx"), logFile: path.join(ctx.dir, "logs", host.name, "nginx.log") });
+        await waitForPort(host.address, 80, 10_000, `${host.name} nginx`, () => runningPid(pidFile(ctx, host, "nginx")) === pid);
+        return "started";
+    },
+    stop: (ctx, host) => stopPidFile(pidFile(ctx, host, "nginx"), "SIGQUIT", 10_000),
+    async status(ctx, host) {
+        if (runningPid(pidFile(ctx, host, "nginx")) === undefined) return { ok: false, detail: "not running" };
+        const reply = await httpGet({ host: host.address, port: 80, path: "/nginx-health" }).catch((e: Error) => ({ status: 0, body: e.message }));
+        return { ok: reply.status === 200, detail: `/nginx-health ${reply.status || reply.body}` };
+    },
+};

@@ -1,0 +1,179 @@
+/**
+ * A shard host's PostgreSQL, brought up by the shard role's own boot script (instagram-shard-postgres) with
+ * the role's own generated files, exactly as on EC2. The differences are this machine's: the data directory
+ * stands in for the RAID array, postgresql-common's PG_CLUSTER_CONF_ROOT for the host's /etc/postgresql, the
+ * installed PostgreSQL version for the release's, and each cluster gets its own socket directory and pid
+ * file since they share one machine.
+ */
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { account, hostDir, LocalContext, logFile, ownedDir, writeFileAs } from "../context";
+import { LocalHost, LocalPlan } from "../plan";
+import { pidAlive, sleep, tail } from "../processes";
+import { CONF_SRC, shardEnv, ShardParams, shardRole } from "../../cloud-init/roles/postgres";
+import { SCRIPTS_DIR } from "../../cloud-init/scripts";
+import { postgresSizing, PostgresSizing } from "../../components/sizing";
+import { LocalService, ServiceStatus, StartEnv } from "./service";
+
+/** Local shards are sized as the smallest shard host: every tier shares this machine. */
+export function localPostgresSizing(plan: LocalPlan): PostgresSizing {
+    return postgresSizing("t3.small", plan.hosts.filter((h) => h.role === "app").length * plan.workers);
+}
+
+export function installedPostgresVersion(): string {
+    const base = "/usr/lib/postgresql";
+    const versions = fs.existsSync(base) ? fs.readdirSync(base).filter((v) => /^\d+$/.test(v) && fs.existsSync(path.join(base, v, "bin", "postgres"))) : [];
+    if (versions.length === 0) throw new Error("PostgreSQL is not installed (apt-get install postgresql)");
+    return versions.sort((a, b) => Number(b) - Number(a))[0];
+}
+
+export interface ShardPaths {
+    readonly root: string;
+    readonly data: string;
+    readonly confRoot: string;
+    readonly confSrc: string;
+    readonly sockets: string;
+    readonly secrets: string;
+    readonly env: string;
+    readonly passfile: string;
+    readonly userlist: string;
+    readonly clusterDir: string;
+}
+
+export function shardPaths(ctx: LocalContext, host: LocalHost): ShardPaths {
+    const root = hostDir(ctx, host);
+    const data = path.join(root, "data");
+    return {
+        root,
+        data,
+        confRoot: path.join(root, "etc-postgresql"),
+        confSrc: path.join(root, "etc-instagram-postgresql"),
+        sockets: path.join(root, "run-postgresql"),
+        secrets: path.join(root, "secrets"),
+        env: path.join(root, "shard.env"),
+        passfile: path.join(root, "pgpass"),
+        userlist: path.join(root, "pgbouncer-userlist.txt"),
+        clusterDir: path.join(data, "postgresql", installedPostgresVersion(), "main"),
+    };
+}
+
+function shardParams(ctx: LocalContext, host: LocalHost): ShardParams {
+    const shard = host.shard!;
+    const kind = host.role === "shard-standby" ? "standby" : "primary";
+    const primary = ctx.plan.hosts.find((h) => h.role === "shard-primary" && h.shard?.physicalShard === shard.physicalShard)!;
+    return {
+        shard: shard.physicalShard,
+        kind,
+        hostname: host.name,
+        ubuntuRelease: "24.04",
+        sizing: localPostgresSizing(ctx.plan),
+        volumeIds: ["vol-0local0000000000"],
+        raidLevel: 0,
+        volumeGiB: 10,
+        firstLogicalShard: shard.firstLogicalShard,
+        lastLogicalShard: shard.lastLogicalShard,
+        hasStandby: ctx.plan.shardStandby,
+        primaryAddress: kind === "standby" ? primary.address : undefined,
+        // On loopback every connection comes from 127.0.0.1, whichever 127.x address it goes to.
+        replicationCidrs: ["127.0.0.1/32"],
+    };
+}
+
+/** Write what the role writes (its env file, its PostgreSQL files, the secrets), with this machine's paths. */
+function writeRoleFiles(ctx: LocalContext, host: LocalHost, secrets: StartEnv["secrets"]): ShardPaths {
+    const p = shardPaths(ctx, host);
+    const postgres = account("postgres");
+    ownedDir(p.root);
+    ownedDir(p.data);
+    ownedDir(p.confRoot);
+    ownedDir(p.sockets, postgres, 0o755);
+    ownedDir(p.secrets, undefined, 0o700);
+    ownedDir(p.confSrc);
+    const params = shardParams(ctx, host);
+    for (const file of shardRole(params).files.filter((f) => f.path.startsWith(`${CONF_SRC}/`))) {
+        const content = file.content
+            .replace("listen_addresses = '*'", `listen_addresses = '${host.address}'\nunix_socket_directories = '${p.sockets}'\nexternal_pid_file = '${p.sockets}/main.pid'`)
+            .replace("passfile=/var/lib/postgresql/.pgpass", `passfile=${p.passfile}`);
+        writeFileAs(path.join(p.confSrc, path.basename(file.path)), content, Number.parseInt(file.permissions, 8));
+    }
+    const env = shardEnv(params)
+        .replace(/PG_VERSION='\d+'/, `PG_VERSION='${installedPostgresVersion()}'`)
+        .replace("DATA_MOUNT='/data'", `DATA_MOUNT='${p.data}'`)
+        .replace(`CONF_SRC='${CONF_SRC}'`, `CONF_SRC='${p.confSrc}'`)
+        .replace("SECRETS_DIR='/etc/instagram/secrets'", `SECRETS_DIR='${p.secrets}'`);
+    writeFileAs(p.env, env);
+    for (const name of ["postgres-app", "postgres-replication", "pgbouncer-auth"] as const) writeFileAs(path.join(p.secrets, name), secrets[name], 0o600);
+    return p;
+}
+
+/** The postmaster's pid, if it runs. */
+export function postmasterPid(p: ShardPaths): number | undefined {
+    try {
+        const pid = Number(fs.readFileSync(path.join(p.clusterDir, "postmaster.pid"), "utf8").split("\n")[0]);
+        return pidAlive(pid) ? pid : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+export function postgresqlCommonEnv(p: ShardPaths): NodeJS.ProcessEnv {
+    return { ...process.env, PG_CLUSTER_CONF_ROOT: p.confRoot, PGHOST: p.sockets, MOUNTPOINT: "true", PASSFILE: p.passfile, PGBOUNCER_USERLIST: p.userlist };
+}
+
+/** psql as the postgres superuser over the host's socket. */
+export function psqlAsPostgres(p: ShardPaths, query: string, db = "instagram"): string {
+    return execFileSync("runuser", ["-u", "postgres", "--", "psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", p.sockets, "-d", db, "-c", query], { encoding: "utf8", cwd: "/" }).trim();
+}
+
+export const postgresService: LocalService = {
+    daemon: "postgres",
+    async start(ctx, host, env) {
+        if (host.role === "shard-primary" && env.failedOver.includes(host.shard!.physicalShard)) return "skipped";
+        const p = writeRoleFiles(ctx, host, env.secrets);
+        if (postmasterPid(p) !== undefined) return "running";
+        const log = logFile(ctx, host, "shard-postgres");
+        fs.mkdirSync(path.dirname(log), { recursive: true });
+        const r = spawnSync("sh", [path.join(SCRIPTS_DIR, "shard-postgres.sh"), p.env], { env: { ...postgresqlCommonEnv(p), PRIMARY_WAIT_SECONDS: "60" }, encoding: "utf8", cwd: "/" });
+        fs.appendFileSync(log, `${r.stdout ?? ""}${r.stderr ?? ""}`);
+        if (r.status !== 0) throw new Error(`${host.name}: instagram-shard-postgres failed (exit ${r.status}); ${log} ends:\n${tail(log)}`);
+        return "started";
+    },
+    async stop(ctx, host) {
+        const p = shardPaths(ctx, host);
+        const pid = postmasterPid(p);
+        if (pid === undefined) return "not running";
+        // SIGINT is PostgreSQL's fast shutdown: sessions end, a shutdown checkpoint is written, and a
+        // primary sends its standby all WAL first. The next start needs no recovery.
+        process.kill(pid, "SIGINT");
+        const deadline = Date.now() + 60_000;
+        while (pidAlive(pid)) {
+            if (Date.now() > deadline) throw new Error(`${host.name}: PostgreSQL (pid ${pid}) did not shut down within 60 s`);
+            await sleep(100);
+        }
+        return "stopped cleanly";
+    },
+    async status(ctx, host, env): Promise<ServiceStatus> {
+        if (host.role === "shard-primary" && env.failedOver.includes(host.shard!.physicalShard)) return { ok: true, detail: "retired (its standby was promoted)" };
+        const p = shardPaths(ctx, host);
+        if (postmasterPid(p) === undefined) return { ok: false, detail: "not running" };
+        try {
+            const recovery = psqlAsPostgres(p, "SELECT pg_is_in_recovery()", "postgres");
+            return { ok: true, detail: recovery === "t" ? "standby, streaming" : "primary" };
+        } catch (e) {
+            return { ok: false, detail: (e as Error).message.split("\n")[0] };
+        }
+    },
+};
+
+/** Promote a shard's standby (the role's instagram-shard-promote), after its primary is lost. */
+export function promoteStandby(ctx: LocalContext, standby: LocalHost): void {
+    const p = shardPaths(ctx, standby);
+    const log = logFile(ctx, standby, "shard-promote");
+    const r = spawnSync("sh", [path.join(SCRIPTS_DIR, "shard-promote.sh"), p.env], {
+        env: { ...postgresqlCommonEnv(p), VMTOUCH_LOG: log },
+        encoding: "utf8",
+        cwd: "/",
+    });
+    if (r.status !== 0) throw new Error(`${standby.name}: instagram-shard-promote failed (exit ${r.status}): ${r.stderr}`);
+}
