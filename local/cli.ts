@@ -11,12 +11,12 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, validateConfig } from "../components/config";
-import { loadStackConfig } from "../tools/stack-config";
+import { ConfigError } from "../components/config";
 import { PROJECT_ROOT } from "../tools/bundle/sources";
 import { LocalContext, logFile } from "./context";
+import { contextFor, requireState } from "./session";
 import { installDeps, missingMessage, missingRequirements } from "./deps";
-import { localPlan, LocalPlanError } from "./plan";
+import { LocalPlanError } from "./plan";
 import { down, envOf, orderedHosts, promote, siteLines, statusOf, up, waitForSite } from "./stack";
 import { LocalState, readState, sameStack, takeLock, writeState } from "./state";
 import { SERVICES } from "./stack";
@@ -92,26 +92,6 @@ export function parseArgs(argv: readonly string[]): Args {
     return args;
 }
 
-function contextFor(dir: string, state: LocalState): LocalContext {
-    const config = validateConfig(loadStackConfig(state.stack, state.overrides));
-    const started = Date.now();
-    return {
-        dir,
-        projectRoot: PROJECT_ROOT,
-        plan: localPlan(config, { net: state.net, workers: state.workers }),
-        progress: (host, daemon, message) => {
-            const t = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
-            console.log(`[${t}s] ${host.padEnd(18)} ${daemon.padEnd(14)} ${message}`);
-        },
-    };
-}
-
-function requireState(dir: string): LocalState {
-    const state = readState(dir);
-    if (!state) throw new Error(`no local stack in ${dir}: run \`npm run local -- up\` first`);
-    return state;
-}
-
 async function runUp(args: Args): Promise<number> {
     const missing = missingRequirements();
     if (missing.length > 0) {
@@ -150,11 +130,17 @@ async function runUp(args: Args): Promise<number> {
     const started = await up(ctx, wanted);
     const site = await waitForSite(ctx, 60_000);
     console.log(`local: ${started} daemons started in ${((Date.now() - t0) / 1000).toFixed(1)} s; /readyz ${site.status}`);
-    return printSummary(ctx, wanted);
+    return printSummary(ctx, wanted, 15_000);
 }
 
-async function printSummary(ctx: LocalContext, state: LocalState): Promise<number> {
-    const statuses = await statusOf(ctx, envOf(ctx, state));
+async function printSummary(ctx: LocalContext, state: LocalState, settleMs = 0): Promise<number> {
+    // Right after a start some daemons are still settling (a replica's first sync): give them a moment.
+    const deadline = Date.now() + settleMs;
+    let statuses = await statusOf(ctx, envOf(ctx, state));
+    while (statuses.some((s) => !s.ok) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        statuses = await statusOf(ctx, envOf(ctx, state));
+    }
     const bad = statuses.filter((s) => !s.ok);
     for (const line of siteLines(ctx)) console.log(line);
     console.log(bad.length === 0

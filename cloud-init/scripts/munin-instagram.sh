@@ -27,8 +27,10 @@ if [ "${1:-}" = config ]; then
     echo "$counter.min 0"
     exit 0
 fi
+# No readable stats file: unknown (the server is not running). A readable one without this counter: the
+# master writes only counters that have moved, so none of these has happened yet, which is 0.
 value=U
 if [ -r "$stats" ]; then
-    value=$(awk -v k="$counter" '$1 == k && $2 ~ /^[0-9]+$/ { print $2; found = 1 } END { if (!found) print "U" }' "$stats")
+    value=$(awk -v k="$counter" '$1 == k && $2 ~ /^[0-9]+$/ { print $2; found = 1 } END { if (!found) print 0 }' "$stats")
 fi
 echo "$counter.value $value"

@@ -1,8 +1,8 @@
 /**
  * The load balancer's and the CDN's stand-in: one nginx on the edge address that terminates TLS with a
  * self-signed certificate (made once, kept in .local/tls), redirects HTTP to HTTPS, balances across the app
- * hosts' nginx with passive health checks (a host that fails is skipped for 10 s, and a request that could
- * not reach one is retried on the next when that is safe), and serves the media directory under /media/.
+ * hosts' nginx with passive health checks (a host that cannot be reached, or answers 502, is skipped for
+ * 10 s and the request retried on the next when that is safe), and serves the media directory under /media/.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -70,7 +70,10 @@ server {
         proxy_set_header Host $host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto https;
-        proxy_next_upstream error timeout http_502 http_503;
+        # An app host is unhealthy when it cannot be reached or its nginx has no app server behind it (502);
+        # a 503 is the app reporting a dependency (a shard, Redis) and says nothing about the host, so it
+        # is passed on rather than taking every host out of rotation at once.
+        proxy_next_upstream error timeout http_502;
         proxy_next_upstream_tries 2;
         proxy_read_timeout 60s;
         proxy_pass http://app_hosts;

@@ -93,4 +93,16 @@ describe("munin-node with the generated configuration", () => {
             fs.renameSync(path.join(dir, "run", "stats.moved"), path.join(dir, "run", "stats"));
         }
     });
+
+    test("a counter the server has not written yet (no upload so far) is 0, not unknown", async () => {
+        const file = path.join(dir, "run", "stats");
+        const before = fs.readFileSync(file);
+        fs.writeFileSync(file, "requests 12\n");
+        try {
+            expect(await ask("fetch instagram_uploads")).toContain("uploads.value 0");
+            expect(await ask("fetch instagram_requests")).toContain("requests.value 12");
+        } finally {
+            fs.writeFileSync(file, before);
+        }
+    });
 });

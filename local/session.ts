@@ -1,0 +1,27 @@
+/** A LocalContext for a state directory: the recorded stack's config, validated, and its plan. */
+import { validateConfig } from "../components/config";
+import { loadStackConfig } from "../tools/stack-config";
+import { PROJECT_ROOT } from "../tools/bundle/sources";
+import { LocalContext } from "./context";
+import { localPlan } from "./plan";
+import { LocalState, readState } from "./state";
+
+export function contextFor(dir: string, state: LocalState, print: (line: string) => void = console.log): LocalContext {
+    const config = validateConfig(loadStackConfig(state.stack, state.overrides));
+    const started = Date.now();
+    return {
+        dir,
+        projectRoot: PROJECT_ROOT,
+        plan: localPlan(config, { net: state.net, workers: state.workers }),
+        progress: (host, daemon, message) => {
+            const t = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
+            print(`[${t}s] ${host.padEnd(18)} ${daemon.padEnd(14)} ${message}`);
+        },
+    };
+}
+
+export function requireState(dir: string): LocalState {
+    const state = readState(dir);
+    if (!state) throw new Error(`no local stack in ${dir}: run \`npm run local -- up\` first`);
+    return state;
+}

@@ -1,0 +1,249 @@
+/**
+ * `npm run local` end to end: the whole stack on loopback (127.0.12.0/24), two physical shards with
+ * standbys, Redis with a replica, two memcached nodes and two app hosts behind the TLS edge. Through the edge
+ * over HTTPS: users, follows, uploads and feeds, each row on the shard the map names, photos served from the
+ * media store, Munin counting uploads. Then faults under bounded load, each counted, each recovered from
+ * without help, and no acknowledged upload lost; then down and up again with the data still there.
+ */
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { PROJECT_ROOT } from "../../tools/bundle/sources";
+import { contextFor } from "../../local/session";
+import { LocalContext, mediaDir, pidFile } from "../../local/context";
+import { hostNamed, hostsOf } from "../../local/plan";
+import { readState, writeState } from "../../local/state";
+import { envOf, promote } from "../../local/stack";
+import { edgeCertificate } from "../../local/services/edge";
+import { pgbouncerService } from "../../local/services/pgbouncer";
+import { postgresService, psqlAsPostgres, shardPaths } from "../../local/services/postgres";
+import { redisService } from "../../local/services/redis";
+import { pidAlive, runningPid } from "../../local/processes";
+import { loadLoop, LoadResult, pngBytes, SiteClient } from "../../local/site-client";
+import { decodeId } from "../../cloud-init/configs/postgres-sql";
+import { physicalShardOf, shardSchema } from "../../components/shard-map";
+import { eventually, tcpExchange } from "../harness/daemons";
+
+const NET = "127.0.12";
+const LOGICAL = 16;
+let dir: string;
+let ctx: LocalContext;
+let site: SiteClient;
+const users: string[] = [];
+const acknowledged: string[] = [];
+const faults: { fault: string; requests: number; failed: number; failures: Record<string, number>; outageS?: number }[] = [];
+
+function local(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        const child = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "local", "cli.ts"), ...args, "--dir", dir], { cwd: PROJECT_ROOT });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr }));
+    });
+}
+
+const UP = ["up", "--stack", "dev", "--net", NET, "--workers", "2",
+    "--set", "instagram:physicalShards=2", "--set", `instagram:logicalShards=${LOGICAL}`, "--set", "instagram:shardStandby=true",
+    "--set", "instagram:redisReplica=true", "--set", "instagram:memcachedNodes=2", "--set", "instagram:appServers=2"];
+
+beforeAll(async () => {
+    if (process.getuid?.() !== 0) throw new Error("the local stack runs daemons as their own users and binds ports 80/443: run as root (as CI does)");
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "local-stack-"));
+    fs.chmodSync(dir, 0o755);
+    const r = await local(...UP);
+    if (r.status !== 0) throw new Error(`local up failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    ctx = contextFor(dir, readState(dir)!, () => undefined);
+    site = new SiteClient(`${NET}.1`, edgeCertificate(ctx), "dev.example.com");
+}, 180_000);
+
+afterAll(async () => {
+    site?.close();
+    if (dir) {
+        const r = await local("down");
+        if (r.status !== 0) console.error(r.stdout, r.stderr);
+        if (faults.length) console.log(`faults under load:\n${faults.map((f) => `  ${f.fault}: ${f.failed} of ${f.requests} failed ${JSON.stringify(f.failures)}, over ${f.outageS ?? 0} s`).join("\n")}`);
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}, 120_000);
+
+/** Run the load for `seconds`, calling `fault` after `after` ms; keep the acknowledged uploads. */
+async function underLoad(name: string, fault: () => Promise<void>, o: { seconds?: number; after?: number } = {}): Promise<LoadResult> {
+    const load = loadLoop(site, users, { seconds: o.seconds ?? 5, concurrency: 4, uploadShare: 0.3 });
+    await new Promise((resolve) => setTimeout(resolve, o.after ?? 1000));
+    await fault();
+    const result = await load;
+    acknowledged.push(...result.acknowledged);
+    const outageS = result.lastFailureMs === undefined ? undefined : (result.lastFailureMs - result.firstFailureMs!) / 1000;
+    faults.push({ fault: name, requests: result.requests, failed: result.failed, failures: result.failures, outageS });
+    return result;
+}
+
+/** Seconds between the first and the last failed request of a load run (0 when none failed). */
+const outage = (r: LoadResult) => (r.lastFailureMs === undefined ? 0 : (r.lastFailureMs - r.firstFailureMs!) / 1000);
+
+/** The site answers again (a feed read and an upload) within 20 s. */
+async function recovers(): Promise<void> {
+    await eventually(async () => {
+        const feed = await site.feed(users[0]).catch(() => undefined);
+        const upload = await site.upload(users[1], pngBytes(1e6 + acknowledged.length)).catch(() => undefined);
+        if (upload?.status === 201) acknowledged.push(upload.json().media.id);
+        return feed?.status === 200 && upload?.status === 201 ? true : undefined;
+    }, 20_000, "the site to serve feeds and uploads again");
+}
+
+describe("npm run local", () => {
+    test("up prints progress per host and daemon, the site URL and a health summary; a second up changes nothing", async () => {
+        const again = await local("up");
+        expect(again.status, again.stderr).toBe(0);
+        expect(again.stdout).toContain("local: already running (stack dev); nothing was changed.");
+        expect(again.stdout).toContain(`site:  https://${NET}.1/`);
+        expect(again.stdout).toMatch(/health: all \d+ daemons on 12 hosts healthy/);
+        const status = await local("status");
+        expect(status.status).toBe(0);
+        expect(status.stdout).toMatch(/ok {3}shard-0-standby +127\.0\.12\.81 +postgres +standby, streaming/);
+        expect(status.stdout).toMatch(/ok {3}redis-replica +127\.0\.12\.211 +redis +replica, link up/);
+    });
+
+    test("users, follows, uploads and feeds through the edge over HTTPS; rows on the shards the map names", async () => {
+        for (let i = 0; i < 8; i++) users.push(await site.createUser(`local_user_${i}`));
+        for (const follower of users.slice(1)) await site.follow(follower, users[0]);
+        const photo = pngBytes(42);
+        const up = await site.upload(users[0], photo, "first");
+        expect(up.status).toBe(201);
+        const media = up.json().media;
+        acknowledged.push(media.id);
+        expect(up.json().fannedOutTo).toBe(users.length - 1);
+        for (const follower of users.slice(1)) expect((await site.feed(follower)).json().media.map((m: { id: string }) => m.id)).toContain(media.id);
+
+        for (const id of users) {
+            const logical = decodeId(BigInt(id)).logicalShard;
+            const physical = physicalShardOf(logical, LOGICAL, 2);
+            for (const primary of hostsOf(ctx.plan, "shard-primary")) {
+                const paths = shardPaths(ctx, primary);
+                if (primary.shard!.physicalShard === physical) {
+                    expect(psqlAsPostgres(paths, `SELECT count(*) FROM ${shardSchema(logical)}.users WHERE id = ${id}`), `user ${id} on ${primary.name}`).toBe("1");
+                } else {
+                    expect(psqlAsPostgres(paths, `SELECT count(*) FROM pg_namespace WHERE nspname = '${shardSchema(logical)}'`), `${shardSchema(logical)} on ${primary.name}`).toBe("0");
+                }
+            }
+        }
+        // The photo is in the media store and served by the CDN's stand-in under the media URL.
+        expect(media.url).toMatch(new RegExp(`^https://${NET.replace(/\./g, "\\.")}\\.1/media/`));
+        const served = await site.request("GET", new URL(media.url).pathname);
+        expect(served.status).toBe(200);
+        expect(served.body.equals(photo)).toBe(true);
+        expect(fs.readFileSync(path.join(mediaDir(ctx), new URL(media.url).pathname.replace(/^\/media\//, ""))).equals(photo)).toBe(true);
+    });
+
+    test("munin-node on the app hosts reports the uploads to the Munin master's address", async () => {
+        const munin = hostsOf(ctx.plan, "munin")[0].address;
+        let answers: string[] = [];
+        const total = await eventually(async () => {
+            answers = [];
+            for (const app of hostsOf(ctx.plan, "app")) {
+                answers.push(await tcpExchange(app.address, 4949, "fetch instagram_uploads\nquit\n", /(?!)/, { localAddress: munin, timeoutMs: 5000 }));
+            }
+            const sum = answers.reduce((n, out) => n + Number(/uploads\.value (\d+)/.exec(out)?.[1] ?? NaN), 0);
+            return sum >= acknowledged.length ? sum : undefined;
+        }, 10_000, "Munin's upload counters to reach the uploads made").catch((e: Error) => { throw new Error(`${e.message}; munin-node answered: ${JSON.stringify(answers)}`); });
+        expect(total).toBe(acknowledged.length);
+    });
+
+    test("HUP of an app host's server under load: every request answered", async () => {
+        const app = hostNamed(ctx.plan, "app-0")!;
+        const master = runningPid(pidFile(ctx, app, "instagram-app"))!;
+        const result = await underLoad("HUP app-0", async () => { process.kill(master, "SIGHUP"); });
+        expect(result.requests).toBeGreaterThan(20);
+        expect(result.failed).toBe(0);
+    });
+
+    test("kill -9 of a worker under load: replaced; at most the requests it was serving fail", async () => {
+        const app = hostNamed(ctx.plan, "app-1")!;
+        const master = runningPid(pidFile(ctx, app, "instagram-app"))!;
+        const workers = () => spawnSync("pgrep", ["-P", String(master)], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean).map(Number);
+        const victim = workers()[0];
+        const result = await underLoad("kill -9 worker on app-1", async () => { process.kill(victim, "SIGKILL"); });
+        expect(result.failed).toBeLessThanOrEqual(4);
+        await eventually(() => (workers().length === 2 && !workers().includes(victim) ? true : undefined), 10_000, "a replacement worker");
+    });
+
+    test("restart of a shard's pgbouncer under load: a bounded burst of 503s, then it serves again by itself", async () => {
+        const host = hostNamed(ctx.plan, "shard-1-primary")!;
+        const env = envOf(ctx, readState(dir)!);
+        const result = await underLoad("restart pgbouncer on shard-1-primary", async () => {
+            await pgbouncerService.stop(ctx, host);
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            await pgbouncerService.start(ctx, host, env);
+        });
+        // Only requests to that shard fail, and only while pgbouncer is down (0.5 s plus its start).
+        expect(outage(result)).toBeLessThan(3);
+        await recovers();
+    });
+
+    test("Redis stopped and started under load: uploads and feeds fail while it is down, then recover by themselves", async () => {
+        const host = hostNamed(ctx.plan, "redis-primary")!;
+        const env = envOf(ctx, readState(dir)!);
+        const result = await underLoad("stop/start Redis primary", async () => {
+            await redisService.stop(ctx, host);
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+            await redisService.start(ctx, host, env);
+        }, { seconds: 6 });
+        expect(result.failed).toBeGreaterThan(0);
+        expect(Object.keys(result.failures)).toEqual(["503"]);
+        // Down for 1 s plus the restart; ioredis reconnects within a second or two.
+        expect(outage(result)).toBeLessThan(5);
+        await recovers();
+    });
+
+    test("a shard's primary stopped and its standby promoted under load: the shard serves again through the same address", async () => {
+        const primary = hostNamed(ctx.plan, "shard-0-primary")!;
+        const result = await underLoad("shard-0 primary stopped, standby promoted", async () => {
+            await postgresService.stop(ctx, primary);
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+            writeState(dir, await promote(ctx, readState(dir)!, 0));
+        }, { seconds: 7 });
+        // Requests to shard 0 fail from the stop until pgbouncer points at the promoted standby.
+        expect(Object.keys(result.failures)).toEqual(["503"]);
+        expect(outage(result)).toBeLessThan(6);
+        await recovers();
+        const status = await local("status");
+        expect(status.stdout).toMatch(/ok {3}shard-0-primary +127\.0\.12\.80 +postgres +retired \(its standby was promoted\)/);
+        expect(status.stdout).toMatch(/ok {3}shard-0-standby +127\.0\.12\.81 +postgres +primary/);
+    });
+
+    test("no acknowledged upload was lost: every one is readable", async () => {
+        expect(acknowledged.length).toBeGreaterThan(50);
+        const missing: string[] = [];
+        for (const id of acknowledged) {
+            const r = await site.request("GET", `/api/v1/media/${id}`);
+            if (r.status !== 200) missing.push(`${id}: ${r.status}`);
+        }
+        expect(missing).toEqual([]);
+    });
+
+    test("down stops every process cleanly and keeps the data; up finds the same users and photos", async () => {
+        const pids = fs.readdirSync(path.join(dir, "run"), { recursive: true, withFileTypes: true })
+            .filter((e) => e.isFile() && e.name.endsWith(".pid"))
+            .map((e) => runningPid(path.join(e.parentPath, e.name)))
+            .filter((p): p is number => p !== undefined);
+        expect(pids.length).toBeGreaterThan(20);
+        const down = await local("down");
+        expect(down.status, down.stderr).toBe(0);
+        expect(down.stdout).toMatch(/shard-1-primary +postgres +stopped cleanly/);
+        expect(down.stdout).toMatch(/redis-primary +redis +saved and stopped/);
+        for (const pid of pids) expect(pidAlive(pid), `pid ${pid} after down`).toBe(false);
+        const again = await local("up");
+        expect(again.status, again.stdout + again.stderr).toBe(0);
+        expect(again.stdout).toMatch(/health: all \d+ daemons on 12 hosts healthy/);
+        site.close();
+        site = new SiteClient(`${NET}.1`, edgeCertificate(ctx), "dev.example.com");
+        expect((await site.request("GET", `/api/v1/users/${users[3]}`)).json().username).toBe("local_user_3");
+        const sample = acknowledged.filter((_, i) => i % 10 === 0);
+        for (const id of sample) expect((await site.request("GET", `/api/v1/media/${id}`)).status, id).toBe(200);
+        expect((await site.feed(users[2])).status).toBe(200);
+    });
+});
