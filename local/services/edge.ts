@@ -13,7 +13,7 @@ import { hostsOf, LocalHost } from "../plan";
 import { runningPid, startDetached, stopPidFile, waitForPort } from "../processes";
 import { MAX_UPLOAD_MIB } from "../../cloud-init/roles/app";
 import { LocalService } from "./service";
-import { nginxMainConf, Reply } from "./nginx";
+import { httpGet, nginxMainConf, Reply } from "./nginx";
 
 export const tlsDir = (ctx: LocalContext) => path.join(ctx.dir, "tls");
 /** The edge's certificate: clients that want to verify it use this file as their CA. */
@@ -83,16 +83,7 @@ server {
 }
 
 export function httpsGet(ctx: LocalContext, address: string, urlPath: string, timeoutMs = 5000): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-        const req = https.get({ host: address, port: 443, path: urlPath, ca: fs.readFileSync(edgeCertificate(ctx)), servername: ctx.plan.domain, agent: false, timeout: timeoutMs }, (res) => {
-            let body = "";
-            res.setEncoding("utf8");
-            res.on("data", (d) => (body += d));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        });
-        req.on("timeout", () => req.destroy(new Error("timed out")));
-        req.on("error", reject);
-    });
+    return httpGet({ host: address, port: 443, path: urlPath, ca: fs.readFileSync(edgeCertificate(ctx)), servername: ctx.plan.domain }, timeoutMs, https);
 }
 
 export const edgeService: LocalService = {

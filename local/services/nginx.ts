@@ -1,6 +1,7 @@
 /** nginx's main config for a local "host" (its files under the host's directory), and a small HTTP GET. */
 import * as fs from "fs";
 import * as http from "http";
+import * as https from "https";
 import * as path from "path";
 import { writeFileAs } from "../context";
 
@@ -38,9 +39,10 @@ export interface Reply {
     readonly body: string;
 }
 
-export function httpGet(options: http.RequestOptions, timeoutMs = 5000): Promise<Reply> {
+/** GET over HTTP, or HTTPS when given the https module (with `ca` and `servername` in the options). */
+export function httpGet(options: https.RequestOptions, timeoutMs = 5000, client: typeof http | typeof https = http): Promise<Reply> {
     return new Promise((resolve, reject) => {
-        const req = http.get({ ...options, agent: false, timeout: timeoutMs }, (res) => {
+        const req = client.get({ ...options, agent: false, timeout: timeoutMs }, (res) => {
             let body = "";
             res.setEncoding("utf8");
             res.on("data", (d) => (body += d));
