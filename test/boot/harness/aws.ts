@@ -1,0 +1,68 @@
+/**
+ * Stand-ins for what a booting host reaches on AWS, on loopback: instance metadata (IMDSv2, the role's
+ * credentials, region, the VM's own address), SSM GetParameter for the stack's secrets, and S3 GetObject
+ * for release bundles. The VMs reach them through guestfwd at the addresses build-image.sh gives the role
+ * scripts (INSTAGRAM_IMDS_ENDPOINT=http://10.0.2.100, INSTAGRAM_SSM_ENDPOINT=...101, INSTAGRAM_S3_ENDPOINT=...102).
+ */
+import * as http from "http";
+import { FakeImds, startFakeImds } from "../../harness/fake-imds";
+import { Forward } from "./vm";
+
+export interface AwsStandIns {
+    readonly forwards: Forward[];
+    /** Requests the SSM stand-in answered, by parameter name. */
+    readonly ssmReads: string[];
+    close(): Promise<void>;
+}
+
+export async function startAwsStandIns(host: string, o: { parameters: Record<string, string>; objects?: Record<string, Buffer>; privateIp?: string }): Promise<AwsStandIns> {
+    const creds = { Code: "Success", AccessKeyId: "ASIABOOTTEST", SecretAccessKey: "boot/test+secret", Token: "boot-test-token", Expiration: "2030-01-01T00:00:00Z" };
+    const imds: FakeImds = await startFakeImds(host, {
+        "iam/security-credentials/": "boot-test-role",
+        "iam/security-credentials/boot-test-role": JSON.stringify(creds),
+        "placement/region": "us-east-1",
+        "local-ipv4": o.privateIp ?? "10.0.2.15",
+    });
+    const ssmReads: string[] = [];
+    const ssm = http.createServer((req, res) => {
+        let body = "";
+        req.on("data", (d) => (body += d));
+        req.on("end", () => {
+            const name = (JSON.parse(body || "{}") as { Name?: string }).Name ?? "";
+            if (!req.headers.authorization?.startsWith("AWS4-HMAC-SHA256 ") || !(name in o.parameters)) {
+                res.statusCode = 400;
+                res.end(JSON.stringify({ __type: "ParameterNotFound" }));
+                return;
+            }
+            ssmReads.push(name);
+            res.setHeader("Content-Type", "application/x-amz-json-1.1");
+            res.end(JSON.stringify({ Parameter: { Name: name, Type: "SecureString", Value: o.parameters[name], Version: 1 } }));
+        });
+    });
+    const s3 = http.createServer((req, res) => {
+        const object = o.objects?.[decodeURIComponent(req.url ?? "")];
+        if (!req.headers.authorization?.startsWith("AWS4-HMAC-SHA256 ") || !object) {
+            res.statusCode = 404;
+            res.end();
+            return;
+        }
+        res.end(object);
+    });
+    const listen = (server: http.Server) => new Promise<number>((resolve) => server.listen(0, host, () => resolve((server.address() as { port: number }).port)));
+    const imdsPort = Number(new URL(imds.url).port);
+    const ssmPort = await listen(ssm);
+    const s3Port = await listen(s3);
+    return {
+        forwards: [
+            { guest: "10.0.2.100", guestPort: 80, host, hostPort: imdsPort },
+            { guest: "10.0.2.101", guestPort: 80, host, hostPort: ssmPort },
+            { guest: "10.0.2.102", guestPort: 80, host, hostPort: s3Port },
+        ],
+        ssmReads,
+        close: async () => {
+            await imds.close();
+            await new Promise((resolve) => ssm.close(resolve));
+            await new Promise((resolve) => s3.close(resolve));
+        },
+    };
+}

@@ -1,0 +1,71 @@
+#!/bin/sh
+# Build the boot test's VM image: Debian bookworm with the packages the roles install already installed
+# (the VMs get no network), real cloud-init, udev and mdadm, and the test's own small additions:
+#   - cloud-init reads a NoCloud seed and skips the modules that need the network (apt-configure,
+#     package-update-upgrade-install); everything else in the user data runs as on EC2;
+#   - a udev rule gives NVMe disks the by-id names EC2 gives EBS volumes;
+#   - cloud-final's environment points the role scripts at the test's stand-ins for IMDS, SSM and S3;
+#   - qemu-guest-agent, so the test can look inside without SSH;
+#   - the initramfs the role regenerates in the VM holds only the modules that VM needs (MODULES=dep).
+# usage: build-image.sh OUT_DIR     (writes OUT_DIR/vmlinuz, initrd.img, root.img; needs root, debootstrap)
+set -eu
+out=${1:?usage: build-image.sh OUT_DIR}
+mirror=${BOOT_MIRROR:-http://deb.debian.org/debian}
+rootfs="$out/rootfs"
+rm -rf "$rootfs"
+mkdir -p "$out"
+
+debootstrap --variant=minbase \
+    --include=linux-image-cloud-amd64,initramfs-tools,systemd-sysv,udev,cloud-init,python3-cffi-backend,mdadm,ifupdown,isc-dhcp-client,iproute2,netbase,ca-certificates,dbus,procps \
+    bookworm "$rootfs" "$mirror"
+
+# Packages the roles install (their `packages:`), installed now since the VMs have no network. Debian's
+# policy-rc.d keeps them from starting inside the chroot.
+printf '#!/bin/sh\nexit 101\n' > "$rootfs/usr/sbin/policy-rc.d"
+chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
+mount -t proc proc "$rootfs/proc"
+trap 'umount "$rootfs/proc" 2>/dev/null || true' EXIT
+chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    curl xfsprogs nvme-cli postgresql pgbouncer redis-server memcached nginx munin-node vmtouch libdbd-pg-perl \
+    chrony unattended-upgrades python3 qemu-guest-agent
+chroot "$rootfs" apt-get clean
+umount "$rootfs/proc"
+trap - EXIT
+rm -f "$rootfs/usr/sbin/policy-rc.d"
+
+cat > "$rootfs/etc/cloud/cloud.cfg.d/99-boot-test.cfg" <<'CFG'
+# Boot test image: a NoCloud seed, and no module that needs the network (the packages are installed).
+datasource_list: [NoCloud, None]
+cloud_init_modules: [migrator, seed_random, bootcmd, write-files, set_hostname, update_hostname, update_etc_hosts, users-groups]
+cloud_config_modules: [set-passwords, timezone, runcmd]
+cloud_final_modules: [write-files-deferred, scripts-per-once, scripts-per-boot, scripts-per-instance, scripts-user, final-message]
+CFG
+cat > "$rootfs/etc/udev/rules.d/99-ebs-names.rules" <<'RULES'
+# EC2 names an EBS volume's NVMe disk by its serial, the volume ID without the hyphen.
+KERNEL=="nvme*n*", ENV{DEVTYPE}=="disk", ENV{ID_SERIAL_SHORT}=="vol?*", SYMLINK+="disk/by-id/nvme-Amazon_Elastic_Block_Store_$env{ID_SERIAL_SHORT}"
+RULES
+mkdir -p "$rootfs/etc/systemd/system/cloud-final.service.d"
+cat > "$rootfs/etc/systemd/system/cloud-final.service.d/boot-test-endpoints.conf" <<'UNIT'
+[Service]
+Environment=INSTAGRAM_IMDS_ENDPOINT=http://10.0.2.100 INSTAGRAM_SSM_ENDPOINT=http://10.0.2.101 INSTAGRAM_S3_ENDPOINT=http://10.0.2.102
+# A volume that never arrives fails the boot after 2 minutes here, not the role's 10.
+Environment=WAIT_SECONDS=120
+UNIT
+cat > "$rootfs/etc/network/interfaces" <<'NET'
+auto lo
+iface lo inet loopback
+auto eth0
+iface eth0 inet dhcp
+NET
+echo "/dev/vda / ext4 defaults 0 1" > "$rootfs/etc/fstab"
+# The VMs boot the kernel and initramfs built here (qemu -kernel/-initrd). The role still regenerates the
+# initramfs in the VM (so that on EC2 the array assembles at boot); under emulation a full one takes minutes,
+# so in the VM it holds only the modules that hardware needs.
+echo "MODULES=dep" > "$rootfs/etc/initramfs-tools/conf.d/boot-test.conf"
+cp "$rootfs"/boot/vmlinuz-* "$out/vmlinuz"
+cp "$rootfs"/boot/initrd.img-* "$out/initrd.img"
+chmod 0644 "$out/vmlinuz" "$out/initrd.img"
+rm -f "$out/root.img"
+mkfs.ext4 -q -L root -d "$rootfs" "$out/root.img" 4G
+rm -rf "$rootfs"
+echo "boot image ready in $out"
