@@ -108,8 +108,10 @@ async function runUp(args: Args): Promise<number> {
         overrides: args.stack || Object.keys(args.overrides).length ? args.overrides : previous?.overrides ?? {},
         net: args.net ?? previous?.net ?? "127.0.20",
         workers: args.workers ?? previous?.workers ?? 2,
-        failedOver: previous?.failedOver ?? [],
+        failedOver: [],
     };
+    // A promoted standby is remembered for the same stack only; another stack starts with its own shards.
+    if (previous && sameStack(previous, wanted)) wanted.failedOver.push(...previous.failedOver);
     const ctx = contextFor(args.dir, wanted);
     if (previous && !sameStack(previous, wanted)) {
         const running = (await statusOf(contextFor(args.dir, previous), envOf(ctx, previous))).filter((s) => s.detail !== "not running");
