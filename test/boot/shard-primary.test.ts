@@ -9,16 +9,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { runProgram, ProgramRun } from "../harness/program";
-import { T, userDataOf } from "../harness/queries";
 import { bootImage, BootImage } from "./harness/image";
 import { AwsStandIns, startAwsStandIns } from "./harness/aws";
 import { makeDisk, Vm, VmDisk } from "./harness/vm";
 import { decodeId } from "../../cloud-init/configs/postgres-sql";
-import { instanceSpec } from "../../components/instance-types";
+import { shardPrimaryUnderTest } from "./harness/shard-host";
 
 const BOOT_TIMEOUT_MS = 25 * 60_000;
-let run: ProgramRun;
 let image: BootImage;
 let aws: AwsStandIns;
 let dir: string;
@@ -32,16 +29,14 @@ const bootTimes: string[] = [];
 
 beforeAll(async () => {
     if (process.getuid?.() !== 0) throw new Error("the boot test builds its image with debootstrap: run as root");
-    run = await runProgram("dev", { "instagram:shardVolumes": 4, "instagram:shardRaidLevel": 10 });
-    const host = run.ofType(T.instance).find((i) => i.inputs.tags.Name === "shard-0-primary")!;
-    userData = userDataOf(host);
-    memoryMiB = instanceSpec(host.inputs.instanceType)!.memoryGiB * 1024;
-    const parameters = Object.fromEntries(run.ofType(T.ssmParameter).map((p) => [p.inputs.name as string, p.inputs.value as string]));
-    appPassword = parameters["/instagram/dev/postgres-app"];
-    aws = await startAwsStandIns("127.0.15.1", { parameters });
+    const host = await shardPrimaryUnderTest();
+    userData = host.userData;
+    memoryMiB = host.memoryMiB;
+    appPassword = host.parameters["/instagram/dev/postgres-app"];
+    aws = await startAwsStandIns("127.0.15.1", { parameters: host.parameters });
     image = bootImage();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "boot-shard-"));
-    disks = run.ofType(T.volume).filter((v) => v.name.startsWith("shard-0-primary-data-")).map((v, i) => ({ volumeId: v.state.id as string, file: makeDisk(path.join(dir, `vol${i}.img`), 2) }));
+    disks = host.volumeIds.map((volumeId, i) => ({ volumeId, file: makeDisk(path.join(dir, `vol${i}.img`), 2) }));
 });
 
 afterAll(async () => {
