@@ -17,9 +17,8 @@ import { LocalContext, logFile } from "./context";
 import { contextFor, requireState } from "./session";
 import { installDeps, missingMessage, missingRequirements } from "./deps";
 import { LocalPlanError } from "./plan";
-import { down, envOf, orderedHosts, promote, siteLines, statusOf, up, waitForSite } from "./stack";
+import { down, envOf, orderedHosts, promote, SERVICES, siteLines, statusOf, up, waitForSite } from "./stack";
 import { LocalState, readState, sameStack, takeLock, writeState } from "./state";
-import { SERVICES } from "./stack";
 import { tail } from "./processes";
 
 const USAGE = `usage: npm run local -- up [--stack NAME] [--set KEY=VALUE]... [--net 127.0.20] [--workers N] [--dir DIR]

@@ -5,13 +5,13 @@
  */
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { account, hostDir, LocalContext, mediaDir, ownedDir, pidFile, writeFileAs } from "../context";
+import { account, hostDir, LocalContext, logFile, mediaDir, ownedDir, pidFile, writeFileAs } from "../context";
 import { edgeHost, hostsOf, LocalHost } from "../plan";
-import { runningPid, startDetached, stopPidFile, tail, waitForPort } from "../processes";
+import { runningPid, startDetached, stopPidFile, tail } from "../processes";
 import { appEnvironment, MAX_UPLOAD_MIB } from "../../cloud-init/roles/app";
 import { nginxAppSite } from "../../cloud-init/configs/nginx-app";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
-import { LocalService, ServiceStatus, StartEnv } from "./service";
+import { LocalService, ServiceStatus, startDaemon, StartEnv } from "./service";
 import { httpGet, nginxMainConf } from "./nginx";
 
 export interface AppPaths {
@@ -80,7 +80,7 @@ export const appServerService: LocalService = {
         writeFileAs(path.join(p.credentials, "postgres-app"), env.secrets["postgres-app"], 0o600, www);
         writeFileAs(path.join(p.credentials, "redis-auth"), env.secrets["redis-auth"], 0o600, www);
         ownedDir(mediaDir(ctx), www, 0o755);
-        const log = path.join(ctx.dir, "logs", host.name, "instagram-app.log");
+        const log = logFile(ctx, host, "instagram-app");
         const pid = startDetached(path.join(p.home, "current", "bin", "instagram-app"), ["serve", "--bind", `unix:${p.socket}`, "--workers", String(ctx.plan.workers)], {
             pidFile: pids,
             logFile: log,
@@ -124,10 +124,7 @@ export const appNginxService: LocalService = {
             trustedProxyCidrs: ["127.0.0.0/8"],
             maxUploadMiB: MAX_UPLOAD_MIB,
         }));
-        if (runningPid(pidFile(ctx, host, "nginx")) !== undefined) return "running";
-        const pid = startDetached("nginx", ["-c", conf], { pidFile: pidFile(ctx, host, "nginx"), logFile: path.join(ctx.dir, "logs", host.name, "nginx.log") });
-        await waitForPort(host.address, 80, 10_000, `${host.name} nginx`, () => runningPid(pidFile(ctx, host, "nginx")) === pid);
-        return "started";
+        return startDaemon(ctx, host, "nginx", { command: "nginx", args: ["-c", conf], port: 80, timeoutMs: 10_000 });
     },
     stop: (ctx, host) => stopPidFile(pidFile(ctx, host, "nginx"), "SIGQUIT", 10_000),
     async status(ctx, host) {

@@ -10,9 +10,9 @@ import * as https from "https";
 import * as path from "path";
 import { hostDir, LocalContext, mediaDir, pidFile } from "../context";
 import { hostsOf, LocalHost } from "../plan";
-import { runningPid, startDetached, stopPidFile, waitForPort } from "../processes";
+import { runningPid, stopPidFile } from "../processes";
 import { MAX_UPLOAD_MIB } from "../../cloud-init/roles/app";
-import { LocalService } from "./service";
+import { LocalService, startDaemon } from "./service";
 import { httpGet, nginxMainConf, Reply } from "./nginx";
 
 export const tlsDir = (ctx: LocalContext) => path.join(ctx.dir, "tls");
@@ -91,11 +91,7 @@ export const edgeService: LocalService = {
     async start(ctx, host) {
         ensureCertificate(ctx, host);
         const conf = nginxMainConf(hostDir(ctx, host, "nginx"), edgeSite(ctx, host));
-        const pids = pidFile(ctx, host, "nginx");
-        if (runningPid(pids) !== undefined) return "running";
-        const pid = startDetached("nginx", ["-c", conf], { pidFile: pids, logFile: path.join(ctx.dir, "logs", host.name, "nginx.log") });
-        await waitForPort(host.address, 443, 10_000, "edge nginx", () => runningPid(pids) === pid);
-        return "started";
+        return startDaemon(ctx, host, "nginx", { command: "nginx", args: ["-c", conf], port: 443, timeoutMs: 10_000 });
     },
     stop: (ctx, host) => stopPidFile(pidFile(ctx, host, "nginx"), "SIGQUIT", 10_000),
     async status(ctx, host) {

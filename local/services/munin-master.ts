@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { account, hostDir, LocalContext, ownedDir, pidFile, writeFileAs } from "../context";
+import { account, hostDir, LocalContext, logFile, ownedDir, pidFile, writeFileAs } from "../context";
 import { LocalHost } from "../plan";
 import { runningPid, startDetached, stopPidFile } from "../processes";
 import { muninMasterConf } from "../../cloud-init/configs/munin-master";
@@ -44,7 +44,7 @@ export const muninMasterService: LocalService = {
         const pids = pidFile(ctx, host, "munin-cron");
         if (runningPid(pids) !== undefined) return "running";
         const loop = `while :; do /usr/bin/munin-cron --config '${conf}'; sleep ${MUNIN_INTERVAL_S}; done`;
-        startDetached("sh", ["-c", loop], { pidFile: pids, logFile: path.join(ctx.dir, "logs", host.name, "munin-cron.log"), account: account("munin"), cwd: hostDir(ctx, host) });
+        startDetached("sh", ["-c", loop], { pidFile: pids, logFile: logFile(ctx, host, "munin-cron"), account: account("munin"), cwd: hostDir(ctx, host) });
         return "started";
     },
     stop: (ctx, host) => stopPidFile(pidFile(ctx, host, "munin-cron"), "SIGTERM", 10_000, true),

@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { hostDir, LocalContext, ownedDir, pidFile, writeFileAs } from "../context";
+import { hostDir, LocalContext, logFile, ownedDir, pidFile, writeFileAs } from "../context";
 import { hostsOf, LocalHost } from "../plan";
 import { canConnect, runningPid, stopPidFile } from "../processes";
 import { muninNodeConf } from "../../cloud-init/configs/munin-node";
@@ -51,7 +51,7 @@ export const muninNodeService: LocalService = {
             masterIp: hostsOf(ctx.plan, "munin")[0].address,
             bindAddress: host.address,
             foreground: true,
-            logFile: path.join(ctx.dir, "logs", host.name, "munin-node.log"),
+            logFile: logFile(ctx, host, "munin-node"),
             pidFile: path.join(dir, "munin-node.pid"),
         }));
         const script = [

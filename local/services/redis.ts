@@ -6,7 +6,8 @@
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { account, hostDir, ownedDir, pidFile, writeFileAs } from "../context";
+import { account, chownTo, hostDir, LocalContext, ownedDir, pidFile, writeFileAs } from "../context";
+import { LocalHost } from "../plan";
 import { pidAlive, runningPid, sleep, stopPidFile } from "../processes";
 import { redisConf } from "../../cloud-init/configs/redis";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
@@ -21,6 +22,11 @@ export function redisMajorVersion(): number {
     return Number(m[1]);
 }
 
+/** redis-cli's environment: the host's password goes by REDISCLI_AUTH, never argv. */
+function redisCliEnv(ctx: LocalContext, host: LocalHost): NodeJS.ProcessEnv {
+    return { ...process.env, REDISCLI_AUTH: fs.readFileSync(path.join(hostDir(ctx, host), "secrets", "redis-auth"), "utf8").trim() };
+}
+
 export const redisService: LocalService = {
     daemon: "redis",
     async start(ctx, host, env) {
@@ -33,7 +39,7 @@ export const redisService: LocalService = {
         const auth = path.join(dir, "redis-auth.conf");
         const r = spawnSync("sh", [path.join(SCRIPTS_DIR, "redis-auth.sh"), secret, auth], { encoding: "utf8" });
         if (r.status !== 0) throw new Error(`${host.name}: redis-auth failed: ${r.stderr}`);
-        writeFileAs(auth, fs.readFileSync(auth, "utf8"), 0o600, redis);
+        chownTo(auth, redis);
         const primary = ctx.plan.hosts.find((h) => h.role === "redis-primary")!;
         const conf = path.join(dir, "redis.conf");
         writeFileAs(conf, redisConf({
@@ -51,16 +57,13 @@ export const redisService: LocalService = {
         const pids = pidFile(ctx, host, "redis");
         const pid = runningPid(pids);
         if (pid === undefined) return "not running";
-        const password = fs.readFileSync(path.join(hostDir(ctx, host), "secrets", "redis-auth"), "utf8").trim();
-        // The password goes by environment (REDISCLI_AUTH), never argv.
-        spawnSync("redis-cli", ["-h", host.address, "SHUTDOWN", "SAVE"], { env: { ...process.env, REDISCLI_AUTH: password }, encoding: "utf8", timeout: 30_000 });
+        spawnSync("redis-cli", ["-h", host.address, "SHUTDOWN", "SAVE"], { env: redisCliEnv(ctx, host), encoding: "utf8", timeout: 30_000 });
         for (let i = 0; i < 100 && pidAlive(pid); i++) await sleep(100);
         return pidAlive(pid) ? stopPidFile(pids, "SIGTERM", 10_000) : (fs.rmSync(pids, { force: true }), "saved and stopped");
     },
     async status(ctx, host) {
         if (runningPid(pidFile(ctx, host, "redis")) === undefined) return { ok: false, detail: "not running" };
-        const password = fs.readFileSync(path.join(hostDir(ctx, host), "secrets", "redis-auth"), "utf8").trim();
-        const r = spawnSync("redis-cli", ["-h", host.address, "INFO", "replication"], { env: { ...process.env, REDISCLI_AUTH: password }, encoding: "utf8", timeout: 5000 });
+        const r = spawnSync("redis-cli", ["-h", host.address, "INFO", "replication"], { env: redisCliEnv(ctx, host), encoding: "utf8", timeout: 5000 });
         const role = /role:(\w+)/.exec(r.stdout ?? "")?.[1];
         const link = /master_link_status:(\w+)/.exec(r.stdout ?? "")?.[1];
         if (!role) return { ok: false, detail: `not answering: ${(r.stderr || r.stdout || "").trim()}` };
