@@ -12,7 +12,9 @@ export const MUNIN_HTPASSWD = "/etc/nginx/munin.htpasswd";
 export function monitoringRole(nodes: readonly MuninNode[]): RoleSpec {
     return {
         roles: ["monitoring"],
-        packages: ["munin", "nginx", "openssl"],
+        // Debian's munin depends on "cron | cron-daemon | systemd-sysv" and ships only a cron job: on an image
+        // without cron (systemd satisfies the dependency) munin-cron would never run. Named, then.
+        packages: ["munin", "cron", "nginx", "openssl"],
         files: [
             { path: "/etc/munin/munin-conf.d/instagram.conf", content: muninMasterConf(nodes), permissions: "0644", defer: true },
             { path: "/etc/nginx/sites-available/munin", content: nginxMuninSite({ htpasswdFile: MUNIN_HTPASSWD }), permissions: "0644", defer: true },
@@ -23,7 +25,8 @@ export function monitoringRole(nodes: readonly MuninNode[]): RoleSpec {
             ["ln", "-sfn", "/etc/nginx/sites-available/munin", "/etc/nginx/sites-enabled/munin"],
             ["rm", "-f", "/etc/nginx/sites-enabled/default"],
         ],
-        services: ["nginx"],
+        // cron runs munin-cron every 5 minutes: enabled here rather than trusted to the package's defaults.
+        services: ["nginx", "cron"],
         secrets: ["munin-web"],
     };
 }

@@ -120,6 +120,9 @@ export function shardRole(p: ShardParams): RoleSpec {
             ["systemctl", "daemon-reload"],
             [scriptPath("shardRaid"), SHARD_ENV],
             [scriptPath("shardPostgres"), SHARD_ENV],
+            // Back after a reboot: enabled explicitly, not left to the package's defaults (the boot script
+            // already started it; no restart).
+            ["systemctl", "enable", "postgresql"],
             ...muninPlugins.map((plugin) => ["ln", "-sfn", `/usr/share/munin/plugins/${plugin.replace(new RegExp(`${DATABASE}$`), "")}`, `/etc/munin/plugins/${plugin}`]),
         ],
         services: ["pgbouncer", "munin-node"],
