@@ -3,37 +3,26 @@
  * minutes to 2), then fails with a message naming the volume, creates no array, leaves the three disks that
  * did arrive untouched, and never writes the role's finished marker; `cloud-init status` says error.
  */
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { bootImage } from "./harness/image";
-import { AwsStandIns, startAwsStandIns } from "./harness/aws";
+import { HostUnderTest, stackUnderTest } from "./harness/hosts";
+import { BootSession } from "./harness/session";
 import { makeDisk, Vm } from "./harness/vm";
-import { shardPrimaryUnderTest, ShardHostUnderTest } from "./harness/shard-host";
 
-let host: ShardHostUnderTest;
-let aws: AwsStandIns;
-let dir: string;
+let host: HostUnderTest;
+let session: BootSession;
 let vm: Vm;
 
 beforeAll(async () => {
-    if (process.getuid?.() !== 0) throw new Error("the boot test builds its image with debootstrap: run as root");
-    host = await shardPrimaryUnderTest();
-    aws = await startAwsStandIns("127.0.15.2", { parameters: host.parameters });
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "boot-missing-"));
-    const present = host.volumeIds.slice(0, 3).map((volumeId, i) => ({ volumeId, file: makeDisk(path.join(dir, `vol${i}.img`), 2) }));
-    vm = new Vm({ name: "shard-0-primary", dir: path.join(dir, "vm"), image: bootImage(), userData: host.userData, disks: present, forwards: aws.forwards, memoryMiB: host.memoryMiB });
-    vm.start();
-    const seconds = await vm.waitForCloudInit(25 * 60_000);
-    console.log(`boot times:\n  shard-0-primary, a volume missing: cloud-init final stage done ${seconds.toFixed(0)} s after launch`);
-    await vm.waitForAgent(120_000);
+    const stack = await stackUnderTest();
+    host = stack.host("shard-0-primary");
+    session = BootSession.create(stack, "127.0.17", "boot-missing-");
+    const present = host.volumeIds.slice(0, 3).map((volumeId, i) => ({ volumeId, file: makeDisk(path.join(session.dir, `vol${i}.img`), 2) }));
+    ({ vm } = await session.boot(host, { label: "a volume missing", disks: present }));
 });
 
 afterAll(async () => {
-    await vm?.stop();
-    await aws?.close();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await session?.close();
 });
 
 describe("a shard primary with a volume that never arrives", () => {

@@ -1,71 +1,58 @@
 /**
- * A shard primary boots from the user data the program renders for it (byte for byte), in a VM with four
- * EBS-like NVMe disks whose serials are the program's volume IDs, and nothing else to talk to but stand-ins
- * for IMDS and SSM: RAID 10 created and mounted, PostgreSQL on it, pgbouncer with SCRAM, the logical-shard
- * schemas and next_id(), cloud-init done with the role's marker. Then the host is replaced: a fresh root
- * image with the same four disks assembles the array and finds the row written on the first boot.
+ * A shard's hosts boot from the user data the program renders for them (byte for byte), in VMs whose NVMe
+ * disks carry the program's volume IDs as serials, with nothing to talk to but stand-ins for IMDS and SSM
+ * and each other on a private segment at the program's addresses:
+ *   - the primary's first boot, with its fourth volume attached only after the RAID script started waiting
+ *     (as EC2 attaches volumes after the instance starts): RAID 10 created and mounted, PostgreSQL on it,
+ *     pgbouncer with SCRAM, the logical-shard schemas and next_id(), cloud-init done with the role's marker;
+ *   - the standby clones the primary through its slot and streams: a row written on the primary is read on it;
+ *   - the primary is replaced: a fresh root image with the same four disks assembles the array instead of
+ *     creating one and finds the row written before.
  */
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { bootImage, BootImage } from "./harness/image";
-import { AwsStandIns, startAwsStandIns } from "./harness/aws";
+import { HostUnderTest, stackUnderTest } from "./harness/hosts";
+import { BootSession, sh } from "./harness/session";
+import { AwsStandIns } from "./harness/aws";
 import { makeDisk, Vm, VmDisk } from "./harness/vm";
 import { decodeId } from "../../cloud-init/configs/postgres-sql";
-import { shardPrimaryUnderTest } from "./harness/shard-host";
 
-const BOOT_TIMEOUT_MS = 25 * 60_000;
-let image: BootImage;
-let aws: AwsStandIns;
-let dir: string;
-let disks: VmDisk[];
-let userData: string;
-/** The VM gets the instance type's memory: PostgreSQL's shared_buffers is sized from it. */
-let memoryMiB: number;
+let session: BootSession;
+let primary: HostUnderTest;
+let standby: HostUnderTest;
+let primaryDisks: VmDisk[];
 let appPassword: string;
-const vms: Vm[] = [];
-const bootTimes: string[] = [];
 
 beforeAll(async () => {
-    if (process.getuid?.() !== 0) throw new Error("the boot test builds its image with debootstrap: run as root");
-    const host = await shardPrimaryUnderTest();
-    userData = host.userData;
-    memoryMiB = host.memoryMiB;
-    appPassword = host.parameters["/instagram/dev/postgres-app"];
-    aws = await startAwsStandIns("127.0.15.1", { parameters: host.parameters });
-    image = bootImage();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "boot-shard-"));
-    disks = host.volumeIds.map((volumeId, i) => ({ volumeId, file: makeDisk(path.join(dir, `vol${i}.img`), 2) }));
+    const stack = await stackUnderTest({ "instagram:shardStandby": true });
+    primary = stack.host("shard-0-primary");
+    standby = stack.host("shard-0-standby");
+    appPassword = stack.parameters["/instagram/dev/postgres-app"];
+    session = BootSession.create(stack, "127.0.15", "boot-shard-");
+    primaryDisks = primary.volumeIds.map((volumeId, i) => ({ volumeId, file: makeDisk(path.join(session.dir, `primary-vol${i}.img`), 2) }));
 });
 
 afterAll(async () => {
-    for (const vm of vms) await vm.stop();
-    await aws?.close();
-    if (bootTimes.length) console.log(`boot times:\n${bootTimes.map((b) => `  ${b}`).join("\n")}`);
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await session?.close();
 });
 
-async function boot(name: string, rootDir: string): Promise<Vm> {
-    const vm = new Vm({ name: "shard-0-primary", dir: path.join(dir, rootDir), image, userData, disks, forwards: aws.forwards, memoryMiB });
-    vms.push(vm);
-    vm.start();
-    const seconds = await vm.waitForCloudInit(BOOT_TIMEOUT_MS);
-    bootTimes.push(`${name}: cloud-init final stage done ${seconds.toFixed(0)} s after launch`);
-    await vm.waitForAgent(120_000);
-    return vm;
-}
+const psql = (vm: Vm, sql: string) => sh(vm, `runuser -u postgres -- psql -d instagram -tAc "${sql}"`);
+const throughPgbouncer = (sql: string) => `PGPASSWORD='${appPassword}' psql "host=127.0.0.1 port=6432 dbname=instagram user=app" -tAc "${sql}"`;
 
-const sh = async (vm: Vm, command: string) => {
-    const r = await vm.exec(command, 120_000);
-    if (r.code !== 0) throw new Error(`\`${command}\` exited ${r.code}: ${r.err}${r.out}`);
-    return r.out.trim();
-};
-
-describe("a shard primary's first boot", () => {
+describe("a shard primary's first boot, its last volume attached late", () => {
     let vm: Vm;
+    let aws: AwsStandIns;
     beforeAll(async () => {
-        vm = await boot("shard-0-primary, first boot", "first");
+        const late = primaryDisks[3];
+        ({ vm, aws } = await session.launch(primary, { label: "first boot", disks: primaryDisks.slice(0, 3), privateNet: true }));
+        await vm.waitForConsole(new RegExp(`shard-raid: waiting for volumes: ${late.volumeId}`), 20 * 60_000);
+        await vm.hotAddDisk(late, 0);
+        await session.ready(vm, "first boot");
+    });
+
+    test("the RAID script waited for the late volume, then went on", async () => {
+        expect(vm.consoleText()).not.toMatch(/volumes not attached after/);
+        expect(await sh(vm, "cat /sys/block/md*/md/raid_disks")).toBe("4");
     });
 
     test("cloud-init is done without an error and the role's marker is there", async () => {
@@ -80,6 +67,7 @@ describe("a shard primary's first boot", () => {
         const detail = await sh(vm, "mdadm --detail /dev/md/pgdata");
         expect(detail).toMatch(/Raid Level : raid10/);
         expect(detail).toMatch(/Raid Devices : 4/);
+        expect(detail).toMatch(/State : (clean|active)/);
         expect(await sh(vm, "findmnt -no FSTYPE /data")).toBe("xfs");
         expect(await sh(vm, "findmnt -no OPTIONS /data")).toMatch(/noatime/);
         // 256 KiB chunks over 2 data disks: sunit 64 and swidth 128 blocks of 4 KiB.
@@ -88,11 +76,42 @@ describe("a shard primary's first boot", () => {
 
     test("PostgreSQL runs on the array with the logical shards; pgbouncer takes the app's password (SCRAM); next_id() works", async () => {
         expect(await sh(vm, "runuser -u postgres -- psql -tAc 'show data_directory'")).toMatch(/^\/data\/postgresql\/\d+\/main$/);
-        expect(await sh(vm, "runuser -u postgres -- psql -d instagram -tAc \"select count(*) from pg_namespace where nspname ~ '^shard[0-9]{4}$'\"")).toBe("64");
-        const insert = `PGPASSWORD='${appPassword}' psql "host=127.0.0.1 port=6432 dbname=instagram user=app" -tAc "insert into shard0005.users (username) values ('boot-test') returning id"`;
-        const id = await sh(vm, insert);
+        expect(await psql(vm, "select count(*) from pg_namespace where nspname ~ '^shard[0-9]{4}$'")).toBe("64");
+        const id = await sh(vm, throughPgbouncer("insert into shard0005.users (username) values ('boot-test') returning id"));
         expect(decodeId(BigInt(id.split("\n")[0])).logicalShard).toBe(5);
         expect(await sh(vm, "grep -E '^auth_type' /etc/pgbouncer/pgbouncer.ini")).toMatch(/scram-sha-256/);
+    });
+
+    describe("its standby, on the private network", () => {
+        let standbyVm: Vm;
+        beforeAll(async () => {
+            const disks = standby.volumeIds.map((volumeId, i) => ({ volumeId, file: makeDisk(path.join(session.dir, `standby-vol${i}.img`), 2) }));
+            ({ vm: standbyVm } = await session.boot(standby, { label: "clone of the primary", disks, privateNet: true }));
+        });
+
+        test("cloned the primary through its slot and streams from it", async () => {
+            expect(await sh(standbyVm, "cat /var/lib/instagram/role-done")).toBe("common postgres-standby");
+            expect(await sh(standbyVm, "runuser -u postgres -- psql -tAc 'select pg_is_in_recovery()'")).toBe("t");
+            expect(await psql(vm, "select application_name || ' ' || state from pg_stat_replication")).toBe("shard-0-standby streaming");
+            expect(await psql(vm, "select active from pg_replication_slots")).toBe("t");
+            expect(await sh(standbyVm, "findmnt -no FSTYPE /data")).toBe("xfs");
+        });
+
+        test("a row written on the primary is read on the standby", async () => {
+            await sh(vm, throughPgbouncer("insert into shard0005.users (username) values ('streamed')"));
+            let seen = "";
+            for (let i = 0; i < 30 && seen !== "1"; i++) {
+                seen = await psql(standbyVm, "select count(*) from shard0005.users where username = 'streamed'");
+                if (seen !== "1") await new Promise((resolve) => setTimeout(resolve, 1000));
+            }
+            expect(seen).toBe("1");
+            const write = await standbyVm.exec(`runuser -u postgres -- psql -d instagram -tAc "insert into shard0005.users (username) values ('nope')"`);
+            expect(write.err).toMatch(/read-only transaction/);
+        });
+
+        afterAll(async () => {
+            await standbyVm?.stop();
+        });
     });
 
     afterAll(async () => {
@@ -102,11 +121,11 @@ describe("a shard primary's first boot", () => {
 
 describe("a replaced shard primary", () => {
     test("a fresh root image with the same four volumes assembles the array instead of creating one, and the data is there", async () => {
-        const vm = await boot("shard-0-primary, replacement", "replacement");
+        const { vm } = await session.boot(primary, { label: "replacement", disks: primaryDisks, privateNet: true });
         const log = vm.consoleText();
         expect(log).not.toMatch(/creating RAID/);
         expect(log).toMatch(/shard-raid: (assembling existing array|array .* is already running)/);
-        expect(await sh(vm, "runuser -u postgres -- psql -d instagram -tAc \"select username from shard0005.users\"")).toBe("boot-test");
+        expect(await psql(vm, "select string_agg(username, ',' order by username) from shard0005.users")).toBe("boot-test,streamed");
         await vm.stop();
     });
 });

@@ -6,10 +6,20 @@
 #   - a udev rule gives NVMe disks the by-id names EC2 gives EBS volumes;
 #   - cloud-final's environment points the role scripts at the test's stand-ins for IMDS, SSM and S3;
 #   - qemu-guest-agent, so the test can look inside without SSH;
-#   - the initramfs the role regenerates in the VM holds only the modules that VM needs (MODULES=dep).
-# usage: build-image.sh OUT_DIR     (writes OUT_DIR/vmlinuz, initrd.img, root.img; needs root, debootstrap)
+#   - the initramfs the role regenerates in the VM holds only the modules that VM needs (MODULES=dep);
+#   - Node.js: the role installs NodeSource's package, which this machine cannot download, so the image
+#     gets the node binary of the machine that builds it (NODE_BINARY; the boot test passes its own);
+#   - networking is cloud-init's: the seed's network-config brings up eth0 (DHCP, the stand-ins) and, for
+#     VMs that talk to each other, eth1 on a private segment with the host's address from the program.
+# usage: build-image.sh OUT_DIR PACKAGE...
+#   PACKAGEs: what the hosts' user data installs (the boot test collects them from the program); writes
+#   OUT_DIR/vmlinuz, initrd.img, root.img; needs root and debootstrap.
 set -eu
-out=${1:?usage: build-image.sh OUT_DIR}
+out=${1:?usage: build-image.sh OUT_DIR PACKAGE...}
+shift
+[ "$#" -gt 0 ] || { echo "build-image.sh: name the packages the hosts install" >&2; exit 2; }
+node_binary=${NODE_BINARY:-$(command -v node)}
+[ -x "$node_binary" ] || { echo "build-image.sh: no node binary at '$node_binary' (set NODE_BINARY)" >&2; exit 1; }
 mirror=${BOOT_MIRROR:-http://deb.debian.org/debian}
 rootfs="$out/rootfs"
 rm -rf "$rootfs"
@@ -19,16 +29,25 @@ debootstrap --variant=minbase \
     --include=linux-image-cloud-amd64,initramfs-tools,systemd-sysv,udev,cloud-init,python3-cffi-backend,mdadm,ifupdown,isc-dhcp-client,iproute2,netbase,ca-certificates,dbus,procps \
     bookworm "$rootfs" "$mirror"
 
-# Packages the roles install (their `packages:`), installed now since the VMs have no network. Debian's
-# policy-rc.d keeps them from starting inside the chroot.
+# Packages the hosts install (their user data's `packages:`), installed now since the VMs have no network,
+# plus the test's guest agent. Debian's policy-rc.d keeps them from starting inside the chroot.
 printf '#!/bin/sh\nexit 101\n' > "$rootfs/usr/sbin/policy-rc.d"
 chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
 mount -t proc proc "$rootfs/proc"
 trap 'umount "$rootfs/proc" 2>/dev/null || true' EXIT
-chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    curl xfsprogs nvme-cli postgresql pgbouncer redis-server memcached nginx munin-node vmtouch libdbd-pg-perl \
-    chrony unattended-upgrades python3 qemu-guest-agent
+chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3 qemu-guest-agent
+enabled_units() { systemctl --root="$rootfs" list-unit-files --state=enabled --no-legend | awk '{print $1}' | sort; }
+enabled_units > "$out/units.before"
+chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
 chroot "$rootfs" apt-get clean
+# On EC2 a host has only its own role's packages; here every VM has every role's. So that a VM runs only
+# what its role starts, the services these packages enabled are disabled again: each role enables (and
+# restarts) its own daemons, which this image therefore also proves.
+enabled_units > "$out/units.after"
+for unit in $(comm -13 "$out/units.before" "$out/units.after"); do
+    systemctl --root="$rootfs" disable "$unit"
+done
+rm -f "$out/units.before" "$out/units.after"
 umount "$rootfs/proc"
 trap - EXIT
 rm -f "$rootfs/usr/sbin/policy-rc.d"
@@ -54,9 +73,9 @@ UNIT
 cat > "$rootfs/etc/network/interfaces" <<'NET'
 auto lo
 iface lo inet loopback
-auto eth0
-iface eth0 inet dhcp
+source /etc/network/interfaces.d/*
 NET
+install -m 0755 "$node_binary" "$rootfs/usr/bin/node"
 echo "/dev/vda / ext4 defaults 0 1" > "$rootfs/etc/fstab"
 # The VMs boot the kernel and initramfs built here (qemu -kernel/-initrd). The role still regenerates the
 # initramfs in the VM (so that on EC2 the array assembles at boot); under emulation a full one takes minutes,

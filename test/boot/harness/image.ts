@@ -1,6 +1,7 @@
 /**
  * The boot test's image (tools/boot/build-image.sh), built once and cached outside the repository under
- * BOOT_CACHE (default /var/cache/instagram-boot/<hash of the build script>), rebuilt when the script changes.
+ * BOOT_CACHE (default /var/cache/instagram-boot/<hash of the build script, the packages and the Node.js it
+ * copies in>), rebuilt when any of them changes. The image's node is the one running this test (NodeSource's, as on the hosts).
  */
 import { spawnSync } from "child_process";
 import * as crypto from "crypto";
@@ -15,12 +16,17 @@ export interface BootImage {
 
 const SCRIPT = path.resolve(__dirname, "../../../tools/boot/build-image.sh");
 
-export function bootImage(): BootImage {
-    const hash = crypto.createHash("sha256").update(fs.readFileSync(SCRIPT)).digest("hex").slice(0, 16);
+/**
+ * `packages`: what the hosts' user data installs (StackUnderTest.packages); NodeSource's nodejs is left out
+ * (the image copies this test's node in instead: no network to NodeSource here).
+ */
+export function bootImage(packages: readonly string[]): BootImage {
+    const debianPackages = [...new Set(packages.filter((p) => !p.startsWith("nodejs=")))].sort();
+    const hash = crypto.createHash("sha256").update(fs.readFileSync(SCRIPT)).update(process.version).update(debianPackages.join(" ")).digest("hex").slice(0, 16);
     const dir = path.join(process.env.BOOT_CACHE ?? "/var/cache/instagram-boot", hash);
     const image = { vmlinuz: path.join(dir, "vmlinuz"), initrd: path.join(dir, "initrd.img"), root: path.join(dir, "root.img") };
     if (Object.values(image).every((f) => fs.existsSync(f))) return image;
-    const r = spawnSync("sh", [SCRIPT, dir], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync("sh", [SCRIPT, dir, ...debianPackages], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NODE_BINARY: process.execPath } });
     if (r.status !== 0) throw new Error(`building the boot image failed (${r.status}):\n${(r.stdout + r.stderr).slice(-4000)}`);
     return image;
 }

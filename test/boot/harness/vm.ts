@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { BootImage } from "./image";
+import { PrivateNetPort } from "./private-net";
 
 export interface VmDisk {
     /** The EBS volume ID ("vol-0abc..."): its NVMe serial is the ID without the hyphen, as on EC2. */
@@ -28,17 +29,23 @@ export interface VmOptions {
     readonly name: string;
     readonly dir: string;
     readonly image: BootImage;
-    readonly userData: string;
+    /** The user data as EC2 would hand it over (cloud-init unzips gzip itself). */
+    readonly userData: string | Buffer;
     readonly disks?: readonly VmDisk[];
     readonly forwards: readonly Forward[];
-    /** A private L2 segment between VMs (qemu socket multicast), with this VM's MAC and static address. */
-    readonly privateNet?: { readonly mcast: string; readonly mac: string };
+    /** eth1 on the test's private segment (private-net.ts) with the host's private address from the program. */
+    readonly privateNet?: { readonly port: PrivateNetPort; readonly address: string; readonly prefixLength: number };
     readonly memoryMiB?: number;
+    /** Virtual CPUs (default 2: every core this machine has). */
+    readonly cpus?: number;
     /** Keep this root image (a replacement boots a fresh one; a reboot reuses it). */
     readonly rootImage?: string;
 }
 
 export const serialOf = (volumeId: string) => volumeId.replace(/-/g, "");
+
+/** A locally administered MAC derived from the address, so every VM on the segment has its own. */
+const macOf = (ipv4: string) => `52:54:${ipv4.split(".").map((o) => Number(o).toString(16).padStart(2, "0")).join(":")}`;
 
 export function makeDisk(file: string, sizeGiB: number): string {
     const r = spawnSync("qemu-img", ["create", "-q", "-f", "raw", file, `${sizeGiB}G`], { encoding: "utf8" });
@@ -72,18 +79,24 @@ export class Vm {
         fs.mkdirSync(seed, { recursive: true });
         fs.writeFileSync(path.join(seed, "user-data"), o.userData);
         fs.writeFileSync(path.join(seed, "meta-data"), `instance-id: i-${o.name}\nlocal-hostname: ${o.name}\n`);
+        // What EC2's platform does for a host: DHCP on the first NIC (here, the stand-ins' network) and, on the
+        // private segment, the address the program gave the instance.
+        const eth1 = o.privateNet ? `  eth1:\n    addresses: [${o.privateNet.address}/${o.privateNet.prefixLength}]\n` : "";
+        fs.writeFileSync(path.join(seed, "network-config"), `version: 2\nethernets:\n  eth0:\n    dhcp4: true\n${eth1}`);
         const iso = path.join(o.dir, "seed.iso");
-        const r = spawnSync("cloud-localds", [iso, path.join(seed, "user-data"), path.join(seed, "meta-data")], { encoding: "utf8" });
+        const r = spawnSync("cloud-localds", ["--network-config", path.join(seed, "network-config"), iso, path.join(seed, "user-data"), path.join(seed, "meta-data")], { encoding: "utf8" });
         if (r.status !== 0) throw new Error(`cloud-localds: ${r.stderr}`);
         const forwards = o.forwards.map((f) => `,guestfwd=tcp:${f.guest}:${f.guestPort}-cmd:socat - TCP:${f.host}:${f.hostPort}`).join("");
         const args = [
-            "-accel", "tcg,thread=multi", "-cpu", "max", "-smp", "2", "-m", String(o.memoryMiB ?? 2048), "-machine", "q35",
+            "-accel", "tcg,thread=multi", "-cpu", "max", "-smp", String(o.cpus ?? 2), "-m", String(o.memoryMiB ?? 2048), "-machine", "q35",
             "-display", "none", "-nodefaults", "-no-reboot",
             "-kernel", o.image.vmlinuz, "-initrd", o.image.initrd, "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0",
             "-drive", `file=${this.root},if=virtio,format=raw`,
             "-drive", `file=${iso},if=virtio,format=raw,readonly=on`,
             "-netdev", `user,id=n0,restrict=on${forwards}`, "-device", "virtio-net-pci,netdev=n0",
-            ...(o.privateNet ? ["-netdev", `socket,id=n1,mcast=${o.privateNet.mcast}`, "-device", `virtio-net-pci,netdev=n1,mac=${o.privateNet.mac}`] : []),
+            ...(o.privateNet ? ["-netdev", `${o.privateNet.port.netdev},id=n1`, "-device", `virtio-net-pci,netdev=n1,mac=${macOf(o.privateNet.address)}`] : []),
+            // A free PCIe root port: q35's root bus cannot hot-plug, a root port can (a volume attached later).
+            "-device", "pcie-root-port,id=hotplug0,chassis=1,slot=1",
             ...(o.disks ?? []).flatMap((d, i) => ["-drive", `file=${d.file},if=none,id=vol${i},format=raw`, "-device", `nvme,drive=vol${i},serial=${serialOf(d.volumeId)}`]),
             "-chardev", `socket,id=qga0,path=${this.qga},server=on,wait=off`, "-device", "virtio-serial", "-device", "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
             "-qmp", `unix:${this.qmp},server=on,wait=off`,
@@ -151,12 +164,22 @@ export class Vm {
         return this.jsonExchange(this.qga, [{ execute: "guest-sync", arguments: { id: Date.now() % 1e9 } }, request], timeoutMs);
     }
 
-    /** Hot-add an NVMe disk through QMP (a volume attached after boot). */
+    /** Waits until the console shows `pattern`. */
+    async waitForConsole(pattern: RegExp, timeoutMs: number): Promise<void> {
+        const deadline = Date.now() + timeoutMs;
+        while (!pattern.test(this.consoleText())) {
+            if (!this.running) throw new Error(`${this.o.name}: qemu exited before the console showed ${pattern}`);
+            if (Date.now() > deadline) throw new Error(`${this.o.name}: the console did not show ${pattern} within ${timeoutMs / 1000} s; it ends:\n${this.consoleText().slice(-3000)}`);
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+    }
+
+    /** Hot-add an NVMe disk through QMP (a volume attached after boot; one per VM: one free root port). */
     async hotAddDisk(disk: VmDisk, index: number): Promise<void> {
         await this.jsonExchange(this.qmp, [
             { execute: "qmp_capabilities" },
             { execute: "blockdev-add", arguments: { "node-name": `hot${index}`, driver: "raw", file: { driver: "file", filename: disk.file } } },
-            { execute: "device_add", arguments: { driver: "nvme", id: `hotnvme${index}`, drive: `hot${index}`, serial: serialOf(disk.volumeId) } },
+            { execute: "device_add", arguments: { driver: "nvme", id: `hotnvme${index}`, drive: `hot${index}`, serial: serialOf(disk.volumeId), bus: "hotplug0" } },
         ], 10_000);
     }
 

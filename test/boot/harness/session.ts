@@ -1,0 +1,132 @@
+/**
+ * One boot test file's VMs and everything around them: the image, a scratch directory, per-VM stand-ins
+ * for IMDS/SSM/S3 (each VM has its own instance metadata: its own private address), the private segment
+ * between them, boot times to print, and a close() that stops every VM by its pid whatever happened.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { bootImage, BootImage } from "./image";
+import { AwsStandIns, startAwsStandIns } from "./aws";
+import { HostUnderTest, StackUnderTest } from "./hosts";
+import { PrivateNet, startPrivateNet } from "./private-net";
+import { Vm, VmDisk } from "./vm";
+
+export const BOOT_TIMEOUT_MS = 25 * 60_000;
+
+export interface BootOptions {
+    /** A label for the boot-times table ("first boot", "replacement"). */
+    readonly label?: string;
+    readonly disks?: readonly VmDisk[];
+    /** Join the private segment with the host's address (for hosts that talk to each other). */
+    readonly privateNet?: boolean;
+    readonly cpus?: number;
+    /** S3 objects the host may download, by path-style key ("/bucket/key"). */
+    readonly objects?: Record<string, Buffer>;
+}
+
+export interface BootedVm {
+    readonly vm: Vm;
+    readonly aws: AwsStandIns;
+}
+
+export class BootSession {
+    readonly dir: string;
+    readonly image: BootImage;
+    private readonly vms: Vm[] = [];
+    private readonly standIns: AwsStandIns[] = [];
+    private readonly bootTimes: string[] = [];
+    /** The promise, not the hub: VMs launched together must share one segment. */
+    private net?: Promise<PrivateNet>;
+    private nextLoopback = 1;
+
+    private constructor(readonly stack: StackUnderTest, private readonly loopbackNet: string, prefix: string) {
+        if (process.getuid?.() !== 0) throw new Error("the boot test builds its image with debootstrap: run as root");
+        this.image = bootImage(stack.packages);
+        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    }
+
+    /** `loopbackNet` ("127.0.15") is where this file's stand-ins listen, one address per VM. */
+    static create(stack: StackUnderTest, loopbackNet: string, prefix: string): BootSession {
+        return new BootSession(stack, loopbackNet, prefix);
+    }
+
+    /** Starts `host`'s VM (the program's user data, the instance type's memory); does not wait. */
+    async launch(host: HostUnderTest, o: BootOptions = {}): Promise<BootedVm> {
+        const aws = await startAwsStandIns(`${this.loopbackNet}.${this.nextLoopback++}`, { parameters: this.stack.parameters, objects: o.objects, privateIp: host.privateIp });
+        this.standIns.push(aws);
+        let privateNet;
+        if (o.privateNet) {
+            this.net ??= startPrivateNet(`${this.loopbackNet}.250`);
+            privateNet = { port: await (await this.net).port(), address: host.privateIp, prefixLength: this.stack.vpcPrefixLength };
+        }
+        const label = o.label ?? "boot";
+        const vm = new Vm({
+            name: host.name,
+            dir: path.join(this.dir, `${host.name}-${label}`.replace(/[^A-Za-z0-9-]+/g, "-")),
+            image: this.image,
+            userData: host.userDataBytes,
+            disks: o.disks,
+            forwards: aws.forwards,
+            memoryMiB: host.memoryMiB,
+            cpus: o.cpus,
+            privateNet,
+        });
+        this.vms.push(vm);
+        vm.start();
+        return { vm, aws };
+    }
+
+    /** Waits for cloud-init's end and the guest agent; records the boot time. */
+    async ready(vm: Vm, label = "boot"): Promise<Vm> {
+        const seconds = await vm.waitForCloudInit(BOOT_TIMEOUT_MS);
+        this.bootTimes.push(`${vm.o.name}, ${label}: cloud-init final stage done ${seconds.toFixed(0)} s after launch`);
+        await vm.waitForAgent(120_000);
+        return vm;
+    }
+
+    async boot(host: HostUnderTest, o: BootOptions = {}): Promise<BootedVm> {
+        const booted = await this.launch(host, o);
+        await this.ready(booted.vm, o.label);
+        return booted;
+    }
+
+    async close(): Promise<void> {
+        for (const vm of this.vms) await vm.stop();
+        for (const aws of this.standIns) await aws.close();
+        await (await this.net)?.close();
+        if (this.bootTimes.length) console.log(`boot times:\n${this.bootTimes.map((b) => `  ${b}`).join("\n")}`);
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+/** Runs a command in the VM; throws with its output unless it exits 0. */
+export async function sh(vm: Vm, command: string, timeoutMs = 120_000): Promise<string> {
+    const r = await vm.exec(command, timeoutMs);
+    if (r.code !== 0) throw new Error(`${vm.o.name}: \`${command}\` exited ${r.code}: ${r.err}${r.out}`);
+    return r.out.trim();
+}
+
+/**
+ * Talks TCP from inside the VM (python3 is in the image; the VMs have no nc): connects to ADDRESS:PORT,
+ * sends `send`, prints what comes back until the peer closes or 5 s pass. A refused or reset connection
+ * prints nothing after "connected".
+ */
+export async function tcpFromVm(vm: Vm, address: string, port: number, send: string): Promise<string> {
+    const script = [
+        "import socket,sys",
+        `s=socket.create_connection((${JSON.stringify(address)},${port}),timeout=10)`,
+        "print('connected',flush=True)",
+        `s.sendall(${JSON.stringify(send)}.encode())`,
+        "s.settimeout(5)",
+        "out=b''",
+        "try:",
+        "    while True:",
+        "        d=s.recv(65536)",
+        "        if not d: break",
+        "        out+=d",
+        "except (socket.timeout, ConnectionResetError): pass",
+        "sys.stdout.write(out.decode(errors='replace'))",
+    ].join("\n");
+    return sh(vm, `python3 -c '${script.replace(/'/g, "'\\''")}'`);
+}

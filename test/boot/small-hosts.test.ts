@@ -1,0 +1,138 @@
+/**
+ * The app, Redis, memcached and Munin hosts boot together from the program's user data, on a private
+ * segment with the addresses the program gave them (the VPC, as far as they can tell), each with its own
+ * instance metadata and nothing else but the SSM and S3 stand-ins:
+ *   - the app host downloads the release (the real bundle, built here) from "S3", verifies and installs
+ *     it, and nginx answers /healthz from the app server's workers, also from another host;
+ *   - Redis and memcached listen on loopback and their private address with the generated settings, and
+ *     Redis wants the stack's password;
+ *   - munin-node answers the Munin host's fetch and nobody else's, and the master's munin-update collects.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { HostUnderTest, stackUnderTest, writtenFile } from "./harness/hosts";
+import { BootSession, sh, tcpFromVm } from "./harness/session";
+import { Vm } from "./harness/vm";
+import { APP_CURRENT, APP_ENV_FILE, APP_HOME } from "../../app/deploy/unit";
+
+const HOSTS = ["app-0", "redis-primary", "memcached-0", "munin"] as const;
+type HostName = (typeof HOSTS)[number];
+
+let session: BootSession;
+const hosts = {} as Record<HostName, HostUnderTest>;
+const vms = {} as Record<HostName, Vm>;
+let release: { sha256: string; url: string };
+let redisPassword: string;
+
+beforeAll(async () => {
+    // The release the app host installs: this checkout's bundle, uploaded (to the stand-in) and pinned.
+    const build = spawnSync("npm", ["run", "--silent", "build:app", "--", "--json"], { encoding: "utf8", cwd: path.resolve(__dirname, "../..") });
+    if (build.status !== 0) throw new Error(`npm run build:app failed: ${build.stderr}`);
+    const manifest = JSON.parse(build.stdout.trim().split("\n").pop()!) as { sha256: string; path: string };
+    const stack = await stackUnderTest({ "instagram:appRelease": manifest.sha256 });
+    release = { sha256: manifest.sha256, url: stack.outputs.appReleaseUrl as string };
+    redisPassword = stack.parameters["/instagram/dev/redis-auth"];
+    for (const name of HOSTS) hosts[name] = stack.host(name);
+    session = BootSession.create(stack, "127.0.16", "boot-hosts-");
+    const objects = { [release.url.replace(/^s3:\//, "")]: fs.readFileSync(manifest.path) };
+    // This machine has two cores. The app host boots first with both (its instance type has two vCPUs, and
+    // on one emulated CPU its workers starved munin-node's start past systemd's timeout); then the other
+    // three together with one each. Booted VMs sit idle while the next ones boot.
+    for (const [names, cpus] of [[["app-0"], 2], [["redis-primary", "memcached-0", "munin"], 1]] as const) {
+        const launched = await Promise.all(names.map((name) => session.launch(hosts[name], { privateNet: true, cpus, objects })));
+        await Promise.all(launched.map(({ vm }) => session.ready(vm)));
+        names.forEach((name, i) => (vms[name] = launched[i].vm));
+    }
+});
+
+afterAll(async () => {
+    await session?.close();
+});
+
+describe.each(HOSTS)("%s", (name) => {
+    test("cloud-init is done without an error and the role's marker is there", async () => {
+        const status = await vms[name].exec("cloud-init status --long");
+        expect(status.out).toMatch(/status: done/);
+        expect(status.code, status.out).toBe(0);
+        const role = { "app-0": "app", "redis-primary": "redis-primary", "memcached-0": "memcached", munin: "monitoring" }[name];
+        expect(await sh(vms[name], "cat /var/lib/instagram/role-done")).toBe(`common ${role}`);
+    });
+});
+
+describe("the app host", () => {
+    test("installed the release it was given, after checking its SHA-256", async () => {
+        const vm = vms["app-0"];
+        expect(await sh(vm, `readlink -f ${APP_CURRENT}`)).toBe(`${APP_HOME}/releases/${release.sha256}`);
+        expect(vm.consoleText()).toMatch(new RegExp(`downloaded ${release.url.replace(/[.]/g, "\\.")}`));
+    });
+
+    test("nginx, the app server and its workers are up, and /healthz answers through nginx, also from another host", async () => {
+        const vm = vms["app-0"];
+        expect(await sh(vm, "systemctl is-active nginx instagram-app munin-node")).toBe("active\nactive\nactive");
+        const workers = Number(/WEB_CONCURRENCY='(\d+)'/.exec(writtenFile(hosts["app-0"], APP_ENV_FILE))![1]);
+        const main = await sh(vm, "systemctl show -p MainPID --value instagram-app");
+        expect(Number(await sh(vm, `pgrep -c -P ${main}`))).toBe(workers);
+        expect(JSON.parse(await sh(vm, "curl -sf http://127.0.0.1/healthz")).status).toBe("ok");
+        const fromMunin = await tcpFromVm(vms.munin, hosts["app-0"].privateIp, 80, `GET /healthz HTTP/1.0\r\nHost: ${hosts["app-0"].privateIp}\r\n\r\n`);
+        expect(fromMunin).toMatch(/^HTTP\/1\.1 200/m);
+        expect(fromMunin).toMatch(/"status":"ok"/);
+    });
+});
+
+describe("the Redis host", () => {
+    const cli = (args: string) => `redis-cli -h ${hosts["redis-primary"].privateIp} ${args}`;
+
+    test("listens on loopback and its private address with the generated settings, and wants the password", async () => {
+        const vm = vms["redis-primary"];
+        const conf = writtenFile(hosts["redis-primary"], "/etc/instagram/redis.conf.in");
+        const maxMiB = Number(/^maxmemory (\d+)mb$/m.exec(conf)![1]);
+        expect(await sh(vm, cli("ping"))).toMatch(/NOAUTH/);
+        const auth = `REDISCLI_AUTH='${redisPassword}' `;
+        expect(await sh(vm, auth + cli("ping"))).toBe("PONG");
+        expect(await sh(vm, auth + cli("config get maxmemory"))).toBe(`maxmemory\n${maxMiB * 1024 * 1024}`);
+        expect(await sh(vm, auth + cli("config get bind"))).toBe(`bind\n127.0.0.1 ${hosts["redis-primary"].privateIp}`);
+        // No snapshots on the primary: `save` is empty (and sh() trims the empty line away).
+        expect(await sh(vm, auth + cli("config get save"))).toBe("save");
+    });
+
+    test("the app host reaches it over the private network", async () => {
+        const reply = await tcpFromVm(vms["app-0"], hosts["redis-primary"].privateIp, 6379, `AUTH ${redisPassword}\r\nPING\r\nQUIT\r\n`);
+        expect(reply).toMatch(/\+OK\r\n\+PONG\r\n/);
+    });
+});
+
+describe("the memcached host", () => {
+    test("answers on its private address with the generated memory and connection limits", async () => {
+        const conf = writtenFile(hosts["memcached-0"], "/etc/instagram/memcached.conf.in");
+        const memoryMiB = Number(/^-m (\d+)$/m.exec(conf)![1]);
+        const connections = Number(/^-c (\d+)$/m.exec(conf)![1]);
+        const stats = await tcpFromVm(vms["app-0"], hosts["memcached-0"].privateIp, 11211, "stats settings\r\nquit\r\n");
+        expect(stats).toMatch(new RegExp(`STAT maxbytes ${memoryMiB * 1024 * 1024}\\r`));
+        expect(stats).toMatch(new RegExp(`STAT maxconns ${connections}\\r`));
+        expect(await sh(vms["memcached-0"], "ss -ltnH 'sport = :11211' | awk '{print $4}' | sort")).toBe(`${hosts["memcached-0"].privateIp}:11211\n127.0.0.1:11211`);
+    });
+});
+
+describe("Munin", () => {
+    test("munin-node answers the Munin host's fetch, and refuses another host's", async () => {
+        for (const name of ["app-0", "redis-primary", "memcached-0"] as const) {
+            const fetched = await tcpFromVm(vms.munin, hosts[name].privateIp, 4949, "fetch load\nquit\n");
+            expect(fetched, name).toMatch(new RegExp(`^# munin node at ${name}\\n`, "m"));
+            expect(fetched, name).toMatch(/^load\.value [0-9.]+$/m);
+        }
+        const refused = await tcpFromVm(vms["app-0"], hosts["redis-primary"].privateIp, 4949, "fetch load\nquit\n");
+        expect(refused).not.toMatch(/munin node|load\.value/);
+    });
+
+    test("the master's munin-update collects from the hosts it lists, and cron runs it every 5 minutes", async () => {
+        const vm = vms.munin;
+        expect(await sh(vm, "systemctl is-active cron")).toBe("active");
+        expect(await sh(vm, "grep -v '^#' /etc/cron.d/munin")).toMatch(/^\*\/5 \* \* \* \* +munin .*munin-cron/m);
+        await sh(vm, "runuser -u munin -- /usr/share/munin/munin-update", 600_000);
+        for (const name of ["app-0", "redis-primary", "memcached-0"]) {
+            expect(await sh(vm, `ls /var/lib/munin/*/${name}-load-load-g.rrd`), name).toMatch(/\.rrd$/);
+        }
+    });
+});
