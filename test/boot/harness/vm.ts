@@ -129,8 +129,8 @@ export class Vm {
         throw new Error(`${this.o.name}: cloud-init did not finish within ${timeoutMs / 1000} s; console ends:\n${this.consoleText().slice(-3000)}`);
     }
 
-    /** Run a shell command inside the VM through the guest agent. */
-    async exec(command: string, timeoutMs = 60_000): Promise<{ code: number; out: string; err: string }> {
+    /** Run a shell command inside the VM through the guest agent (generous default: `cloud-init status`, a Python start, took 56 s on a VM sharing the cores). */
+    async exec(command: string, timeoutMs = 180_000): Promise<{ code: number; out: string; err: string }> {
         const started = await this.agent({ execute: "guest-exec", arguments: { path: "/bin/sh", arg: ["-c", command], "capture-output": true } });
         const pid = started.pid as number;
         const deadline = Date.now() + timeoutMs;
