@@ -16,7 +16,7 @@ let vm: Vm;
 beforeAll(async () => {
     const stack = await stackUnderTest();
     host = stack.host("shard-0-primary");
-    session = BootSession.create(stack, "127.0.17", "boot-missing-");
+    session = new BootSession(stack, "127.0.17", "boot-missing-");
     const present = host.volumeIds.slice(0, 3).map((volumeId, i) => ({ volumeId, file: makeDisk(path.join(session.dir, `vol${i}.img`), 2) }));
     ({ vm } = await session.boot(host, { label: "a volume missing", disks: present }));
 });

@@ -36,11 +36,17 @@ export const T = {
     provider: "pulumi:providers:aws",
 } as const;
 
+/** The user data bytes EC2 gets for an instance: plain text, or gzip when it was too large for that. */
+export function rawUserDataOf(instance: RecordedResource): Buffer {
+    if (instance.inputs.userData) return Buffer.from(instance.inputs.userData, "utf8");
+    if (instance.inputs.userDataBase64) return Buffer.from(instance.inputs.userDataBase64, "base64");
+    throw new Error(`instance ${instance.name} has no user data`);
+}
+
 /** The #cloud-config text an instance boots with, unzipped when it was too large for plain user data. */
 export function userDataOf(instance: RecordedResource): string {
-    if (instance.inputs.userData) return instance.inputs.userData;
-    if (instance.inputs.userDataBase64) return zlib.gunzipSync(Buffer.from(instance.inputs.userDataBase64, "base64")).toString("utf8");
-    throw new Error(`instance ${instance.name} has no user data`);
+    const raw = rawUserDataOf(instance);
+    return (instance.inputs.userData ? raw : zlib.gunzipSync(raw)).toString("utf8");
 }
 
 export function hostName(instance: RecordedResource): string {

@@ -5,7 +5,7 @@
  */
 import * as yaml from "js-yaml";
 import { runProgram } from "../../harness/program";
-import { T, userDataOf } from "../../harness/queries";
+import { rawUserDataOf, T, userDataOf } from "../../harness/queries";
 import { instanceSpec } from "../../../components/instance-types";
 
 export interface HostUnderTest {
@@ -46,7 +46,7 @@ export async function stackUnderTest(config: Record<string, unknown> = {}): Prom
             if (!instance) throw new Error(`the program has no host named ${name}`);
             return {
                 name,
-                userDataBytes: instance.inputs.userDataBase64 ? Buffer.from(instance.inputs.userDataBase64, "base64") : Buffer.from(instance.inputs.userData, "utf8"),
+                userDataBytes: rawUserDataOf(instance),
                 userData: userDataOf(instance),
                 privateIp: instance.state.privateIp as string,
                 volumeIds: run.ofType(T.volume).filter((v) => v.name.startsWith(`${name}-data-`)).map((v) => v.state.id as string),

@@ -6,11 +6,14 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { expect } from "vitest";
 import { bootImage, BootImage } from "./image";
 import { AwsStandIns, startAwsStandIns } from "./aws";
 import { HostUnderTest, StackUnderTest } from "./hosts";
 import { PrivateNet, startPrivateNet } from "./private-net";
 import { Vm, VmDisk } from "./vm";
+import { shellQuote } from "../../../components/shell-quote";
+import { ROLE_DONE_MARKER } from "../../../cloud-init/role";
 
 export const BOOT_TIMEOUT_MS = 25 * 60_000;
 
@@ -40,15 +43,11 @@ export class BootSession {
     private net?: Promise<PrivateNet>;
     private nextLoopback = 1;
 
-    private constructor(readonly stack: StackUnderTest, private readonly loopbackNet: string, prefix: string) {
+    /** `loopbackNet` ("127.0.15") is where this file's stand-ins listen, one address per VM. */
+    constructor(readonly stack: StackUnderTest, private readonly loopbackNet: string, prefix: string) {
         if (process.getuid?.() !== 0) throw new Error("the boot test builds its image with debootstrap: run as root");
         this.image = bootImage(stack.packages);
         this.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-    }
-
-    /** `loopbackNet` ("127.0.15") is where this file's stand-ins listen, one address per VM. */
-    static create(stack: StackUnderTest, loopbackNet: string, prefix: string): BootSession {
-        return new BootSession(stack, loopbackNet, prefix);
     }
 
     /** Starts `host`'s VM (the program's user data, the instance type's memory); does not wait. */
@@ -107,10 +106,18 @@ export async function sh(vm: Vm, command: string, timeoutMs = 120_000): Promise<
     return r.out.trim();
 }
 
+/** The boot finished: `cloud-init status` done with exit 0, and the role's marker lists `roles` ("common app"). */
+export async function expectBootDone(vm: Vm, roles: string): Promise<void> {
+    const status = await vm.exec("cloud-init status --long");
+    expect(status.out).toMatch(/status: done/);
+    expect(status.code, status.out).toBe(0);
+    expect(await sh(vm, `cat ${ROLE_DONE_MARKER}`)).toBe(roles);
+}
+
 /**
  * Talks TCP from inside the VM (python3 is in the image; the VMs have no nc): connects to ADDRESS:PORT,
- * sends `send`, prints what comes back until the peer closes or 5 s pass. A refused or reset connection
- * prints nothing after "connected".
+ * sends `send`, returns what comes back until the peer closes or 5 s pass. A connection the peer accepts
+ * and then closes or resets returns ""; a refused one throws.
  */
 export async function tcpFromVm(vm: Vm, address: string, port: number, send: string): Promise<string> {
     const script = [
@@ -128,5 +135,5 @@ export async function tcpFromVm(vm: Vm, address: string, port: number, send: str
         "except (socket.timeout, ConnectionResetError): pass",
         "sys.stdout.write(out.decode(errors='replace'))",
     ].join("\n");
-    return sh(vm, `python3 -c '${script.replace(/'/g, "'\\''")}'`);
+    return sh(vm, `python3 -c ${shellQuote(script)}`);
 }
