@@ -19,6 +19,9 @@ export function appUnit(): string {
 Description=Instagram app server (gunicorn-style pre-fork master)
 After=network-online.target
 Wants=network-online.target
+# The master exits 3 when no worker can boot (a broken release, a dependency down at load time): systemd
+# restarts it every RestartSec for as long as that lasts, never giving up after a burst of failures.
+StartLimitIntervalSec=0
 
 [Service]
 Type=simple
@@ -38,7 +41,7 @@ ExecReload=/bin/kill -HUP $MAINPID
 KillSignal=SIGTERM
 TimeoutStopSec=45
 Restart=on-failure
-RestartSec=2
+RestartSec=5
 NoNewPrivileges=yes
 ProtectSystem=full
 PrivateTmp=yes

@@ -6,8 +6,10 @@
  *   TERM  graceful stop: workers finish in-flight requests within graceful-timeout, then are killed
  *   INT, QUIT  fast stop
  *   USR1  reopen log files (master and workers)
- * A worker whose heartbeat stops for --timeout is aborted (WORKER TIMEOUT) and replaced; one that fails to
- * load the app at startup stops the whole server with the reason, instead of restarting forever.
+ * After every wake-up one step (manageWorkers) brings the pool back to its target. A worker whose heartbeat
+ * stops for --timeout is aborted (WORKER TIMEOUT) and replaced. A worker is retired for max-requests or a
+ * reload only once its replacement serves; boots that fail are retried with a back-off while others serve,
+ * and when no worker serves and none can boot, the master exits 3 with the reason (systemd restarts it).
  */
 import cluster, { Worker } from "cluster";
 import * as fs from "fs";
@@ -20,26 +22,45 @@ import { ReopenableLog, timestamp } from "./log";
 type Signal = "SIGHUP" | "SIGTTIN" | "SIGTTOU" | "SIGTERM" | "SIGINT" | "SIGQUIT" | "SIGUSR1";
 const SIGNALS: Signal[] = ["SIGHUP", "SIGTTIN", "SIGTTOU", "SIGTERM", "SIGINT", "SIGQUIT", "SIGUSR1"];
 
+/** How often the master's loop wakes by itself (heartbeats, back-off expiry), at the latest. */
+const TICK_MS = 250;
+/** Back-off after a worker fails to boot: doubles from the first to the last, reset by a worker that boots. */
+export const BOOT_BACKOFF_FIRST_MS = 1000;
+export const BOOT_BACKOFF_MAX_MS = 10_000;
+
 interface WorkerState {
     readonly worker: Worker;
-    readonly generation: number;
-    readonly startedAt: number;
+    /** Order of creation (the oldest is retired first). */
+    readonly seq: number;
+    readonly spawnedAt: number;
     booted: boolean;
     lastBeat: number;
-    /** Told to stop (retired by HUP/TTOU/max-requests/shutdown): its exit is not replaced. */
+    /** Told to stop: its exit is expected and not replaced. */
     retiring: boolean;
+    /** Still serving, but to be replaced (max-requests, reload): retired once a replacement serves. */
+    replaceBecause?: string;
+    bootError?: string;
     abortedAt?: number;
+}
+
+/** The back-off before the next spawn after `failures` boot failures in a row. */
+export function bootBackoffMs(failures: number): number {
+    return failures <= 0 ? 0 : Math.min(BOOT_BACKOFF_MAX_MS, BOOT_BACKOFF_FIRST_MS * 2 ** (failures - 1));
 }
 
 export class Arbiter {
     private readonly workers = new Map<number, WorkerState>();
     private readonly queue: Signal[] = [];
     private wake: () => void = () => {};
+    /** The pool size the master keeps; signals change it, manageWorkers() restores it. */
     private target: number;
-    private generation = 0;
     private stopping = false;
+    private killDeadline = 0;
     private exitCode = 0;
     private nextWorkerId = 1;
+    private nextSeq = 0;
+    private bootFailures = 0;
+    private nextSpawnAt = 0;
     private readonly log: ReopenableLog;
     private readonly totals: Record<string, number> = {};
 
@@ -67,15 +88,16 @@ export class Arbiter {
         cluster.on("message", (worker, message: WorkerMessage) => this.onMessage(worker, message));
         cluster.on("exit", (worker, code, signal) => this.onExit(worker, code, signal));
         this.info(`Starting instagram-app master ${process.pid}: ${this.target} workers on ${this.options.binds.map((b) => (b.kind === "unix" ? `unix:${b.path}` : `${b.host}:${b.port}`)).join(", ")}`);
-        this.spawnWorkers(this.target);
-        const watchdog = setInterval(() => this.checkHeartbeats(), 250);
         const stats = setInterval(() => this.writeStats(), 1000);
+        // gunicorn's loop: one signal at a time, then murder_workers() and manage_workers() after every
+        // wake-up. Handlers only change the target or mark workers; one step brings the pool back to it.
         while (!this.stopping || this.workers.size > 0) {
             const signal = this.queue.shift();
-            if (signal) await this.handle(signal);
-            else await new Promise<void>((resolve) => { this.wake = resolve; setTimeout(resolve, 500); });
+            if (signal) this.handle(signal);
+            else await new Promise<void>((resolve) => { this.wake = resolve; setTimeout(resolve, TICK_MS); });
+            this.murderWorkers();
+            this.manageWorkers();
         }
-        clearInterval(watchdog);
         clearInterval(stats);
         this.writeStats();
         this.removePidFile();
@@ -88,7 +110,7 @@ export class Arbiter {
         this.wake();
     }
 
-    private async handle(signal: Signal): Promise<void> {
+    private handle(signal: Signal): void {
         switch (signal) {
             case "SIGHUP": return this.handleHup();
             case "SIGTTIN": return this.handleTtin();
@@ -100,34 +122,31 @@ export class Arbiter {
         }
     }
 
-    /** Fresh workers first; once they serve, the previous generation drains and exits. */
-    private async handleHup(): Promise<void> {
+    /**
+     * Reload: every running worker is to be replaced by one that loads the code on disk now. The old ones
+     * keep serving until their replacements serve (one retires per replacement booted); if the new code
+     * cannot boot, they go on serving while the master retries with back-off.
+     */
+    private handleHup(): void {
         if (this.stopping) return;
         this.info("Handling signal: hup (reloading)");
-        const old = [...this.workers.values()].filter((w) => !w.retiring);
-        const fresh = this.spawnWorkers(this.target);
-        const ok = await this.waitForBoot(fresh, Math.max(30, this.options.timeout) * 1000);
-        if (!ok) {
-            this.info("Reload failed: new workers did not boot; keeping the running ones", "ERROR");
-            for (const w of fresh) this.retire(w, false);
-            return;
+        for (const w of this.live()) {
+            if (w.booted) w.replaceBecause = "reload";
+            else this.retire(w, false); // forked before the reload, maybe with the old code; serves nothing yet
         }
-        for (const w of old) this.retire(w, true);
+        this.nextSpawnAt = 0;
     }
 
     private handleTtin(): void {
         if (this.stopping) return;
         this.target++;
         this.info(`Handling signal: ttin (workers: ${this.target})`);
-        this.spawnWorkers(1);
     }
 
     private handleTtou(): void {
         if (this.stopping || this.target <= 1) return;
         this.target--;
-        const oldest = [...this.workers.values()].filter((w) => !w.retiring).sort((a, b) => a.startedAt - b.startedAt)[0];
-        this.info(`Handling signal: ttou (workers: ${this.target}; retiring ${oldest?.worker.process.pid})`);
-        if (oldest) this.retire(oldest, true);
+        this.info(`Handling signal: ttou (workers: ${this.target})`);
     }
 
     private handleUsr1(): void {
@@ -137,51 +156,80 @@ export class Arbiter {
     }
 
     /** Graceful: workers drain within graceful-timeout, then are killed. Fast: workers exit now. */
-    private async stop(graceful: boolean): Promise<void> {
+    private stop(graceful: boolean): void {
         if (this.stopping && graceful) return;
         this.stopping = true;
         this.info(`Handling signal: ${graceful ? "term (graceful stop)" : "int/quit (fast stop)"}`);
         for (const w of this.workers.values()) this.retire(w, graceful);
         // Graceful: up to graceful-timeout for in-flight requests. Fast: a moment to exit on their own.
-        const deadline = Date.now() + (graceful ? this.options.gracefulTimeout * 1000 : 1000);
-        while (this.workers.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-        for (const w of this.workers.values()) w.worker.process.kill("SIGKILL");
+        this.killDeadline = Date.now() + (graceful ? this.options.gracefulTimeout * 1000 : 1000);
     }
 
-    private spawnWorkers(count: number): WorkerState[] {
-        this.generation++;
-        const started: WorkerState[] = [];
+    private live(): WorkerState[] {
+        return [...this.workers.values()].filter((w) => !w.retiring);
+    }
+
+    /**
+     * The one step that restores the pool, run after every signal, message, exit and tick: workers that are
+     * due for replacement retire only once enough others serve, extras retire oldest first, and what is
+     * missing is spawned (after the back-off, when boots have been failing).
+     */
+    private manageWorkers(): void {
+        if (this.stopping) return;
+        const live = this.live();
+        const oldestFirst = (a: WorkerState, b: WorkerState) => a.seq - b.seq;
+        const due = live.filter((w) => w.booted && w.replaceBecause !== undefined).sort(oldestFirst);
+        const serving = live.filter((w) => w.booted && w.replaceBecause === undefined).sort(oldestFirst);
+        const booting = live.filter((w) => !w.booted);
+        // Retire down to the target among booted workers: the ones due for replacement first, then the oldest.
+        const excess = due.length + serving.length - this.target;
+        const retired = excess > 0 ? [...due, ...serving].slice(0, excess) : [];
+        for (const w of retired) {
+            this.info(`Worker ${w.worker.process.pid} retiring (${w.replaceBecause ? `${w.replaceBecause}: replaced` : "above the target of " + this.target})`);
+            this.retire(w, true);
+        }
+        const stillServing = serving.filter((w) => !retired.includes(w)).length;
+        const missing = this.target - stillServing - booting.length;
+        if (missing > 0 && Date.now() >= this.nextSpawnAt) this.spawnWorkers(missing);
+    }
+
+    /** WORKER TIMEOUT: a silent worker is aborted, and killed if it does not exit; a boot that hangs too. */
+    private murderWorkers(): void {
+        const now = Date.now();
+        if (this.stopping && now > this.killDeadline) {
+            for (const w of this.workers.values()) w.worker.process.kill("SIGKILL");
+        }
+        const bootTimeoutMs = Math.max(30, this.options.timeout) * 1000;
+        for (const state of this.workers.values()) {
+            if (state.abortedAt !== undefined) {
+                if (now - state.abortedAt > 2000) state.worker.process.kill("SIGKILL");
+                continue;
+            }
+            if (!state.booted && now - state.spawnedAt > bootTimeoutMs) {
+                state.bootError = `did not boot within ${bootTimeoutMs / 1000} s`;
+                this.abort(state, `WORKER BOOT TIMEOUT (pid:${state.worker.process.pid})`);
+            } else if (state.booted && this.options.timeout > 0 && now - state.lastBeat > this.options.timeout * 1000) {
+                this.abort(state, `WORKER TIMEOUT (pid:${state.worker.process.pid})`);
+            }
+        }
+    }
+
+    private abort(state: WorkerState, message: string): void {
+        this.info(message, "CRITICAL");
+        state.abortedAt = Date.now();
+        state.worker.process.kill("SIGABRT");
+    }
+
+    private spawnWorkers(count: number): void {
         for (let i = 0; i < count; i++) {
             const id = this.nextWorkerId++;
             const jitter = this.options.maxRequestsJitter > 0 ? Math.floor(Math.random() * (this.options.maxRequestsJitter + 1)) : 0;
             const limit = this.options.maxRequests > 0 ? this.options.maxRequests + jitter : 0;
             const worker = cluster.fork({ INSTAGRAM_WORKER_ID: String(id), INSTAGRAM_REQUEST_LIMIT: String(limit), INSTAGRAM_SERVER_OPTIONS: JSON.stringify(this.options) });
-            const state: WorkerState = { worker, generation: this.generation, startedAt: Date.now() + i / 1000, booted: false, lastBeat: Date.now(), retiring: false };
-            this.workers.set(worker.id, state);
-            started.push(state);
+            const now = Date.now();
+            this.workers.set(worker.id, { worker, seq: this.nextSeq++, spawnedAt: now, booted: false, lastBeat: now, retiring: false });
             this.info(`Booting worker with pid: ${worker.process.pid}`);
         }
-        return started;
-    }
-
-    private async waitForBoot(states: WorkerState[], timeoutMs: number): Promise<boolean> {
-        const deadline = Date.now() + timeoutMs;
-        while (Date.now() < deadline) {
-            if (states.some((s) => !this.workers.has(s.worker.id))) return false;
-            if (states.every((s) => s.booted)) return true;
-            await new Promise((r) => setTimeout(r, 50));
-        }
-        return false;
-    }
-
-    /** max-requests: the replacement boots first, then the old worker drains, so the socket never lacks a listener. */
-    private async recycle(state: WorkerState, reason: string): Promise<void> {
-        if (state.retiring || this.stopping) return;
-        this.info(`Worker ${state.worker.process.pid} retiring: ${reason}`);
-        state.retiring = true;
-        const [replacement] = this.spawnWorkers(1);
-        await this.waitForBoot([replacement], Math.max(30, this.options.timeout) * 1000);
-        this.retire(state, true);
     }
 
     private retire(state: WorkerState, graceful: boolean): void {
@@ -212,56 +260,59 @@ export class Arbiter {
             case "booted":
                 state.booted = true;
                 state.lastBeat = Date.now();
+                if (this.bootFailures > 0) this.info(`Worker ${worker.process.pid} booted after ${this.bootFailures} failed boot(s)`);
+                this.bootFailures = 0;
+                this.nextSpawnAt = 0;
                 break;
             case "boot-error":
-                this.info(`Worker ${worker.process.pid} failed to boot: ${message.reason}`, "ERROR");
+                state.bootError = message.reason;
                 break;
             case "retire-me":
-                void this.recycle(state, message.reason);
+                // Asked by the worker at its request limit: it serves on until a replacement does.
+                if (!state.retiring && state.replaceBecause === undefined) {
+                    this.info(`Worker ${worker.process.pid} retiring: ${message.reason}`);
+                    state.replaceBecause = message.reason;
+                }
                 break;
             case "stats":
                 for (const [k, v] of Object.entries(message.delta)) this.totals[k] = (this.totals[k] ?? 0) + v;
-                break;
+                return;
         }
+        this.wake();
     }
 
     private onExit(worker: Worker, code: number | null, signal: string | null): void {
         const state = this.workers.get(worker.id);
         this.workers.delete(worker.id);
+        this.wake();
         if (!state) return;
         const how = signal ? `signal ${signal}` : `code ${code}`;
-        if (code === WORKER_BOOT_ERROR && !state.booted) {
-            // At startup nothing serves yet: stop rather than fork a broken app forever. During a reload the
-            // old generation keeps serving (handleHup notices the missing worker).
-            if (state.generation === 1 && !this.stopping) {
-                this.info("Worker failed to boot: shutting down", "ERROR");
-                this.exitCode = WORKER_BOOT_ERROR;
-                void this.stop(false);
-            }
-            return;
-        }
         if (state.retiring || this.stopping) {
             this.info(`Worker exiting (pid: ${worker.process.pid}, ${how})`);
             return;
         }
+        if (!state.booted) return this.onBootFailure(state, how);
         this.info(`Worker (pid: ${worker.process.pid}) exited unexpectedly (${how}); replacing it`, "WARNING");
-        this.spawnWorkers(1);
     }
 
-    private checkHeartbeats(): void {
-        if (this.options.timeout === 0) return;
-        const now = Date.now();
-        for (const state of this.workers.values()) {
-            if (state.abortedAt !== undefined) {
-                if (now - state.abortedAt > 2000) state.worker.process.kill("SIGKILL");
-                continue;
-            }
-            if (now - state.lastBeat > this.options.timeout * 1000) {
-                this.info(`WORKER TIMEOUT (pid:${state.worker.process.pid})`, "CRITICAL");
-                state.abortedAt = now;
-                state.worker.process.kill("SIGABRT");
-            }
+    /**
+     * A worker died before it served. While others serve, retry after a growing back-off; when none does,
+     * the master cannot serve at all: it says why and exits non-zero, so that systemd restarts it.
+     */
+    private onBootFailure(state: WorkerState, how: string): void {
+        this.bootFailures++;
+        const reason = state.bootError ?? `exited before it booted (${how})`;
+        const serving = this.live().filter((w) => w.booted).length;
+        if (serving === 0) {
+            this.info(`Worker ${state.worker.process.pid} failed to boot: ${reason}`, "ERROR");
+            this.info("No worker is serving and none could boot: shutting down (exit 3)", "ERROR");
+            this.exitCode = WORKER_BOOT_ERROR;
+            this.stop(false);
+            return;
         }
+        const backoff = bootBackoffMs(this.bootFailures);
+        this.nextSpawnAt = Date.now() + backoff;
+        this.info(`Worker ${state.worker.process.pid} failed to boot: ${reason}; ${serving} worker(s) serving of ${this.target}, next boot in ${backoff / 1000} s`, "ERROR");
     }
 
     /** A unix socket left by a crashed master would make every worker fail to listen: remove it if stale. */

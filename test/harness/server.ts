@@ -15,8 +15,10 @@ export interface RunningServer {
     stop(): Promise<void>;
 }
 
-export function startServer(args: string[]): RunningServer {
-    const proc = spawn(process.execPath, ["--import", "tsx", CLI, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+export const FLAKY_APP = path.resolve(__dirname, "../fixtures/flaky-app.ts");
+
+export function startServer(args: string[], env: NodeJS.ProcessEnv = {}): RunningServer {
+    const proc = spawn(process.execPath, ["--import", "tsx", CLI, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     let log = "";
     proc.stdout!.on("data", (d) => (log += d));
     proc.stderr!.on("data", (d) => (log += d));

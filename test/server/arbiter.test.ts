@@ -7,16 +7,16 @@ import { spawnSync } from "child_process";
 import * as os from "os";
 import * as path from "path";
 import { afterEach, describe, expect, test } from "vitest";
-import { childPids, get, loadUntil, RunningServer, sleep, startServer, TEST_APP, waitUntilServing } from "../harness/server";
+import { childPids, FLAKY_APP, get, loadUntil, RunningServer, sleep, startServer, TEST_APP, waitUntilServing } from "../harness/server";
 import { eventually } from "../harness/daemons";
 
 const HOST = "127.0.8.1";
 let port = 18000;
 const running: RunningServer[] = [];
 
-async function serve(extra: string[], workers = 2): Promise<{ server: RunningServer; port: number }> {
+async function serve(extra: string[], workers = 2, app = TEST_APP, env: NodeJS.ProcessEnv = {}): Promise<{ server: RunningServer; port: number }> {
     const p = port++;
-    const server = startServer(["--app", TEST_APP, "-w", String(workers), "-b", `${HOST}:${p}`, ...extra]);
+    const server = startServer(["--app", app, "-w", String(workers), "-b", `${HOST}:${p}`, ...extra], env);
     running.push(server);
     await waitUntilServing(HOST, p);
     await eventually(() => (childPids(server.pid).length === workers ? true : undefined), 10_000, `${workers} workers`);
@@ -193,4 +193,97 @@ describe("instagram-app serve", () => {
             expect(server.log()).toMatch(/instagram-app serve: .*\nusage: instagram-app serve/);
         }
     }, 60_000);
+
+    describe("an app that cannot load for a while (a broken release on disk, a dependency missing)", () => {
+        let flag: string;
+        /** A server on the flaky app; its module fails to load while `flag` exists. */
+        const serveFlaky = async (extra: string[], workers: number) => {
+            flag = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ig-flaky-")), "broken");
+            const started = await serve(extra, workers, FLAKY_APP, { FLAKY_APP_BROKEN: flag });
+            // Every worker has loaded the app before it breaks (a forked worker loads it a moment later).
+            await eventually(async () => ((await servingPids(started.port)).size === workers ? true : undefined), 20_000, `${workers} workers serving`);
+            return started;
+        };
+        const breakApp = () => fs.writeFileSync(flag, "");
+        const fixApp = () => fs.rmSync(flag, { force: true });
+        afterEach(() => fs.rmSync(path.dirname(flag), { recursive: true, force: true }));
+        /** Workers that served a request: with a failing boot in progress, childPids() also counts the doomed one. */
+        const servingPids = async (p: number, tries = 40) => {
+            const pids = new Set<number>();
+            for (let i = 0; i < tries; i++) pids.add(JSON.parse((await get(HOST, p, "/")).body).pid);
+            return pids;
+        };
+
+        test("max-requests recycling while the app cannot load: no worker retires without a replacement, and the pool recovers", async () => {
+            const { server, port: p } = await serveFlaky(["--max-requests", "50"], 3);
+            const original = childPids(server.pid);
+            breakApp();
+            // ~400 requests: every worker passes its limit several times over; all keep serving.
+            const deadline = Date.now() + 60_000;
+            let ok = 0;
+            for (let i = 0; i < 100 && Date.now() < deadline; i++) {
+                const replies = await Promise.all(Array.from({ length: 4 }, () => get(HOST, p, "/")));
+                ok += replies.filter((r) => r.status === 200).length;
+            }
+            expect(ok).toBe(400);
+            const failed = /failed to boot: cannot load the app: .* \(simulated broken release\); 3 worker\(s\) serving of 3, next boot in \d+ s/;
+            await eventually(() => (failed.test(server.log()) ? true : undefined), 20_000, "the replacements to fail to boot");
+            expect((await servingPids(p)).size).toBe(3);
+            for (const pid of original) expect(childPids(server.pid)).toContain(pid);
+            expect(server.proc.exitCode).toBeNull();
+
+            fixApp();
+            await eventually(() => {
+                const now = childPids(server.pid);
+                return now.length === 3 && now.every((pid) => !original.includes(pid)) ? true : undefined;
+            }, 30_000, "three fresh workers in place of the recycled ones");
+            expect(server.log()).toMatch(/booted after \d+ failed boot\(s\)/);
+            const serving = await servingPids(p);
+            expect([...serving].every((pid) => !original.includes(pid))).toBe(true);
+        }, 120_000);
+
+        test("TTIN and kill -9 while the app cannot load: the others serve, the pool grows back to the target once it loads", async () => {
+            const { server, port: p } = await serveFlaky([], 2);
+            const [victim, survivor] = childPids(server.pid);
+            breakApp();
+            process.kill(victim, "SIGKILL");
+            server.signal("SIGTTIN");
+            await eventually(() => ((server.log().match(/failed to boot/g)?.length ?? 0) >= 2 ? true : undefined), 30_000, "replacements failing to boot");
+            expect([...(await servingPids(p, 10))]).toEqual([survivor]);
+            fixApp();
+            await eventually(async () => ((await servingPids(p)).size === 3 ? true : undefined), 30_000, "three workers serving");
+            await sleep(1500);
+            expect(childPids(server.pid)).toHaveLength(3);
+            expect(childPids(server.pid)).toContain(survivor);
+        }, 120_000);
+
+        test("HUP to a broken release keeps the running workers serving; once it is fixed the reload completes, with no failed request", async () => {
+            const { server, port: p } = await serveFlaky([], 2);
+            const original = childPids(server.pid);
+            breakApp();
+            const reload = (async () => {
+                server.signal("SIGHUP");
+                await eventually(() => ((server.log().match(/failed to boot/g)?.length ?? 0) >= 2 ? true : undefined), 30_000, "the new workers failing to boot");
+                for (const pid of original) expect(childPids(server.pid)).toContain(pid);
+                fixApp();
+                await eventually(() => {
+                    const now = childPids(server.pid);
+                    return now.length === 2 && now.every((pid) => !original.includes(pid)) ? true : undefined;
+                }, 30_000, "the reload to complete");
+                await sleep(500);
+            })();
+            const result = await loadUntil(HOST, p, 4, reload, 90_000);
+            await reload;
+            expect(result.failed, result.errors.slice(0, 5).join("; ")).toBe(0);
+            expect(result.ok).toBeGreaterThan(100);
+        }, 120_000);
+
+        test("kill -9 of the only worker while the app cannot load: nothing can serve, so the master exits 3 for systemd to restart it", async () => {
+            const { server } = await serveFlaky([], 1);
+            breakApp();
+            process.kill(childPids(server.pid)[0], "SIGKILL");
+            expect(await server.exited).toBe(3);
+            expect(server.log()).toMatch(/No worker is serving and none could boot: shutting down \(exit 3\)/);
+        }, 60_000);
+    });
 });
