@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { readProgramConfig } from "./components/program-config";
 import { InstagramStack } from "./components/stack";
-import { appSourceHash, PROJECT_ROOT } from "./tools/bundle/sources";
+import { appSourceHash, PROJECT_ROOT } from "./delivery/sources";
 
 const stack = new InstagramStack("instagram", { config: readProgramConfig(), projectRoot: PROJECT_ROOT, appSourceHash: appSourceHash() });
 

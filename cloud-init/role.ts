@@ -4,7 +4,7 @@
  * applied to a local "host" by the one-machine target.
  */
 import * as yaml from "js-yaml";
-import { SecretName, secretFilePath, secretParameterName } from "../components/secret-names";
+import { SecretName, secretFilePath, secretParameterName } from "../core/secrets";
 
 export interface RoleFile {
     readonly path: string;

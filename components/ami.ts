@@ -1,8 +1,8 @@
 /** Canonical's official Ubuntu AMI for a release and CPU architecture, looked up by owner ID (never by name alone). */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { UbuntuRelease } from "./config";
-import { Architecture } from "./instance-types";
+import { UbuntuRelease } from "../core/ubuntu";
+import { Architecture } from "../core/instance-types";
 
 export const CANONICAL_OWNER_ID = "099720109477";
 

@@ -16,7 +16,7 @@ export const RELEASES_PREFIX = "releases/";
 /** Where `npm run build:app` writes (relative to the project). */
 export const BUILD_DIR = "dist/app";
 
-/** What `build:app --json` prints (tools/bundle/build.ts BundleManifest), as far as the program needs. */
+/** What `build:app --json` prints (delivery/build.ts BundleManifest), as far as the program needs. */
 interface BuiltBundle {
     readonly sha256: string;
     readonly path: string;
@@ -25,7 +25,7 @@ interface BuiltBundle {
 
 export interface AppReleaseArgs {
     readonly projectRoot: string;
-    /** Hash of the app's sources (tools/bundle/sources.ts); a new one rebuilds. */
+    /** Hash of the app's sources (delivery/sources.ts); a new one rebuilds. */
     readonly sourceHash: string;
     /** Deploy this uploaded release instead of building (instagram:appRelease). */
     readonly pinnedSha256?: string;

@@ -13,9 +13,9 @@ import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import { appRole, AppParams } from "../cloud-init/roles/app";
 import { UbuntuHost } from "./host";
-import { spreadAz } from "./network-plan";
+import { spreadAz } from "../core/network-plan";
 import { TierContext, tierHost } from "./tier-context";
-import { shellCommand } from "./shell-quote";
+import { shellCommand } from "../core/shell-quote";
 
 /** How long one new app host may take from registration to healthy: boot, packages, release, health checks. */
 export const HOST_HEALTHY_TIMEOUT_S = 900;

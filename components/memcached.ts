@@ -2,8 +2,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { memcachedRole } from "../cloud-init/roles/memcached";
 import { UbuntuHost } from "./host";
-import { spreadAz } from "./network-plan";
-import { MemcachedSizing } from "./sizing";
+import { spreadAz } from "../core/network-plan";
+import { MemcachedSizing } from "../core/sizing";
 import { TierContext, tierHost } from "./tier-context";
 
 export interface MemcachedPoolArgs {

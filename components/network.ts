@@ -4,8 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { privateSubnetCidr, publicSubnetCidr } from "./network-plan";
-import { GroupRole, groupRules, HOST_ROLES, hostEgressPorts, internetRules } from "./security-rules";
+import { privateSubnetCidr, publicSubnetCidr } from "../core/network-plan";
+import { GroupRole, groupRules, HOST_ROLES, hostEgressPorts, internetRules } from "../core/security-rules";
 import { stackTags } from "./tags";
 
 export interface NetworkArgs {

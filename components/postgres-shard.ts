@@ -6,11 +6,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { shardRole } from "../cloud-init/roles/postgres";
-import { RaidLevel, UbuntuRelease } from "./config";
+import { RaidLevel } from "../core/config";
+import { UbuntuRelease } from "../core/ubuntu";
 import { UbuntuHost } from "./host";
-import { shardAzs } from "./network-plan";
-import { PostgresSizing } from "./sizing";
-import { ShardRange } from "./shard-map";
+import { shardAzs } from "../core/network-plan";
+import { PostgresSizing } from "../core/sizing";
+import { ShardRange } from "../core/shard-map";
 import { stackTags } from "./tags";
 import { TierContext, tierHost } from "./tier-context";
 

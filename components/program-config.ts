@@ -1,6 +1,6 @@
 /** Reads the program's config from the Pulumi runtime and validates it (see config.ts for the contract). */
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_KEYS, InstagramConfig, PROJECT, RawConfig, validateConfig } from "./config";
+import { CONFIG_KEYS, InstagramConfig, PROJECT, RawConfig, validateConfig } from "../core/config";
 
 export function readProgramConfig(): InstagramConfig {
     const raw: Record<string, string | undefined> = {};

@@ -2,10 +2,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { redisRole } from "../cloud-init/roles/redis";
 import { UbuntuHost } from "./host";
-import { redisMaxMemoryMiB } from "./sizing";
+import { redisMaxMemoryMiB } from "../core/sizing";
 import { TierContext, tierHost } from "./tier-context";
-import { UbuntuRelease } from "./config";
-import { RELEASE_FACTS } from "../cloud-init/ubuntu";
+import { UbuntuRelease } from "../core/ubuntu";
+import { RELEASE_FACTS } from "../core/ubuntu";
 
 export interface RedisArgs {
     readonly ctx: TierContext;

@@ -8,7 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as random from "@pulumi/random";
 import { PolicyStatement } from "./host";
 import { stackTags } from "./tags";
-import { SECRET_NAMES, SECRET_READERS, SecretName, secretParameterName } from "./secret-names";
+import { SECRET_NAMES, SECRET_READERS, SecretName, secretParameterName } from "../core/secrets";
 
 export { SECRET_NAMES, SecretName, secretParameterName };
 

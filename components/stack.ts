@@ -5,9 +5,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { InstagramConfig } from "./config";
+import { InstagramConfig } from "../core/config";
 import { ubuntuAmi } from "./ami";
-import { instanceSpec } from "./instance-types";
+import { instanceSpec } from "../core/instance-types";
 import { Network } from "./network";
 import { Secrets } from "./secrets";
 import { Edge } from "./edge";
@@ -18,15 +18,15 @@ import { Redis } from "./redis";
 import { MemcachedPool } from "./memcached";
 import { AppTier } from "./app-tier";
 import { Monitoring } from "./monitoring";
-import { monitoringHostIp, privateSubnetCidr } from "./network-plan";
-import { shardMap, ShardRange } from "./shard-map";
-import { appWorkerCount, memcachedSizing, postgresSizing } from "./sizing";
-import { HOST_ROLES, HostRole } from "./security-rules";
+import { monitoringHostIp, privateSubnetCidr } from "../core/network-plan";
+import { shardMap, ShardRange } from "../core/shard-map";
+import { appWorkerCount, memcachedSizing, postgresSizing } from "../core/sizing";
+import { HOST_ROLES, HostRole } from "../core/security-rules";
 import { TierContext } from "./tier-context";
 import { MuninNode } from "../cloud-init/configs/munin-master";
-import { MAX_UPLOAD_MIB } from "../cloud-init/roles/app";
+import { MAX_UPLOAD_MIB } from "../core/app-contract";
 import { AppRelease } from "./app-release";
-import { shellCommand } from "./shell-quote";
+import { shellCommand } from "../core/shell-quote";
 import * as command from "@pulumi/command";
 
 
@@ -37,7 +37,7 @@ export interface InstagramStackArgs {
     readonly config: InstagramConfig;
     /** The project directory: the app is built there, and the deploy-time waits run from there. */
     readonly projectRoot: string;
-    /** Hash of the app's sources (tools/bundle/sources.ts appSourceHash). */
+    /** Hash of the app's sources (delivery/sources.ts appSourceHash). */
     readonly appSourceHash: string;
 }
 

@@ -4,7 +4,7 @@ import * as aws from "@pulumi/aws";
 import { hostUserData } from "../cloud-init/host-user-data";
 import { RoleSpec } from "../cloud-init/role";
 import { HostIdentity, UbuntuHost } from "./host";
-import { HostRole } from "./security-rules";
+import { HostRole } from "../core/security-rules";
 
 export interface TierContext {
     readonly stackName: string;

@@ -11,8 +11,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError } from "../components/config";
-import { PROJECT_ROOT } from "../tools/bundle/sources";
+import { ConfigError } from "../core/config";
+import { PROJECT_ROOT } from "../delivery/sources";
 import { LocalContext, logFile } from "./context";
 import { contextFor, requireState } from "./session";
 import { installDeps, missingMessage, missingRequirements } from "./deps";

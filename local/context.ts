@@ -7,7 +7,7 @@ import * as crypto from "crypto";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { SECRET_NAMES, SecretName } from "../components/secret-names";
+import { SECRET_NAMES, SecretName } from "../core/secrets";
 import { LocalHost, LocalPlan } from "./plan";
 import { Account } from "./processes";
 

@@ -3,8 +3,8 @@
  * "hosts" exist, their roles, and the loopback address each gets, so every daemon listens on its standard
  * port (5432, 6432, 6379, 11211, 80, 443, 4949) exactly as on EC2. Pure: no files, no processes.
  */
-import { InstagramConfig } from "../components/config";
-import { shardMap, ShardRange } from "../components/shard-map";
+import { InstagramConfig } from "../core/config";
+import { shardMap, ShardRange } from "../core/shard-map";
 
 export type LocalRole = "edge" | "munin" | "app" | "shard-primary" | "shard-standby" | "redis-primary" | "redis-replica" | "memcached";
 

@@ -1,7 +1,7 @@
 /** A LocalContext for a state directory: the recorded stack's config, validated, and its plan. */
-import { validateConfig } from "../components/config";
-import { loadStackConfig } from "../tools/stack-config";
-import { PROJECT_ROOT } from "../tools/bundle/sources";
+import { validateConfig } from "../core/config";
+import { loadStackConfig } from "./project-files";
+import { PROJECT_ROOT } from "../delivery/sources";
 import { LocalContext } from "./context";
 import { localPlan } from "./plan";
 import { LocalState, readState } from "./state";

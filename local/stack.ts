@@ -17,8 +17,9 @@ import { appNginxService, appServerService } from "./services/app";
 import { edgeService, edgeCertificate, httpsGet } from "./services/edge";
 import { muninNodeService } from "./services/munin-node";
 import { muninMasterService } from "./services/munin-master";
-import { buildAppBundle, BundleManifest } from "../tools/bundle/build";
-import { appSourceHash } from "../tools/bundle/sources";
+import { buildAppBundle, BundleManifest } from "../delivery/build";
+import { appSourceHash } from "../delivery/sources";
+import { PORTS } from "../core/ports";
 
 export const SERVICES: Record<LocalRole, readonly LocalService[]> = {
     "shard-primary": [postgresService, pgbouncerService, muninNodeService],
@@ -135,6 +136,6 @@ export async function promote(ctx: LocalContext, state: LocalState, shard: numbe
     const env = envOf(ctx, next);
     await pgbouncerService.stop(ctx, primary);
     await pgbouncerService.start(ctx, primary, env);
-    ctx.progress(primary.name, "pgbouncer", `now sends shard ${shard} to ${standby.address}:5432`);
+    ctx.progress(primary.name, "pgbouncer", `now sends shard ${shard} to ${standby.address}:${PORTS.postgres}`);
     return next;
 }

@@ -9,7 +9,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PROJECT_ROOT } from "./bundle/sources";
+import { PROJECT_ROOT } from "../delivery/sources";
 import { contextFor } from "../local/session";
 import { readState } from "../local/state";
 import { edgeCertificate } from "../local/services/edge";

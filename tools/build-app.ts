@@ -7,8 +7,8 @@
  * manifest (what the Pulumi program reads).
  */
 import * as path from "path";
-import { buildAppBundle, BundleManifest } from "./bundle/build";
-import { PROJECT_ROOT } from "./bundle/sources";
+import { buildAppBundle, BundleManifest } from "../delivery/build";
+import { PROJECT_ROOT } from "../delivery/sources";
 
 const USAGE = "usage: npm run build:app -- [--out DIR] [--json]   (DIR defaults to dist/app)";
 

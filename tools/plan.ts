@@ -3,9 +3,9 @@
  * mocks runtime with the stack's config (Pulumi.yaml defaults merged with Pulumi.<stack>.yaml, as the CLI
  * does), prints the resource tree and a count by type. Exits 2 on a bad flag, 1 on invalid config.
  */
-import { ConfigError } from "../components/config";
-import { runProgram } from "../test/harness/program";
-import { countByType, renderTree } from "./plan-tree";
+import { ConfigError } from "../core/config";
+import { runProgram } from "./offline/runtime";
+import { countByType, renderTree } from "./offline/tree";
 
 const USAGE = "usage: npm run plan -- [--stack NAME] [--quiet]   (NAME defaults to dev; the stacks are the Pulumi.NAME.yaml files)";
 

@@ -6,6 +6,7 @@
 import * as http from "http";
 import { AppContext } from "../server/protocol";
 import { ApiConfig, loadApiConfig } from "./config";
+import { APP_CREDENTIALS, APP_ENV } from "../../core/app-contract";
 import Redis from "ioredis";
 import { HttpError, parseId, readJsonObject, readRawBody, sendJson } from "./http";
 import { ShardRouter, Unavailable } from "./shards";
@@ -33,13 +34,13 @@ function services(config: ApiConfig): Services {
     // What keeps the database tier from being usable; the routes that need it answer 503 while any remains.
     const dbMissing = [
         ...config.problems.filter((p) => /SHARD|PGBOUNCER/.test(p)),
-        ...(config.shards.length === 0 ? ["postgres: INSTAGRAM_PGBOUNCER_HOSTS is not set"] : []),
-        ...(!config.logicalShards ? ["postgres: INSTAGRAM_LOGICAL_SHARDS is not set"] : []),
-        ...(!config.dbPassword ? ["postgres: no password (credential postgres-app or INSTAGRAM_DB_PASSWORD)"] : []),
+        ...(config.shards.length === 0 ? [`postgres: ${APP_ENV.pgbouncerHosts} is not set`] : []),
+        ...(!config.logicalShards ? [`postgres: ${APP_ENV.logicalShards} is not set`] : []),
+        ...(!config.dbPassword ? [`postgres: no password (credential ${APP_CREDENTIALS.dbPassword} or ${APP_ENV.dbPassword})`] : []),
     ];
     const missing: string[] = [...config.problems.filter((p) => !dbMissing.includes(p)), ...dbMissing];
-    if (!config.redis) missing.push("redis: INSTAGRAM_REDIS is not set");
-    if (!config.mediaDir && !config.mediaBucket) missing.push("media store: neither INSTAGRAM_MEDIA_BUCKET nor INSTAGRAM_MEDIA_DIR is set");
+    if (!config.redis) missing.push(`redis: ${APP_ENV.redis} is not set`);
+    if (!config.mediaDir && !config.mediaBucket) missing.push(`media store: neither ${APP_ENV.mediaBucket} nor ${APP_ENV.mediaDir} is set`);
     const redis = config.redis
         ? new Redis({
               ...config.redis,

@@ -5,7 +5,10 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ShardRange } from "../../components/shard-map";
+import { ShardRange } from "../../core/shard-map";
+import { APP_CREDENTIALS, APP_ENV, MAX_UPLOAD_MIB } from "../../core/app-contract";
+import { MAX_LOGICAL_SHARDS } from "../../core/ids";
+import { PORTS } from "../../core/ports";
 
 export interface ShardTarget {
     readonly physicalShard: number;
@@ -44,57 +47,59 @@ function credential(env: NodeJS.ProcessEnv, name: string, variable: string): str
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+    const E = APP_ENV;
     const problems: string[] = [];
     let logicalShards: number | undefined;
     let shardMap: ShardRange[] | undefined;
     const shards: ShardTarget[] = [];
-    if (env.INSTAGRAM_LOGICAL_SHARDS) {
-        logicalShards = Number(env.INSTAGRAM_LOGICAL_SHARDS);
-        if (!Number.isInteger(logicalShards) || logicalShards < 1 || logicalShards > 8192) {
-            problems.push(`INSTAGRAM_LOGICAL_SHARDS=${env.INSTAGRAM_LOGICAL_SHARDS}: expected 1-8192`);
+    if (env[E.logicalShards]) {
+        logicalShards = Number(env[E.logicalShards]);
+        if (!Number.isInteger(logicalShards) || logicalShards < 1 || logicalShards > MAX_LOGICAL_SHARDS) {
+            problems.push(`${E.logicalShards}=${env[E.logicalShards]}: expected 1-${MAX_LOGICAL_SHARDS}`);
             logicalShards = undefined;
         }
     }
-    if (env.INSTAGRAM_SHARD_MAP) {
+    if (env[E.shardMap]) {
         try {
-            shardMap = JSON.parse(env.INSTAGRAM_SHARD_MAP);
+            shardMap = JSON.parse(env[E.shardMap]!);
             if (!Array.isArray(shardMap) || !shardMap.every((r) => Number.isInteger(r.physicalShard) && Number.isInteger(r.firstLogicalShard) && Number.isInteger(r.lastLogicalShard))) throw new Error("not a list of ranges");
         } catch (e) {
-            problems.push(`INSTAGRAM_SHARD_MAP: ${(e as Error).message}`);
+            problems.push(`${E.shardMap}: ${(e as Error).message}`);
             shardMap = undefined;
         }
     }
-    (env.INSTAGRAM_PGBOUNCER_HOSTS ?? "").split(",").filter(Boolean).forEach((text, physicalShard) => {
-        const target = hostPort(text, 6432);
+    (env[E.pgbouncerHosts] ?? "").split(",").filter(Boolean).forEach((text, physicalShard) => {
+        const target = hostPort(text, PORTS.pgbouncer);
         if (target) shards.push({ physicalShard, ...target });
-        else problems.push(`INSTAGRAM_PGBOUNCER_HOSTS entry ${physicalShard} (${text}): expected host:port`);
+        else problems.push(`${E.pgbouncerHosts} entry ${physicalShard} (${text}): expected host:port`);
     });
     if (shardMap && shards.length > 0 && shardMap.length !== shards.length) {
-        problems.push(`INSTAGRAM_SHARD_MAP has ${shardMap.length} physical shards but INSTAGRAM_PGBOUNCER_HOSTS lists ${shards.length}`);
+        problems.push(`${E.shardMap} has ${shardMap.length} physical shards but ${E.pgbouncerHosts} lists ${shards.length}`);
     }
-    const memcached = (env.INSTAGRAM_MEMCACHED ?? "").split(",").filter(Boolean);
-    for (const node of memcached) if (!hostPort(node, 11211)) problems.push(`INSTAGRAM_MEMCACHED entry ${node}: expected host:port`);
+    const memcached = (env[E.memcached] ?? "").split(",").filter(Boolean);
+    for (const node of memcached) if (!hostPort(node, PORTS.memcached)) problems.push(`${E.memcached} entry ${node}: expected host:port`);
     let redis: { host: string; port: number } | undefined;
-    if (env.INSTAGRAM_REDIS) {
-        redis = hostPort(env.INSTAGRAM_REDIS, 6379);
-        if (!redis) problems.push(`INSTAGRAM_REDIS=${env.INSTAGRAM_REDIS}: expected host:port`);
+    if (env[E.redis]) {
+        redis = hostPort(env[E.redis]!, PORTS.redis);
+        if (!redis) problems.push(`${E.redis}=${env[E.redis]}: expected host:port`);
     }
-    const maxUploadBytes = Number(env.INSTAGRAM_MAX_UPLOAD_BYTES ?? 10 * 1024 * 1024);
-    if (!Number.isInteger(maxUploadBytes) || maxUploadBytes < 1024 || maxUploadBytes > 100 * 1024 * 1024) problems.push(`INSTAGRAM_MAX_UPLOAD_BYTES=${env.INSTAGRAM_MAX_UPLOAD_BYTES}: expected 1024 to 104857600`);
+    const defaultUploadBytes = MAX_UPLOAD_MIB * 1024 * 1024;
+    const maxUploadBytes = Number(env[E.maxUploadBytes] ?? defaultUploadBytes);
+    if (!Number.isInteger(maxUploadBytes) || maxUploadBytes < 1024 || maxUploadBytes > 100 * 1024 * 1024) problems.push(`${E.maxUploadBytes}=${env[E.maxUploadBytes]}: expected 1024 to 104857600`);
     return {
         logicalShards,
         shardMap,
         shards,
-        dbPassword: credential(env, "postgres-app", "INSTAGRAM_DB_PASSWORD"),
+        dbPassword: credential(env, APP_CREDENTIALS.dbPassword, E.dbPassword),
         memcached,
         redis,
-        redisPassword: credential(env, "redis-auth", "INSTAGRAM_REDIS_PASSWORD"),
-        mediaDir: env.INSTAGRAM_MEDIA_DIR || undefined,
-        mediaBucket: env.INSTAGRAM_MEDIA_BUCKET || undefined,
-        s3Endpoint: env.INSTAGRAM_S3_ENDPOINT || undefined,
-        region: env.AWS_REGION || undefined,
-        mediaBaseUrl: env.INSTAGRAM_MEDIA_BASE_URL || "/media",
-        maxUploadBytes: Number.isInteger(maxUploadBytes) ? maxUploadBytes : 10 * 1024 * 1024,
+        redisPassword: credential(env, APP_CREDENTIALS.redisPassword, E.redisPassword),
+        mediaDir: env[E.mediaDir] || undefined,
+        mediaBucket: env[E.mediaBucket] || undefined,
+        s3Endpoint: env[E.s3Endpoint] || undefined,
+        region: env[E.region] || undefined,
+        mediaBaseUrl: env[E.mediaBaseUrl] || "/media",
+        maxUploadBytes: Number.isInteger(maxUploadBytes) ? maxUploadBytes : defaultUploadBytes,
         problems,
     };
 }

@@ -6,8 +6,9 @@
  */
 import * as crypto from "crypto";
 import { Pool, QueryResultRow } from "pg";
-import { physicalShardOf, shardSchema } from "../../components/shard-map";
-import { decodeId } from "../../cloud-init/configs/postgres-sql";
+import { physicalShardOf, shardSchema } from "../../core/shard-map";
+import { decodeId } from "../../core/ids";
+import { DATABASE, DB_ROLES } from "../../core/database";
 import { ApiConfig } from "./config";
 
 export class Unavailable extends Error {
@@ -23,8 +24,8 @@ export class ShardRouter {
         this.pools = config.shards.map((s) => new Pool({
             host: s.host,
             port: s.port,
-            database: "instagram",
-            user: "app",
+            database: DATABASE,
+            user: DB_ROLES.app,
             password: config.dbPassword,
             max: 4,
             connectionTimeoutMillis: 2000,

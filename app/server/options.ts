@@ -4,6 +4,7 @@
  */
 import * as os from "os";
 import * as path from "path";
+import { APP_ENV } from "../../core/app-contract";
 
 export type Bind = { kind: "unix"; path: string } | { kind: "tcp"; host: string; port: number };
 
@@ -33,7 +34,7 @@ export class UsageError extends Error {}
 export const DEFAULT_APP = path.resolve(__dirname, "..", "api", "app");
 
 export function defaultWorkers(env: NodeJS.ProcessEnv = process.env): number {
-    const fromEnv = Number(env.WEB_CONCURRENCY);
+    const fromEnv = Number(env[APP_ENV.workers]);
     return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 2 * os.cpus().length + 1;
 }
 
@@ -90,8 +91,8 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
         pidFile: opts.pidFile,
         accessLog: opts.accessLog,
         errorLog: opts.errorLog ?? "-",
-        app: opts.app ?? env.INSTAGRAM_APP_MODULE ?? DEFAULT_APP,
-        statsFile: opts.statsFile ?? env.INSTAGRAM_STATS_FILE,
+        app: opts.app ?? env[APP_ENV.appModule] ?? DEFAULT_APP,
+        statsFile: opts.statsFile ?? env[APP_ENV.statsFile],
     };
 }
 

@@ -1,4 +1,5 @@
 /** munin-node.conf: answers only the Munin master (and loopback, for local checks). */
+import { PORTS } from "../../core/ports";
 
 export interface MuninNodeParams {
     readonly hostname: string;
@@ -36,7 +37,7 @@ export function muninNodeConf(p: MuninNodeParams): string {
         "allow ^::1$",
         `allow ^${escapeRegex(p.masterIp)}$`,
         `host ${p.bindAddress ?? "*"}`,
-        `port ${p.port ?? 4949}`,
+        `port ${p.port ?? PORTS.muninNode}`,
         "",
     ].join("\n");
 }

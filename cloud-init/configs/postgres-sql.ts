@@ -3,16 +3,9 @@
  * roles, the database, pgbouncer's auth_query function, and one schema per logical shard with Instagram's
  * next_id(). Passwords are not here: the boot script sets them from the secrets it fetched.
  */
-import { shardSchema } from "../../components/shard-map";
-
-/** Instagram's published epoch: 2011-08-24T21:07:01.721Z. IDs are milliseconds since then. */
-export const ID_EPOCH_MS = 1314220021721;
-
-export const ROLES = {
-    app: "app",
-    replication: "replicator",
-    pgbouncer: "pgbouncer",
-} as const;
+import { shardSchema } from "../../core/shard-map";
+import { ID_EPOCH_MS, ID_SEQUENCE_BITS, ID_SEQUENCE_MODULUS, ID_SHARD_BITS, MAX_LOGICAL_SHARDS } from "../../core/ids";
+import { DB_ROLES as ROLES } from "../../core/database";
 
 /** Cluster-level objects, run in the `postgres` database. Uses psql's \gexec for CREATE DATABASE. */
 export function clusterBootstrapSql(database: string): string {
@@ -58,15 +51,15 @@ GRANT USAGE ON SCHEMA pgbouncer TO ${ROLES.pgbouncer};
 GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO ${ROLES.pgbouncer};
 
 -- One schema per logical shard. IDs are Instagram's: 41 bits of milliseconds since ${ID_EPOCH_MS},
--- 13 bits of logical shard, 10 bits of a per-table sequence mod 1024.
+-- ${ID_SHARD_BITS} bits of logical shard, ${ID_SEQUENCE_BITS} bits of a per-table sequence mod ${ID_SEQUENCE_MODULUS}.
 CREATE SCHEMA IF NOT EXISTS instagram;
 CREATE OR REPLACE FUNCTION instagram.create_shard_schema(shard_id integer) RETURNS void
 LANGUAGE plpgsql AS $fn$
 DECLARE
     s text := 'shard' || lpad(shard_id::text, 4, '0');
 BEGIN
-    IF shard_id < 0 OR shard_id > 8191 THEN
-        RAISE EXCEPTION 'logical shard % is outside 0..8191', shard_id;
+    IF shard_id < 0 OR shard_id > ${MAX_LOGICAL_SHARDS - 1} THEN
+        RAISE EXCEPTION 'logical shard % is outside 0..${MAX_LOGICAL_SHARDS - 1}', shard_id;
     END IF;
     EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', s);
     EXECUTE format($f$
@@ -76,10 +69,10 @@ BEGIN
             seq_id bigint;
             now_millis bigint;
         BEGIN
-            SELECT nextval(seq) %% 1024 INTO seq_id;
+            SELECT nextval(seq) %% ${ID_SEQUENCE_MODULUS} INTO seq_id;
             SELECT floor(extract(epoch FROM clock_timestamp()) * 1000) INTO now_millis;
-            result := (now_millis - our_epoch) << 23;
-            result := result | (%2$s::bigint << 10);
+            result := (now_millis - our_epoch) << ${ID_SHARD_BITS + ID_SEQUENCE_BITS};
+            result := result | (%2$s::bigint << ${ID_SEQUENCE_BITS});
             result := result | seq_id;
         END;
         $body$$f$, s, shard_id);
@@ -127,15 +120,6 @@ export function standbySlotName(physicalShard: number): string {
 export function replicationSlotSql(slot: string): string {
     if (!/^[a-z0-9_]{1,63}$/.test(slot)) throw new Error(`bad replication slot name ${slot}`);
     return `SELECT pg_create_physical_replication_slot('${slot}') WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = '${slot}');\n`;
-}
-
-/** Decode an ID into its parts (the app and tests use this). */
-export function decodeId(id: bigint): { millis: number; logicalShard: number; sequence: number } {
-    return {
-        millis: Number(id >> 23n) + ID_EPOCH_MS,
-        logicalShard: Number((id >> 10n) & 0x1fffn),
-        sequence: Number(id & 0x3ffn),
-    };
 }
 
 /** The schema names, as SQL creates them and shard-map.ts names them. */

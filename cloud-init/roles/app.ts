@@ -6,8 +6,7 @@
 import { AptSource, RoleSpec } from "../role";
 import { nginxAppSite } from "../configs/nginx-app";
 import { scriptFile, scriptPath } from "../scripts";
-import { ShardRange } from "../../components/shard-map";
-import { APP_ENV_FILE, APP_HOME, APP_SOCKET, APP_STATS_FILE } from "../../app/deploy/unit";
+import { APP_COUNTERS, APP_ENV_FILE, APP_HOME, APP_SOCKET, APP_STATS_FILE, appEnvironmentVariables, AppRuntimeSettings } from "../../core/app-contract";
 
 /** NodeSource's repository signing key (https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key). */
 export const NODESOURCE_KEY_FINGERPRINT = "6F71F525282841EEDAF851B42F59B5F99B1BE0B4";
@@ -32,45 +31,21 @@ export interface AppReleaseRef {
     readonly sha256: string;
 }
 
-/** Largest photo upload nginx and the app accept. */
-export const MAX_UPLOAD_MIB = 10;
-
-export const MUNIN_APP_COUNTERS = ["requests", "uploads", "signups"] as const;
-
-export interface AppParams {
-    readonly workers: number;
-    readonly logicalShards: number;
-    readonly shardMap: readonly ShardRange[];
-    /** pgbouncer address of each physical shard's primary, by physical shard index. */
-    readonly pgbouncerHosts: readonly string[];
-    readonly redisHost: string;
-    readonly memcachedHosts: readonly string[];
+/** What an app host is told: the app's runtime settings (its photos in S3), plus what the host itself needs. */
+export interface AppParams extends Omit<AppRuntimeSettings, "statsFile" | "mediaDir"> {
     readonly mediaBucket: string;
-    readonly mediaBaseUrl: string;
-    readonly region: string;
+    /** Proxies nginx trusts for the client address (the load balancer's subnets). */
     readonly vpcCidr: string;
-    readonly maxUploadMiB: number;
     readonly release: AppReleaseRef;
+    /** Node.js from NodeSource, exactly this version. */
     readonly nodeVersion: string;
 }
 
-/** The app server's environment; no secrets here (systemd hands them over as credentials). */
+/** The app server's environment file (core/app-contract.ts); no secrets here (systemd hands them over as credentials). */
 export function appEnvironment(p: AppParams): string {
-    const env: Record<string, string> = {
-        NODE_ENV: "production",
-        WEB_CONCURRENCY: String(p.workers),
-        AWS_REGION: p.region,
-        INSTAGRAM_LOGICAL_SHARDS: String(p.logicalShards),
-        INSTAGRAM_SHARD_MAP: JSON.stringify(p.shardMap),
-        INSTAGRAM_PGBOUNCER_HOSTS: p.pgbouncerHosts.map((h) => `${h}:6432`).join(","),
-        INSTAGRAM_REDIS: `${p.redisHost}:6379`,
-        INSTAGRAM_MEMCACHED: p.memcachedHosts.map((h) => `${h}:11211`).join(","),
-        INSTAGRAM_MEDIA_BUCKET: p.mediaBucket,
-        INSTAGRAM_MEDIA_BASE_URL: p.mediaBaseUrl,
-        INSTAGRAM_MAX_UPLOAD_BYTES: String(p.maxUploadMiB * 1024 * 1024),
-        INSTAGRAM_STATS_FILE: APP_STATS_FILE,
-    };
-    // systemd EnvironmentFile: single-quoted values are taken literally.
+    const env = appEnvironmentVariables({ ...p, statsFile: APP_STATS_FILE });
+    // systemd EnvironmentFile: single-quoted values are taken literally, so none may hold a quote.
+    for (const [k, v] of Object.entries(env)) if (v.includes("'")) throw new Error(`app.env value ${k} holds a single quote: ${v}`);
     return `${Object.entries(env).map(([k, v]) => `${k}='${v}'`).join("\n")}\n`;
 }
 
@@ -109,7 +84,7 @@ export function appRole(p: AppParams): RoleSpec {
             [scriptPath("appInstall"), p.release.url, p.release.sha256],
             ["ln", "-sfn", "/etc/nginx/sites-available/instagram", "/etc/nginx/sites-enabled/instagram"],
             ["rm", "-f", "/etc/nginx/sites-enabled/default"],
-            ...MUNIN_APP_COUNTERS.map((c) => ["ln", "-sfn", MUNIN_PLUGIN, `/etc/munin/plugins/instagram_${c}`]),
+            ...APP_COUNTERS.map((c) => ["ln", "-sfn", MUNIN_PLUGIN, `/etc/munin/plugins/instagram_${c}`]),
             ["systemctl", "daemon-reload"],
         ],
         services: ["nginx", "instagram-app", "munin-node"],

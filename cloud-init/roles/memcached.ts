@@ -2,7 +2,7 @@
 import { RoleSpec } from "../role";
 import { memcachedConf } from "../configs/memcached";
 import { scriptFile, scriptPath } from "../scripts";
-import { MemcachedSizing } from "../../components/sizing";
+import { MemcachedSizing } from "../../core/sizing";
 
 const TEMPLATE = "/etc/instagram/memcached.conf.in";
 

@@ -5,7 +5,7 @@
 import { RoleSpec } from "../role";
 import { MuninNode, muninMasterConf, nginxMuninSite } from "../configs/munin-master";
 import { scriptFile, scriptPath } from "../scripts";
-import { secretFilePath } from "../../components/secret-names";
+import { secretFilePath } from "../../core/secrets";
 
 export const MUNIN_HTPASSWD = "/etc/nginx/munin.htpasswd";
 

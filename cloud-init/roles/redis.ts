@@ -5,7 +5,8 @@
 import { RoleSpec } from "../role";
 import { redisConf } from "../configs/redis";
 import { scriptFile, scriptPath } from "../scripts";
-import { secretFilePath } from "../../components/secret-names";
+import { secretFilePath } from "../../core/secrets";
+import { PORTS } from "../../core/ports";
 
 const TEMPLATE = "/etc/instagram/redis.conf.in";
 export const REDIS_AUTH_FILE = "/etc/redis/auth.conf";
@@ -25,7 +26,7 @@ export function redisRole(p: RedisParams): RoleSpec {
         maxMemoryMiB: p.maxMemoryMiB,
         dataDir: "/var/lib/redis",
         persistent: p.kind === "replica",
-        replicaOf: p.kind === "replica" ? { host: p.primaryAddress!, port: 6379 } : undefined,
+        replicaOf: p.kind === "replica" ? { host: p.primaryAddress!, port: PORTS.redis } : undefined,
         secretsInclude: REDIS_AUTH_FILE,
         redisMajor: p.redisMajor,
     });

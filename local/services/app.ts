@@ -8,7 +8,7 @@ import * as path from "path";
 import { account, hostDir, LocalContext, logFile, mediaDir, ownedDir, pidFile, writeFileAs } from "../context";
 import { edgeHost, hostsOf, LocalHost } from "../plan";
 import { runningPid, startDetached, stopPidFile, tail } from "../processes";
-import { appEnvironment, MAX_UPLOAD_MIB } from "../../cloud-init/roles/app";
+import { appEnvironmentVariables, MAX_UPLOAD_MIB } from "../../core/app-contract";
 import { nginxAppSite } from "../../cloud-init/configs/nginx-app";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
 import { LocalService, ServiceStatus, startDaemon, StartEnv } from "./service";
@@ -28,33 +28,24 @@ export function appPaths(ctx: LocalContext, host: LocalHost): AppPaths {
     return { home: path.join(root, "opt-instagram"), run, socket: path.join(run, "app.sock"), stats: path.join(run, "stats"), credentials: path.join(root, "credentials") };
 }
 
-/** The app's environment: the role's env file (parsed as systemd does), with this machine's paths. */
+/** The app's environment: the same contract the app role writes to app.env, with this machine's paths and a media directory. */
 export function localAppEnv(ctx: LocalContext, host: LocalHost): Record<string, string> {
     const shards = ctx.plan.shardMap.map((s) => hostsOf(ctx.plan, "shard-primary").find((h) => h.shard!.physicalShard === s.physicalShard)!.address);
-    const text = appEnvironment({
+    const p = appPaths(ctx, host);
+    const env = appEnvironmentVariables({
         workers: ctx.plan.workers,
         logicalShards: ctx.plan.logicalShards,
         shardMap: ctx.plan.shardMap,
         pgbouncerHosts: shards,
         redisHost: hostsOf(ctx.plan, "redis-primary")[0].address,
         memcachedHosts: hostsOf(ctx.plan, "memcached").map((h) => h.address),
-        mediaBucket: "",
+        mediaDir: mediaDir(ctx),
         mediaBaseUrl: `https://${edgeHost(ctx.plan).address}/media`,
         region: "local",
-        vpcCidr: "127.0.0.0/8",
         maxUploadMiB: MAX_UPLOAD_MIB,
-        release: { url: "", sha256: "" },
-        nodeVersion: process.versions.node,
+        statsFile: p.stats,
     });
-    const env: Record<string, string> = {};
-    for (const line of text.split("\n").filter(Boolean)) {
-        const m = /^([A-Z0-9_]+)='(.*)'$/.exec(line);
-        if (!m) throw new Error(`app.env line not in KEY='VALUE' form: ${line}`);
-        env[m[1]] = m[2];
-    }
-    const p = appPaths(ctx, host);
-    delete env.INSTAGRAM_MEDIA_BUCKET;
-    return { ...env, INSTAGRAM_STATS_FILE: p.stats, INSTAGRAM_MEDIA_DIR: mediaDir(ctx), CREDENTIALS_DIRECTORY: p.credentials };
+    return { ...env, CREDENTIALS_DIRECTORY: p.credentials };
 }
 
 function installRelease(ctx: LocalContext, host: LocalHost, bundle: NonNullable<StartEnv["bundle"]>): void {

@@ -11,7 +11,7 @@ import * as path from "path";
 import { hostDir, LocalContext, mediaDir, pidFile } from "../context";
 import { hostsOf, LocalHost } from "../plan";
 import { runningPid, stopPidFile } from "../processes";
-import { MAX_UPLOAD_MIB } from "../../cloud-init/roles/app";
+import { MAX_UPLOAD_MIB } from "../../core/app-contract";
 import { LocalService, startDaemon } from "./service";
 import { httpGet, nginxMainConf, Reply } from "./nginx";
 

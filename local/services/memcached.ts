@@ -2,8 +2,9 @@
 import { LocalContext, pidFile } from "../context";
 import { canConnect, runningPid, stopPidFile } from "../processes";
 import { memcachedConf } from "../../cloud-init/configs/memcached";
-import { memcachedSizing } from "../../components/sizing";
+import { memcachedSizing } from "../../core/sizing";
 import { LocalService, startDaemon } from "./service";
+import { PORTS } from "../../core/ports";
 
 export const LOCAL_MEMCACHED_MIB = 64;
 
@@ -22,11 +23,11 @@ export function memcachedArgs(ctx: LocalContext, address: string): string[] {
 
 export const memcachedService: LocalService = {
     daemon: "memcached",
-    start: (ctx, host) => startDaemon(ctx, host, "memcached", { command: "memcached", args: memcachedArgs(ctx, host.address), port: 11211 }),
+    start: (ctx, host) => startDaemon(ctx, host, "memcached", { command: "memcached", args: memcachedArgs(ctx, host.address), port: PORTS.memcached }),
     stop: (ctx, host) => stopPidFile(pidFile(ctx, host, "memcached"), "SIGTERM", 10_000),
     async status(ctx, host) {
         if (runningPid(pidFile(ctx, host, "memcached")) === undefined) return { ok: false, detail: "not running" };
-        const up = await canConnect(host.address, 11211);
+        const up = await canConnect(host.address, PORTS.memcached);
         return { ok: up, detail: up ? "answering" : "not answering" };
     },
 };

@@ -10,10 +10,12 @@ import { hostDir, LocalContext, logFile, ownedDir, pidFile, writeFileAs } from "
 import { hostsOf, LocalHost } from "../plan";
 import { canConnect, runningPid, stopPidFile } from "../processes";
 import { muninNodeConf } from "../../cloud-init/configs/munin-node";
-import { MUNIN_APP_COUNTERS, muninInstagramPluginConf } from "../../cloud-init/roles/app";
+import { muninInstagramPluginConf } from "../../cloud-init/roles/app";
+import { APP_COUNTERS } from "../../core/app-contract";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
 import { appPaths } from "./app";
 import { LocalService, startDaemon } from "./service";
+import { PORTS } from "../../core/ports";
 
 /** Plugins every host reports (from the munin-node package), as the package enables them by default. */
 const SYSTEM_PLUGINS = ["cpu", "load", "memory"];
@@ -33,7 +35,7 @@ function preparePlugins(ctx: LocalContext, host: LocalHost): { plugins: string; 
         const script = path.join(dir, "instagram_");
         fs.copyFileSync(path.join(SCRIPTS_DIR, "munin-instagram.sh"), script);
         fs.chmodSync(script, 0o755);
-        for (const counter of MUNIN_APP_COUNTERS) fs.symlinkSync(script, path.join(plugins, `instagram_${counter}`));
+        for (const counter of APP_COUNTERS) fs.symlinkSync(script, path.join(plugins, `instagram_${counter}`));
         writeFileAs(path.join(conf, "instagram"), muninInstagramPluginConf(appPaths(ctx, host).stats));
     }
     return { plugins, conf };
@@ -59,12 +61,12 @@ export const muninNodeService: LocalService = {
             `mount --bind '${conf}' /etc/munin/plugin-conf.d`,
             `exec munin-node --config '${nodeConf}' --foreground`,
         ].join(" && ");
-        return startDaemon(ctx, host, "munin-node", { command: "unshare", args: ["--mount", "--propagation", "private", "sh", "-c", script], port: 4949 });
+        return startDaemon(ctx, host, "munin-node", { command: "unshare", args: ["--mount", "--propagation", "private", "sh", "-c", script], port: PORTS.muninNode });
     },
     stop: (ctx, host) => stopPidFile(pidFile(ctx, host, "munin-node"), "SIGTERM", 10_000),
     async status(ctx, host) {
         if (runningPid(pidFile(ctx, host, "munin-node")) === undefined) return { ok: false, detail: "not running" };
-        const up = await canConnect(host.address, 4949);
+        const up = await canConnect(host.address, PORTS.muninNode);
         return { ok: up, detail: up ? "answering" : "not answering" };
     },
 };

@@ -8,10 +8,10 @@ import { account, hostDir, LocalContext, pidFile, writeFileAs } from "../context
 import { LocalHost } from "../plan";
 import { canConnect, runningPid, stopPidFile } from "../processes";
 import { pgbouncerIni } from "../../cloud-init/configs/pgbouncer";
-import { ROLES } from "../../cloud-init/configs/postgres-sql";
-import { DATABASE } from "../../cloud-init/roles/postgres";
+import { DATABASE, DB_ROLES as ROLES } from "../../core/database";
 import { localPostgresSizing, shardPaths } from "./postgres";
 import { LocalService, startDaemon, StartEnv } from "./service";
+import { PORTS } from "../../core/ports";
 
 /** Where this host's pgbouncer sends connections: its own PostgreSQL, or the promoted standby's. */
 export function pgbouncerTarget(ctx: LocalContext, host: LocalHost, failedOver: readonly number[]): LocalHost {
@@ -41,13 +41,13 @@ export const pgbouncerService: LocalService = {
     daemon: "pgbouncer",
     async start(ctx, host, env) {
         const ini = writeIni(ctx, host, env);
-        return startDaemon(ctx, host, "pgbouncer", { command: "pgbouncer", args: [ini], account: account("postgres"), port: 6432 });
+        return startDaemon(ctx, host, "pgbouncer", { command: "pgbouncer", args: [ini], account: account("postgres"), port: PORTS.pgbouncer });
     },
     stop: (ctx, host) => stopPidFile(pidFile(ctx, host, "pgbouncer"), "SIGINT", 10_000),
     async status(ctx, host, env) {
         if (runningPid(pidFile(ctx, host, "pgbouncer")) === undefined) return { ok: false, detail: "not running" };
         const target = pgbouncerTarget(ctx, host, env.failedOver);
-        const up = await canConnect(host.address, 6432);
-        return { ok: up, detail: `${up ? "listening" : "not answering"} on ${host.address}:6432 -> ${target.address}:5432` };
+        const up = await canConnect(host.address, PORTS.pgbouncer);
+        return { ok: up, detail: `${up ? "listening" : "not answering"} on ${host.address}:${PORTS.pgbouncer} -> ${target.address}:${PORTS.postgres}` };
     },
 };

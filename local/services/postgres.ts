@@ -13,7 +13,9 @@ import { LocalHost, LocalPlan } from "../plan";
 import { pidAlive, sleep, tail } from "../processes";
 import { CONF_SRC, shardEnv, ShardParams, shardRole } from "../../cloud-init/roles/postgres";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
-import { postgresSizing, PostgresSizing } from "../../components/sizing";
+import { postgresSizing, PostgresSizing } from "../../core/sizing";
+import { DATABASE } from "../../core/database";
+import { SECRETS_DIR } from "../../core/secrets";
 import { LocalService, ServiceStatus, StartEnv } from "./service";
 
 /** Local shards are sized as the smallest shard host: every tier shares this machine. */
@@ -101,7 +103,7 @@ function writeRoleFiles(ctx: LocalContext, host: LocalHost, secrets: StartEnv["s
         .replace(/PG_VERSION='\d+'/, `PG_VERSION='${installedPostgresVersion()}'`)
         .replace("DATA_MOUNT='/data'", `DATA_MOUNT='${p.data}'`)
         .replace(`CONF_SRC='${CONF_SRC}'`, `CONF_SRC='${p.confSrc}'`)
-        .replace("SECRETS_DIR='/etc/instagram/secrets'", `SECRETS_DIR='${p.secrets}'`);
+        .replace(`SECRETS_DIR='${SECRETS_DIR}'`, `SECRETS_DIR='${p.secrets}'`);
     writeFileAs(p.env, env);
     for (const name of ["postgres-app", "postgres-replication", "pgbouncer-auth"] as const) writeFileAs(path.join(p.secrets, name), secrets[name], 0o600);
     return p;
@@ -122,7 +124,7 @@ export function postgresqlCommonEnv(p: ShardPaths): NodeJS.ProcessEnv {
 }
 
 /** psql as the postgres superuser over the host's socket. */
-export function psqlAsPostgres(p: ShardPaths, query: string, db = "instagram"): string {
+export function psqlAsPostgres(p: ShardPaths, query: string, db = DATABASE): string {
     return execFileSync("runuser", ["-u", "postgres", "--", "psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", p.sockets, "-d", db, "-c", query], { encoding: "utf8", cwd: "/" }).trim();
 }
 

@@ -12,6 +12,7 @@ import { pidAlive, runningPid, sleep, stopPidFile } from "../processes";
 import { redisConf } from "../../cloud-init/configs/redis";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
 import { LocalService, startDaemon } from "./service";
+import { PORTS } from "../../core/ports";
 
 export const LOCAL_REDIS_MAXMEMORY_MIB = 128;
 
@@ -47,11 +48,11 @@ export const redisService: LocalService = {
             maxMemoryMiB: LOCAL_REDIS_MAXMEMORY_MIB,
             dataDir: data,
             persistent: host.role === "redis-replica",
-            replicaOf: host.role === "redis-replica" ? { host: primary.address, port: 6379 } : undefined,
+            replicaOf: host.role === "redis-replica" ? { host: primary.address, port: PORTS.redis } : undefined,
             secretsInclude: auth,
             redisMajor: redisMajorVersion(),
         }).replace("supervised systemd", "supervised no") /* no systemd supervises it here */, 0o640, redis);
-        return startDaemon(ctx, host, "redis", { command: "redis-server", args: [conf], account: redis, port: 6379 });
+        return startDaemon(ctx, host, "redis", { command: "redis-server", args: [conf], account: redis, port: PORTS.redis });
     },
     async stop(ctx, host) {
         const pids = pidFile(ctx, host, "redis");

@@ -2,7 +2,7 @@
 import { LocalContext, logFile, pidFile } from "../context";
 import { LocalHost } from "../plan";
 import { Account, runningPid, startDetached, tail, waitForPort } from "../processes";
-import { SecretName } from "../../components/secret-names";
+import { SecretName } from "../../core/secrets";
 
 export interface ServiceStatus {
     readonly ok: boolean;

@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Daemons, eventually, requireCommand, tcpExchange } from "../harness/daemons";
 import { ShardHost, startShardHost } from "../harness/postgres";
 import { createApp } from "../../app/api/app";
-import { shardMap, physicalShardOf } from "../../components/shard-map";
-import { decodeId } from "../../cloud-init/configs/postgres-sql";
+import { shardMap, physicalShardOf } from "../../core/shard-map";
+import { decodeId } from "../../core/ids";
 
 const PASSWORDS = { app: "AppPassw0rdForTests00000000000001", pgbouncer: "BouncerPassw0rdForTests000000001", redis: "RedisPassw0rdForTests00000000001" };
 const REDIS = "127.0.10.5";

@@ -15,7 +15,7 @@ import { HostUnderTest, stackUnderTest } from "./harness/hosts";
 import { BootSession, expectBootDone, sh } from "./harness/session";
 import { AwsStandIns } from "./harness/aws";
 import { makeDisk, Vm, VmDisk } from "./harness/vm";
-import { decodeId } from "../../cloud-init/configs/postgres-sql";
+import { decodeId } from "../../core/ids";
 
 let session: BootSession;
 let primary: HostUnderTest;

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { HostUnderTest, stackUnderTest, writtenFile } from "./harness/hosts";
 import { BootSession, expectBootDone, sh, tcpFromVm } from "./harness/session";
 import { Vm } from "./harness/vm";
-import { APP_CURRENT, APP_ENV_FILE, APP_HOME } from "../../app/deploy/unit";
+import { APP_CURRENT, APP_ENV_FILE, APP_HOME } from "../../core/app-contract";
 
 const HOSTS = ["app-0", "redis-primary", "memcached-0", "munin"] as const;
 type HostName = (typeof HOSTS)[number];

@@ -1,6 +1,6 @@
 /** Role specs against the rest of the stack: secrets they fetch are ones their tier may read, and bad input fails at render. */
 import { describe, expect, test } from "vitest";
-import { SECRET_READERS } from "../../components/secret-names";
+import { SECRET_READERS } from "../../core/secrets";
 import { appRole } from "../../cloud-init/roles/app";
 import { memcachedRole } from "../../cloud-init/roles/memcached";
 import { monitoringRole } from "../../cloud-init/roles/monitoring";
@@ -8,8 +8,8 @@ import { shardRole, shardEnv, ShardParams } from "../../cloud-init/roles/postgre
 import * as yaml from "js-yaml";
 import { redisRole } from "../../cloud-init/roles/redis";
 import { commonRole } from "../../cloud-init/roles/common";
-import { postgresSizing, memcachedSizing } from "../../components/sizing";
-import { shardMap } from "../../components/shard-map";
+import { postgresSizing, memcachedSizing } from "../../core/sizing";
+import { shardMap } from "../../core/shard-map";
 import { renderCloudConfig, emptyRole } from "../../cloud-init/role";
 
 const sizing = postgresSizing("r7i.large", 100);

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { ProgramRun } from "../harness/program";
+import { ProgramRun } from "../../tools/offline/runtime";
 import { runStack } from "../harness/run";
 import { hostName, T, userDataOf } from "../harness/queries";
 import { encodeUserData } from "../../components/host";

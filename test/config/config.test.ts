@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { CONFIG_KEYS, ConfigError, validateConfig } from "../../components/config";
-import { loadStackConfig } from "../../tools/stack-config";
+import { CONFIG_KEYS, ConfigError, validateConfig } from "../../core/config";
+import { loadStackConfig } from "../../local/project-files";
 
 function problemsOf(overrides: Record<string, unknown>, stack = "dev"): string[] {
     try {

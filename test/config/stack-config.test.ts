@@ -2,8 +2,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, describe, expect, test } from "vitest";
-import { CONFIG_KEYS } from "../../components/config";
-import { loadStackConfig, readProjectConfig } from "../../tools/stack-config";
+import { CONFIG_KEYS } from "../../core/config";
+import { loadStackConfig, readProjectConfig } from "../../local/project-files";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "stack-config-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

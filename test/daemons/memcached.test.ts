@@ -4,7 +4,7 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Daemons, requireCommand, tcpExchange, tempDir } from "../harness/daemons";
 import { memcachedConf } from "../../cloud-init/configs/memcached";
-import { memcachedSizing } from "../../components/sizing";
+import { memcachedSizing } from "../../core/sizing";
 
 const HOST = "127.0.3.1";
 const WRAPPER = "/usr/share/memcached/scripts/systemd-memcached-wrapper";

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Daemons, requireCommand, tcpExchange, tempDir } from "../harness/daemons";
 import { muninNodeConf } from "../../cloud-init/configs/munin-node";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
-import { MUNIN_APP_COUNTERS, muninInstagramPluginConf } from "../../cloud-init/roles/app";
+import { muninInstagramPluginConf } from "../../cloud-init/roles/app";
+import { APP_COUNTERS as MUNIN_APP_COUNTERS } from "../../core/app-contract";
 
 const NODE = "127.0.5.1";
 const MASTER = "127.0.5.9";

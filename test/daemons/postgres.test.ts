@@ -10,8 +10,10 @@ import { Account, Daemons, daemonAccount, eventually, postgresBinDir, requireCom
 import { postgresqlConf, standbyConf } from "../../cloud-init/configs/postgresql";
 import { pgHbaConf } from "../../cloud-init/configs/pg-hba";
 import { pgbouncerIni } from "../../cloud-init/configs/pgbouncer";
-import { clusterBootstrapSql, databaseBootstrapSql, decodeId, replicationSlotSql, ROLES, schemasOf, standbySlotName } from "../../cloud-init/configs/postgres-sql";
-import { postgresSizing } from "../../components/sizing";
+import { clusterBootstrapSql, databaseBootstrapSql, replicationSlotSql, schemasOf, standbySlotName } from "../../cloud-init/configs/postgres-sql";
+import { decodeId } from "../../core/ids";
+import { DB_ROLES as ROLES } from "../../core/database";
+import { postgresSizing } from "../../core/sizing";
 
 const PRIMARY = "127.0.1.1";
 const STANDBY = "127.0.1.2";

@@ -11,7 +11,7 @@ import * as path from "path";
 import * as zlib from "zlib";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
-import { tarArchive } from "../../tools/bundle/tar";
+import { tarArchive } from "../../delivery/tar";
 
 const SCRIPT = path.join(SCRIPTS_DIR, "app-install.sh");
 let dir: string;

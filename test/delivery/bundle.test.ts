@@ -9,9 +9,9 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { buildAppBundle, BundleManifest, compileApp } from "../../tools/bundle/build";
-import { APP_SOURCE_INPUTS, appSourceFiles, appSourceHash, PROJECT_ROOT } from "../../tools/bundle/sources";
-import { APP_CURRENT, APP_SOCKET, APP_UNIT_NAME } from "../../app/deploy/unit";
+import { buildAppBundle, BundleManifest, compileApp } from "../../delivery/build";
+import { APP_SOURCE_INPUTS, appSourceFiles, appSourceHash, PROJECT_ROOT } from "../../delivery/sources";
+import { APP_CURRENT, APP_SOCKET, APP_UNIT_NAME } from "../../core/app-contract";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
 import { eventually } from "../harness/daemons";
 

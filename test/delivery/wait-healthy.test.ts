@@ -10,7 +10,7 @@ import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { PROJECT_ROOT } from "../../tools/bundle/sources";
+import { PROJECT_ROOT } from "../../delivery/sources";
 
 const HOST = "127.0.6.3";
 let dir: string;

@@ -4,7 +4,7 @@
  * stack resources built from a recorded program run with their property dependencies resolved.
  */
 import { Policy, PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { ProgramRun } from "./program";
+import { ProgramRun } from "../../tools/offline/runtime";
 
 class NotApplicable extends Error {}
 

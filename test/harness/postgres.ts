@@ -9,8 +9,9 @@ import { Daemons, daemonAccount, postgresBinDir, tempDir, writeOwned } from "./d
 import { postgresqlConf } from "../../cloud-init/configs/postgresql";
 import { pgHbaConf } from "../../cloud-init/configs/pg-hba";
 import { pgbouncerIni } from "../../cloud-init/configs/pgbouncer";
-import { clusterBootstrapSql, databaseBootstrapSql, ROLES } from "../../cloud-init/configs/postgres-sql";
-import { postgresSizing } from "../../components/sizing";
+import { clusterBootstrapSql, databaseBootstrapSql } from "../../cloud-init/configs/postgres-sql";
+import { DB_ROLES as ROLES } from "../../core/database";
+import { postgresSizing } from "../../core/sizing";
 
 export interface ShardHost {
     readonly address: string;

@@ -1,6 +1,6 @@
 /** Questions tests ask of a recorded program run, named for what they mean. */
 import * as zlib from "zlib";
-import { ProgramRun, RecordedResource } from "./program";
+import { ProgramRun, RecordedResource } from "../../tools/offline/runtime";
 
 export const T = {
     instance: "aws:ec2/instance:Instance",

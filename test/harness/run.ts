@@ -1,6 +1,6 @@
 /** For vitest: run the program afresh (its modules re-evaluated) for a stack, with config overrides. */
 import { vi } from "vitest";
-import { ProgramRun, runProgram } from "./program";
+import { ProgramRun, runProgram } from "../../tools/offline/runtime";
 
 export async function runStack(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
     vi.resetModules();

@@ -7,10 +7,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, describe, expect, test } from "vitest";
-import { PROJECT_ROOT } from "../../tools/bundle/sources";
+import { PROJECT_ROOT } from "../../delivery/sources";
 import { localPlan } from "../../local/plan";
-import { validateConfig } from "../../components/config";
-import { loadStackConfig } from "../../tools/stack-config";
+import { validateConfig } from "../../core/config";
+import { loadStackConfig } from "../../local/project-files";
 
 const dirs: string[] = [];
 function emptyDir(): string {

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { PROJECT_ROOT } from "../../tools/bundle/sources";
+import { PROJECT_ROOT } from "../../delivery/sources";
 import { contextFor } from "../../local/session";
 import { LocalContext, mediaDir, pidFile } from "../../local/context";
 import { hostNamed, hostsOf } from "../../local/plan";
@@ -22,8 +22,8 @@ import { postgresService, psqlAsPostgres, shardPaths } from "../../local/service
 import { redisService } from "../../local/services/redis";
 import { pidAlive, runningPid } from "../../local/processes";
 import { loadLoop, LoadResult, pngBytes, SiteClient } from "../../local/site-client";
-import { decodeId } from "../../cloud-init/configs/postgres-sql";
-import { physicalShardOf, shardSchema } from "../../components/shard-map";
+import { decodeId } from "../../core/ids";
+import { physicalShardOf, shardSchema } from "../../core/shard-map";
 import { eventually, tcpExchange } from "../harness/daemons";
 
 const NET = "127.0.12";

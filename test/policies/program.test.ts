@@ -1,7 +1,7 @@
 /** The whole program, under mocks, against every rule: what `pulumi preview --policy-pack policies` would say. */
 import { beforeAll, describe, expect, test } from "vitest";
 import { policies } from "../../policies/rules";
-import { ProgramRun } from "../harness/program";
+import { ProgramRun } from "../../tools/offline/runtime";
 import { runStack } from "../harness/run";
 import { checkAll, Violation } from "../harness/policy";
 

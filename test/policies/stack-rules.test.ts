@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, test } from "vitest";
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { policies } from "../../policies/rules";
-import { ProgramRun } from "../harness/program";
+import { ProgramRun } from "../../tools/offline/runtime";
 import { runStack } from "../harness/run";
 import { checkStack, policyResources } from "../harness/policy";
 

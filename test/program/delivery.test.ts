@@ -4,10 +4,10 @@
  */
 import * as yaml from "js-yaml";
 import { beforeAll, describe, expect, test, vi } from "vitest";
-import { ProgramRun, RecordedResource } from "../harness/program";
+import { ProgramRun, RecordedResource } from "../../tools/offline/runtime";
 import { runStack } from "../harness/run";
 import { hostName, policyOf, T, userDataOf } from "../harness/queries";
-import { appSourceHash, PROJECT_ROOT } from "../../tools/bundle/sources";
+import { appSourceHash, PROJECT_ROOT } from "../../delivery/sources";
 import { NODESOURCE_KEY_FINGERPRINT } from "../../cloud-init/roles/app";
 
 const COMMAND = "command:local:Command";
@@ -121,15 +121,15 @@ describe("app delivery", () => {
     });
 
     test("changing the app's sources changes the artifact, the app hosts' user data and the gate, and nothing else", async () => {
-        vi.doMock("../../tools/bundle/sources", async (importOriginal) => ({
-            ...(await importOriginal<typeof import("../../tools/bundle/sources")>()),
+        vi.doMock("../../delivery/sources", async (importOriginal) => ({
+            ...(await importOriginal<typeof import("../../delivery/sources")>()),
             appSourceHash: () => "f".repeat(64),
         }));
         let changed: ProgramRun;
         try {
             changed = await runStack("dev", { "instagram:appServers": 2 });
         } finally {
-            vi.doUnmock("../../tools/bundle/sources");
+            vi.doUnmock("../../delivery/sources");
         }
         expect(changed.outputs.appRelease).not.toBe(dev.outputs.appRelease);
         const key = (r: RecordedResource) => `${r.type}::${r.name}`;

@@ -1,6 +1,6 @@
 import * as yaml from "js-yaml";
 import { beforeAll, describe, expect, test } from "vitest";
-import { ProgramRun } from "../harness/program";
+import { ProgramRun } from "../../tools/offline/runtime";
 import { runStack } from "../harness/run";
 import { allStrings, byId, hostName, T, userDataOf } from "../harness/queries";
 import { CANONICAL_OWNER_ID } from "../../components/ami";

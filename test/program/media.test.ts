@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, test } from "vitest";
-import { ProgramRun } from "../harness/program";
+import { ProgramRun } from "../../tools/offline/runtime";
 import { runStack } from "../harness/run";
 import { policyOf, T } from "../harness/queries";
-import { CLOUDFRONT_ZONE_ID } from "../harness/mocks";
+import { CLOUDFRONT_ZONE_ID } from "../../tools/offline/mocks";
 
 let run: ProgramRun;
 beforeAll(async () => {

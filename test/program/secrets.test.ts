@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from "vitest";
-import { ProgramRun } from "../harness/program";
+import { ProgramRun } from "../../tools/offline/runtime";
 import { runStack } from "../harness/run";
 import { policyOf, T } from "../harness/queries";
 import { SECRET_NAMES } from "../../components/secrets";

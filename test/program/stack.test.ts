@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { validateConfig } from "../../components/config";
-import { loadStackConfig } from "../../tools/stack-config";
+import { validateConfig } from "../../core/config";
+import { loadStackConfig } from "../../local/project-files";
 import { runStack } from "../harness/run";
 import { T } from "../harness/queries";
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Daemons, daemonAccount, eventually, requireCommand, tempDir } from "../harness/daemons";
 import { shardEnv, shardRole, ShardParams, CONF_SRC } from "../../cloud-init/roles/postgres";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
-import { postgresSizing } from "../../components/sizing";
+import { postgresSizing } from "../../core/sizing";
 import { postgresBinDir } from "../harness/daemons";
 
 const PRIMARY = "127.0.7.1";

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { hostAddress, parseCidr, subnetOf } from "../../components/cidr";
-import { monitoringHostIp, privateSubnetCidr, publicSubnetCidr, shardAzs, spreadAz } from "../../components/network-plan";
+import { hostAddress, parseCidr, subnetOf } from "../../core/cidr";
+import { monitoringHostIp, privateSubnetCidr, publicSubnetCidr, shardAzs, spreadAz } from "../../core/network-plan";
 
 function contains(outer: string, inner: string): boolean {
     const o = parseCidr(outer)!;

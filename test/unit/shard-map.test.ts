@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { physicalShardOf, shardMap, shardSchema } from "../../components/shard-map";
+import { physicalShardOf, shardMap, shardSchema } from "../../core/shard-map";
 
 describe("shard map", () => {
     test("Instagram's worked example: 2000 logical shards on 12 hosts", () => {

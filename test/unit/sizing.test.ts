@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { instanceSpec } from "../../components/instance-types";
-import { appWorkerCount, memcachedSizing, postgresSizing, redisMaxMemoryMiB } from "../../components/sizing";
+import { instanceSpec } from "../../core/instance-types";
+import { appWorkerCount, memcachedSizing, postgresSizing, redisMaxMemoryMiB } from "../../core/sizing";
 
 describe("instance types", () => {
     test("the 2011 profile's mapping: c7i.2xlarge is 8 vCPU / 16 GiB, r7i.2xlarge 8 vCPU / 64 GiB", () => {

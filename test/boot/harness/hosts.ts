@@ -4,9 +4,9 @@
  * stand-in. One program run (dev stack plus the test's config) serves every VM of a test file.
  */
 import * as yaml from "js-yaml";
-import { runProgram } from "../../harness/program";
+import { runProgram } from "../../../tools/offline/runtime";
 import { rawUserDataOf, T, userDataOf } from "../../harness/queries";
-import { instanceSpec } from "../../../components/instance-types";
+import { instanceSpec } from "../../../core/instance-types";
 
 export interface HostUnderTest {
     readonly name: string;

@@ -12,7 +12,7 @@ import { AwsStandIns, startAwsStandIns } from "./aws";
 import { HostUnderTest, StackUnderTest } from "./hosts";
 import { PrivateNet, startPrivateNet } from "./private-net";
 import { Vm, VmDisk } from "./vm";
-import { shellQuote } from "../../../components/shell-quote";
+import { shellQuote } from "../../../core/shell-quote";
 import { ROLE_DONE_MARKER } from "../../../cloud-init/role";
 
 export const BOOT_TIMEOUT_MS = 25 * 60_000;

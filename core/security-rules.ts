@@ -4,21 +4,12 @@
  * CIDR. The only CIDR sources are the internet on the load balancer's 80/443 and, when the user lists
  * them, adminCidrs on SSH.
  */
+import { PORTS } from "./ports";
 
 export const HOST_ROLES = ["app", "shard", "redis", "memcached", "monitoring"] as const;
 export type HostRole = (typeof HOST_ROLES)[number];
 export type GroupRole = "lb" | HostRole;
 
-export const PORTS = {
-    http: 80,
-    https: 443,
-    ssh: 22,
-    postgres: 5432,
-    pgbouncer: 6432,
-    redis: 6379,
-    memcached: 11211,
-    muninNode: 4949,
-} as const;
 
 export interface GroupRule {
     readonly from: GroupRole;

@@ -1,14 +1,20 @@
 /**
  * Merges Pulumi.yaml's declared config (defaults, project values) with a stack's Pulumi.<stack>.yaml,
  * the way the Pulumi CLI does before it starts the program. Under the mocks runtime nothing else does it,
- * so the offline plan and the test harness use this and the program keeps its defaults in one place.
+ * so the offline plan, the one-machine stack and the test harness use this, and the program keeps its
+ * defaults in one place. Pure: the files come through a ProjectFiles reader (local/project-files.ts reads a
+ * checkout).
  */
-import * as fs from "fs";
-import * as path from "path";
 import * as yaml from "js-yaml";
-import { ConfigError } from "../components/config";
+import { ConfigError } from "./config";
 
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
+/** The project's Pulumi files by name ("Pulumi.yaml", "Pulumi.dev.yaml"). */
+export interface ProjectFiles {
+    /** The file's text, or undefined when there is no such file. */
+    read(name: string): string | undefined;
+    /** Every file name in the project directory. */
+    list(): readonly string[];
+}
 
 type DeclaredType = "string" | "integer" | "boolean" | "array";
 
@@ -25,20 +31,22 @@ export interface ProjectConfig {
     readonly declarations: ReadonlyMap<string, Declaration>;
 }
 
-function readYaml(file: string): Record<string, unknown> {
+function readYaml(files: ProjectFiles, name: string): Record<string, unknown> {
+    const text = files.read(name);
+    if (text === undefined) throw new ConfigError([`${name}: no such file in the project directory`]);
     let doc: unknown;
     try {
-        doc = yaml.load(fs.readFileSync(file, "utf8"));
+        doc = yaml.load(text);
     } catch (e) {
-        throw new ConfigError([`${path.basename(file)}: ${(e as Error).message.split("\n")[0]}`]);
+        throw new ConfigError([`${name}: ${(e as Error).message.split("\n")[0]}`]);
     }
     if (doc === null || doc === undefined) return {};
-    if (typeof doc !== "object" || Array.isArray(doc)) throw new ConfigError([`${path.basename(file)}: expected a YAML mapping at the top level`]);
+    if (typeof doc !== "object" || Array.isArray(doc)) throw new ConfigError([`${name}: expected a YAML mapping at the top level`]);
     return doc as Record<string, unknown>;
 }
 
-export function readProjectConfig(root = PROJECT_ROOT): ProjectConfig {
-    const doc = readYaml(path.join(root, "Pulumi.yaml"));
+export function readProjectConfig(files: ProjectFiles): ProjectConfig {
+    const doc = readYaml(files, "Pulumi.yaml");
     const project = String(doc.name);
     const declarations = new Map<string, Declaration>();
     for (const [key, decl] of Object.entries((doc.config ?? {}) as Record<string, unknown>)) {
@@ -66,15 +74,15 @@ function asConfigString(value: unknown): string {
  * The config the program would receive for `stack`: project defaults and values, overridden by the stack
  * file, overridden by `overrides` (tests). Values are checked against the declared types, as the CLI does.
  */
-export function loadStackConfig(stack: string, overrides: Record<string, unknown> = {}, root = PROJECT_ROOT): Record<string, string> {
+export function mergeStackConfig(stack: string, files: ProjectFiles, overrides: Record<string, unknown> = {}): Record<string, string> {
     if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new ConfigError([`stack name ${JSON.stringify(stack)}: use letters, digits, '-', '_' and '.' only`]);
-    const { declarations } = readProjectConfig(root);
-    const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(stackFile)) {
-        const known = fs.readdirSync(root).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5));
-        throw new ConfigError([`no stack file Pulumi.${stack}.yaml; the stacks here are: ${known.join(", ")}`]);
+    const { declarations } = readProjectConfig(files);
+    const stackFile = `Pulumi.${stack}.yaml`;
+    if (files.read(stackFile) === undefined) {
+        const known = files.list().filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).sort();
+        throw new ConfigError([`no stack file ${stackFile}; the stacks here are: ${known.join(", ")}`]);
     }
-    const stackValues = (readYaml(stackFile).config ?? {}) as Record<string, unknown>;
+    const stackValues = (readYaml(files, stackFile).config ?? {}) as Record<string, unknown>;
     const merged: Record<string, unknown> = {};
     for (const [key, decl] of declarations) {
         if (decl.value !== undefined) merged[key] = decl.value;

@@ -6,7 +6,7 @@
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { formatIPv4, parseCidr } from "../../components/cidr";
+import { formatIPv4, parseCidr } from "../../core/cidr";
 
 export const ACCOUNT_ID = "123456789012";
 export const HOSTED_ZONE_ID = "Z0MOCKZONE0123456789";

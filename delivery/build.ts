@@ -4,7 +4,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import * as esbuild from "esbuild";
-import { appUnit, APP_UNIT_NAME } from "../../app/deploy/unit";
+import { appUnit } from "../app/deploy/unit";
+import { APP_UNIT_NAME } from "../core/app-contract";
 import { tarArchive, TarEntry } from "./tar";
 import { appSourceHash, PROJECT_ROOT } from "./sources";
 

@@ -1,5 +1,5 @@
 /** Renders recorded resources as `pulumi preview` draws them: a tree by parent, then counts by type. */
-import { RecordedResource } from "../test/harness/program";
+import { RecordedResource } from "./runtime";
 
 export function renderTree(stackRoot: string, resources: readonly RecordedResource[]): string[] {
     const children = new Map<string | undefined, RecordedResource[]>();

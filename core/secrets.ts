@@ -23,7 +23,10 @@ export function secretParameterName(stack: string, secret: SecretName): string {
     return `/instagram/${stack}/${secret}`;
 }
 
+/** The directory a host keeps its fetched secrets in (root only). */
+export const SECRETS_DIR = "/etc/instagram/secrets";
+
 /** Where a host keeps a secret after fetching it at boot (root only; services get it via systemd credentials or their own files). */
 export function secretFilePath(secret: SecretName): string {
-    return `/etc/instagram/secrets/${secret}`;
+    return `${SECRETS_DIR}/${secret}`;
 }

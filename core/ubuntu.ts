@@ -1,5 +1,7 @@
-/** What each supported Ubuntu release ships, where the roles depend on it. */
-import { UbuntuRelease } from "../components/config";
+/** The Ubuntu releases the stack runs on, and what each ships where the roles depend on it. */
+
+export const UBUNTU_RELEASES = ["22.04", "24.04"] as const;
+export type UbuntuRelease = (typeof UBUNTU_RELEASES)[number];
 
 export interface ReleaseFacts {
     readonly postgresVersion: number;

@@ -7,17 +7,15 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
-export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
 /** Paths relative to the project root: directories are taken whole. */
 export const APP_SOURCE_INPUTS = [
     "app",
-    // shared with the program: the shard map and the ID function's SQL, the secrets' file names
-    "components/shard-map.ts",
-    "components/secret-names.ts",
-    "cloud-init/configs/postgres-sql.ts",
+    // the pure domain the app shares with the program (shard map, ID layout, secret names, runtime contract)
+    "core",
     "tools/build-app.ts",
-    "tools/bundle",
+    "delivery",
     "package.json",
     "package-lock.json",
     // esbuild reads it (the target decides how class fields compile)

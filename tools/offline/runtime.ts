@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { StackMocks } from "./mocks";
-import { loadStackConfig } from "../../tools/stack-config";
+import { loadStackConfig } from "../../local/project-files";
 
 export interface RecordedResource {
     readonly urn: string;

@@ -1,20 +1,17 @@
 /**
  * The stack's configuration contract: every `instagram:*` key (and `aws:region`) is parsed and checked here,
  * in one pure function, before any resource exists. Defaults live in Pulumi.yaml only; the CLI (or, offline,
- * tools/stack-config.ts) merges them in, so this module sees every key that has a default.
+ * core/stack-config.ts) merges them in, so this module sees every key that has a default.
  */
 import { instanceSpec, knownInstanceFamilies } from "./instance-types";
 import { parseCidr } from "./cidr";
 import { memcachedSizing, postgresSizing, redisMaxMemoryMiB } from "./sizing";
+import { MAX_LOGICAL_SHARDS } from "./ids";
+import { UBUNTU_RELEASES, UbuntuRelease } from "./ubuntu";
 
 export const PROJECT = "instagram";
 
-export const UBUNTU_RELEASES = ["22.04", "24.04"] as const;
-export type UbuntuRelease = (typeof UBUNTU_RELEASES)[number];
 export type RaidLevel = 0 | 10;
-
-/** The ID layout gives the logical shard 13 bits. */
-export const MAX_LOGICAL_SHARDS = 8192;
 
 export interface InstagramConfig {
     readonly region: string;
@@ -122,7 +119,7 @@ const cidrList: Parser<string[]> = (raw) => {
     return ok_ ? ok(value as string[]) : no(allowed);
 };
 
-/** The bundle is compiled for Node 20 (NODE_TARGET in tools/bundle/build.ts) and runs on later LTS lines. */
+/** The bundle is compiled for Node 20 (NODE_TARGET in delivery/build.ts) and runs on later LTS lines. */
 export const NODE_MAJORS = ["20", "22", "24"] as const;
 const nodeVersion: Parser<string> = (raw) =>
     /^\d+\.\d+\.\d+$/.test(raw) && (NODE_MAJORS as readonly string[]).includes(raw.split(".")[0])

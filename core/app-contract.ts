@@ -1,0 +1,94 @@
+/**
+ * The app's runtime contract: where the app lives on a host, and the environment the host hands the app
+ * server. The host side (cloud-init/roles/app.ts, local/services/app.ts, app/deploy/unit.ts) writes it;
+ * the app side (app/api/config.ts, app/server/options.ts) reads it. One definition for both.
+ */
+import { PORTS } from "./ports";
+import { ShardRange } from "./shard-map";
+
+/** Releases are unpacked under APP_HOME/releases/<sha256>; APP_HOME/current links to the running one. */
+export const APP_HOME = "/opt/instagram";
+export const APP_CURRENT = `${APP_HOME}/current`;
+/** The unit's runtime directory (0750, group www-data): the socket nginx proxies to and the stats file. */
+export const APP_RUNTIME_DIR = "/run/instagram-app";
+export const APP_SOCKET = `${APP_RUNTIME_DIR}/app.sock`;
+export const APP_STATS_FILE = `${APP_RUNTIME_DIR}/stats`;
+export const APP_PID_FILE = `${APP_RUNTIME_DIR}/master.pid`;
+export const APP_ENV_FILE = "/etc/instagram/app.env";
+export const APP_UNIT_NAME = "instagram-app.service";
+
+/** Largest photo upload nginx and the app accept. */
+export const MAX_UPLOAD_MIB = 10;
+
+/** Counters the app writes to its stats file and Munin's instagram_* plugins graph. */
+export const APP_COUNTERS = ["requests", "uploads", "signups"] as const;
+export type AppCounter = (typeof APP_COUNTERS)[number];
+
+/** The environment variables the app server reads, by meaning. */
+export const APP_ENV = {
+    /** Worker processes (gunicorn's name). */
+    workers: "WEB_CONCURRENCY",
+    region: "AWS_REGION",
+    logicalShards: "INSTAGRAM_LOGICAL_SHARDS",
+    /** JSON list of ShardRange. */
+    shardMap: "INSTAGRAM_SHARD_MAP",
+    /** host:port of each physical shard's pgbouncer, by physical shard index, comma-separated. */
+    pgbouncerHosts: "INSTAGRAM_PGBOUNCER_HOSTS",
+    /** host:port */
+    redis: "INSTAGRAM_REDIS",
+    /** host:port of each memcached node, comma-separated. */
+    memcached: "INSTAGRAM_MEMCACHED",
+    mediaBucket: "INSTAGRAM_MEDIA_BUCKET",
+    /** A local directory instead of the bucket (tests, the one-machine stack). */
+    mediaDir: "INSTAGRAM_MEDIA_DIR",
+    mediaBaseUrl: "INSTAGRAM_MEDIA_BASE_URL",
+    /** An S3-compatible endpoint instead of AWS's (tests). */
+    s3Endpoint: "INSTAGRAM_S3_ENDPOINT",
+    maxUploadBytes: "INSTAGRAM_MAX_UPLOAD_BYTES",
+    statsFile: "INSTAGRAM_STATS_FILE",
+    /** The request handler's module (the server's --app). */
+    appModule: "INSTAGRAM_APP_MODULE",
+    /** Passwords where systemd credentials are not available (local, tests). */
+    dbPassword: "INSTAGRAM_DB_PASSWORD",
+    redisPassword: "INSTAGRAM_REDIS_PASSWORD",
+} as const;
+
+/** systemd credentials (LoadCredential names) the unit hands the app: $CREDENTIALS_DIRECTORY/NAME. */
+export const APP_CREDENTIALS = { dbPassword: "postgres-app", redisPassword: "redis-auth" } as const;
+
+/** What a host knows about the other tiers, as the app needs it. */
+export interface AppRuntimeSettings {
+    readonly workers: number;
+    readonly region: string;
+    readonly logicalShards: number;
+    readonly shardMap: readonly ShardRange[];
+    /** pgbouncer address of each physical shard's primary, by physical shard index. */
+    readonly pgbouncerHosts: readonly string[];
+    readonly redisHost: string;
+    readonly memcachedHosts: readonly string[];
+    /** The S3 bucket, or undefined to keep media in mediaDir. */
+    readonly mediaBucket?: string;
+    readonly mediaDir?: string;
+    readonly mediaBaseUrl: string;
+    readonly maxUploadMiB: number;
+    readonly statsFile: string;
+}
+
+/** The app server's environment for these settings; no secrets (they come as credentials). */
+export function appEnvironmentVariables(s: AppRuntimeSettings): Record<string, string> {
+    return {
+        NODE_ENV: "production",
+        [APP_ENV.workers]: String(s.workers),
+        [APP_ENV.region]: s.region,
+        [APP_ENV.logicalShards]: String(s.logicalShards),
+        [APP_ENV.shardMap]: JSON.stringify(s.shardMap),
+        [APP_ENV.pgbouncerHosts]: s.pgbouncerHosts.map((h) => `${h}:${PORTS.pgbouncer}`).join(","),
+        [APP_ENV.redis]: `${s.redisHost}:${PORTS.redis}`,
+        [APP_ENV.memcached]: s.memcachedHosts.map((h) => `${h}:${PORTS.memcached}`).join(","),
+        ...(s.mediaBucket !== undefined ? { [APP_ENV.mediaBucket]: s.mediaBucket } : {}),
+        ...(s.mediaDir !== undefined ? { [APP_ENV.mediaDir]: s.mediaDir } : {}),
+        [APP_ENV.mediaBaseUrl]: s.mediaBaseUrl,
+        [APP_ENV.maxUploadBytes]: String(s.maxUploadMiB * 1024 * 1024),
+        [APP_ENV.statsFile]: s.statsFile,
+    };
+}
