@@ -1,21 +1,29 @@
 /**
- * `npm run plan -- [--stack NAME]`: an offline `pulumi preview`. Runs the real program under the Pulumi
- * mocks runtime with the stack's config (Pulumi.yaml defaults merged with Pulumi.<stack>.yaml, as the CLI
- * does), prints the resource tree and a count by type. Exits 2 on a bad flag, 1 on invalid config.
+ * `npm run plan -- [--stack NAME] [--json]`: an offline `pulumi preview`. Runs the real program as a preview
+ * under the Pulumi mocks runtime with the stack's config (Pulumi.yaml defaults merged with
+ * Pulumi.<stack>.yaml, as the CLI does) and PreviewMocks, which know only what is known without the cloud:
+ * every provider-computed value, and everything derived from one, prints as unknown. Prints the resource
+ * tree, a count by type and the stack outputs, or all of it as JSON. Exits 2 on a bad flag, 1 on invalid
+ * config.
  */
 import { ConfigError } from "../core/config";
-import { runProgram } from "./offline/runtime";
+import { ProgramRun, runProgram, UNKNOWN } from "./offline/runtime";
+import { PreviewMocks } from "./offline/preview-mocks";
 import { countByType, renderTree } from "./offline/tree";
 
-const USAGE = "usage: npm run plan -- [--stack NAME] [--quiet]   (NAME defaults to dev; the stacks are the Pulumi.NAME.yaml files)";
+const USAGE = "usage: npm run plan -- [--stack NAME] [--quiet] [--json]   (NAME defaults to dev; the stacks are the Pulumi.NAME.yaml files)";
+
+/** How the text plan shows a value known only after `pulumi up`, as `pulumi preview` shows an unknown output. */
+export const UNKNOWN_TEXT = "output<unknown>";
 
 interface PlanArgs {
     stack: string;
     quiet: boolean;
+    json: boolean;
 }
 
 function parsePlanArgs(argv: readonly string[]): PlanArgs {
-    const args: PlanArgs = { stack: "dev", quiet: false };
+    const args: PlanArgs = { stack: "dev", quiet: false, json: false };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         if (arg === "--stack" || arg === "-s") {
@@ -26,6 +34,8 @@ function parsePlanArgs(argv: readonly string[]): PlanArgs {
             args.stack = arg.slice("--stack=".length);
         } else if (arg === "--quiet" || arg === "-q") {
             args.quiet = true;
+        } else if (arg === "--json") {
+            args.json = true;
         } else if (arg === "--help" || arg === "-h") {
             throw new UsageError("");
         } else {
@@ -36,6 +46,53 @@ function parsePlanArgs(argv: readonly string[]): PlanArgs {
 }
 
 class UsageError extends Error {}
+
+/** A value for the text plan: JSON, with every unknown shown as output<unknown>. */
+export function showValue(value: unknown): string {
+    if (value === UNKNOWN) return UNKNOWN_TEXT;
+    return JSON.stringify(value, (_k, v) => (v === UNKNOWN ? UNKNOWN_TEXT : v)).replace(new RegExp(`"${UNKNOWN_TEXT}"`, "g"), UNKNOWN_TEXT);
+}
+
+function planText(run: ProgramRun, ms: number, quiet: boolean): string[] {
+    const lines = [
+        `Offline plan of stack "${run.stack}" (project instagram, region ${run.config["aws:region"]})`,
+        "No cloud was contacted: the program ran as a preview under the Pulumi mocks runtime. What only exists after",
+        `\`pulumi up\` (IDs, ARNs, addresses, generated passwords, a command's output) shows as ${UNKNOWN_TEXT}, as`,
+        "`pulumi preview` shows it; the app release is built here, so its SHA-256 is real.",
+        "",
+    ];
+    if (!quiet) lines.push(...renderTree(`instagram-${run.stack}`, run.resources), "");
+    lines.push("Resources by type:");
+    const counts = countByType(run.resources);
+    const width = Math.max(...counts.map(([t]) => t.length));
+    for (const [type, n] of counts) lines.push(`  ${type.padEnd(width)}  ${String(n).padStart(4)}`);
+    lines.push("", `  ${run.resources.length + 1} to create (including the stack), evaluated in ${ms.toFixed(0)} ms`, "", "Outputs:");
+    for (const [key, value] of Object.entries(run.outputs)) lines.push(`  ${key}: ${showValue(value)}`);
+    return lines;
+}
+
+/** The plan for other tools: every resource with its inputs (unknowns as Pulumi's sentinel), and the outputs. */
+export function planJson(run: ProgramRun): Record<string, unknown> {
+    return {
+        project: "instagram",
+        stack: run.stack,
+        region: run.config["aws:region"],
+        unknownValue: UNKNOWN,
+        resources: run.resources.map((r) => ({
+            urn: r.urn,
+            type: r.type,
+            name: r.name,
+            parent: r.parentUrn ?? null,
+            custom: r.custom,
+            provider: r.provider ?? null,
+            protect: r.protect,
+            retainOnDelete: r.retainOnDelete,
+            dependencies: r.dependencies,
+            inputs: r.inputs,
+        })),
+        outputs: run.outputs,
+    };
+}
 
 async function main(): Promise<number> {
     // Stack traces the SDK captures are not shown by the plan; mapping them through tsx's source maps is
@@ -52,22 +109,10 @@ async function main(): Promise<number> {
     }
     const started = process.hrtime.bigint();
     try {
-        const run = await runProgram(args.stack);
+        const run = await runProgram(args.stack, { mocks: () => new PreviewMocks(), preview: true });
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        console.log(`Offline plan of stack "${args.stack}" (project instagram, region ${run.config["aws:region"]})`);
-        console.log("No cloud was contacted: the program ran under the Pulumi mocks runtime. IDs, ARNs, IPs and other");
-        console.log("provider-computed values below are placeholders; `pulumi preview` against AWS shows the real plan.\n");
-        if (!args.quiet) {
-            for (const line of renderTree(`instagram-${args.stack}`, run.resources)) console.log(line);
-            console.log("");
-        }
-        console.log("Resources by type:");
-        const counts = countByType(run.resources);
-        const width = Math.max(...counts.map(([t]) => t.length));
-        for (const [type, n] of counts) console.log(`  ${type.padEnd(width)}  ${String(n).padStart(4)}`);
-        console.log(`\n  ${run.resources.length + 1} to create (including the stack), evaluated in ${ms.toFixed(0)} ms\n`);
-        console.log("Outputs:");
-        for (const [key, value] of Object.entries(run.outputs)) console.log(`  ${key}: ${JSON.stringify(value)}`);
+        if (args.json) console.log(JSON.stringify(planJson(run), null, 2));
+        else for (const line of planText(run, ms, args.quiet)) console.log(line);
         return 0;
     } catch (e) {
         if (e instanceof ConfigError) {
@@ -81,7 +126,8 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-    main().then((code) => process.exit(code), (e) => {
+    // Exit once stdout is flushed: a JSON plan is larger than a pipe's buffer, and exit() would cut it.
+    main().then((code) => process.stdout.write("", () => process.exit(code)), (e) => {
         console.error(`plan: ${(e as Error).stack ?? e}`);
         process.exit(1);
     });

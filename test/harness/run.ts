@@ -1,9 +1,9 @@
 /** For vitest: run the program afresh (its modules re-evaluated) for a stack, with config overrides. */
 import { vi } from "vitest";
-import { ProgramRun, runProgram } from "../../tools/offline/runtime";
+import { ProgramRun } from "../../tools/offline/runtime";
+import { runMocked } from "./program";
 
 export async function runStack(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
     vi.resetModules();
-    return runProgram(stack, overrides);
+    return runMocked(stack, overrides);
 }
-

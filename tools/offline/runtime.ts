@@ -1,10 +1,17 @@
 /**
  * Runs the real program (index.ts) under the Pulumi mocks runtime and records every resource it registers,
- * with its parent, resolved inputs and mocked outputs. Used by the tests and by `npm run plan`.
+ * with its parent, inputs and outputs. `npm run plan` runs it as a preview with PreviewMocks (what only the
+ * cloud knows stays unknown); the tests run it with mocks that answer every output, so every apply runs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { StackMocks } from "./mocks";
+import { isUnknown } from "@pulumi/pulumi/output";
 import { loadStackConfig } from "../../local/project-files";
+
+/**
+ * What stands for a value that is unknown until `pulumi up`, in recorded inputs, state and outputs: the
+ * engine's own sentinel, as `pulumi preview --json` shows it.
+ */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 export interface RecordedResource {
     readonly urn: string;
@@ -34,6 +41,8 @@ export interface RecordedCall {
 
 export interface ProgramRun {
     readonly stack: string;
+    /** Ran as a preview: applies on unknown values did not run, and unknowns are UNKNOWN. */
+    readonly preview: boolean;
     readonly config: Record<string, string>;
     readonly resources: RecordedResource[];
     readonly outputs: Record<string, unknown>;
@@ -45,8 +54,9 @@ export interface ProgramRun {
 
 type Callback = (err: Error | null, resp: any) => void;
 
-/** Strips Pulumi's secret wrappers so tests can look at values. */
+/** Strips Pulumi's secret wrappers so tests can look at values; an unknown becomes UNKNOWN. */
 function unwrapSecrets(value: any): any {
+    if (isUnknown(value) || value === UNKNOWN) return UNKNOWN;
     if (Array.isArray(value)) return value.map(unwrapSecrets);
     // An asset's path arrives as a promise: kept here, settled when the run ends (settlePromises).
     if (value instanceof Promise) return value;
@@ -70,11 +80,20 @@ async function settlePromises(value: any): Promise<any> {
 
 let running = false;
 
+export interface RunOptions {
+    /** Config values on top of the stack's (tests). */
+    readonly overrides?: Record<string, unknown>;
+    /** The provider stand-in: what each resource's outputs and each data-source call answer. */
+    readonly mocks: (region: string) => pulumi.runtime.Mocks;
+    /** Run as `pulumi preview` does: outputs the mocks do not answer, and applies on them, stay unknown. */
+    readonly preview: boolean;
+}
+
 /**
- * Run the program for `stack` with `overrides` on top of its config. One run at a time per process: the
- * Pulumi runtime is global state.
+ * Run the program for `stack`. One run at a time per process: the Pulumi runtime is global state.
  */
-export async function runProgram(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
+export async function runProgram(stack: string, options: RunOptions): Promise<ProgramRun> {
+    const overrides = options.overrides ?? {};
     if (running) throw new Error("runProgram: a run is already in progress in this process");
     running = true;
     // The SDK captures a stack trace for every resource and promise; formatting them (through source maps,
@@ -84,7 +103,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
     try {
         const config = loadStackConfig(stack, overrides);
         const region = config["aws:region"] ?? "us-east-1";
-        const mocks = new StackMocks(region);
+        const mocks = options.mocks(region);
         const recorded: RecordedResource[] = [];
         interface Pending { type: string; name: string; custom: boolean; parentUrn?: string; protect: boolean; retainOnDelete: boolean; dependencies: string[]; propertyDependencies: Record<string, string[]> }
         const pending: Pending[] = [];
@@ -96,8 +115,8 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
             return call(args);
         };
         const newResource = mocks.newResource.bind(mocks);
-        mocks.newResource = (args) => {
-            const result = newResource(args);
+        mocks.newResource = async (args) => {
+            const result = await newResource(args);
             const meta = pending.find((p) => p.type === args.type && p.name === args.name);
             recorded.push({
                 urn: "",
@@ -118,7 +137,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
         };
 
         pulumi.runtime.setAllConfig(config, []);
-        await pulumi.runtime.setMocks(mocks, "instagram", stack, false);
+        await pulumi.runtime.setMocks(mocks, "instagram", stack, options.preview);
         // The mock monitor sees each registration's parent; the Mocks interface does not, so listen in.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const settings = require("@pulumi/pulumi/runtime/settings");
@@ -149,7 +168,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
         const program = await import("../../index");
         const outputs: Record<string, unknown> = {};
         for (const [key, value] of Object.entries(program)) {
-            outputs[key] = pulumi.Output.isInstance(value) ? unwrapSecrets(await promiseOf(value as pulumi.Output<unknown>)) : value;
+            outputs[key] = pulumi.Output.isInstance(value) ? unwrapSecrets(await outputValue(value as pulumi.Output<unknown>)) : value;
         }
         await settings.disconnect();
         for (const r of recorded) {
@@ -159,6 +178,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
         recorded.sort((a, b) => a.order - b.order);
         return {
             stack,
+            preview: options.preview,
             config,
             resources: recorded,
             outputs,
@@ -176,7 +196,11 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
     }
 }
 
-/** The value of an Output, for assertions (the mocks run with preview off, so every apply runs). */
-export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => output.apply((v) => { resolve(v); return v; }));
+/** The value of an Output, or UNKNOWN when it will be known only after `pulumi up` (a preview's unknowns). */
+export async function outputValue<T>(output: pulumi.Output<T>): Promise<T | typeof UNKNOWN> {
+    // isKnown and promise() are the SDK's own (OutputImpl) way to read an output without apply, which never
+    // runs on an unknown one.
+    const impl = output as unknown as { isKnown: Promise<boolean>; promise(withUnknowns?: boolean): Promise<T> };
+    if (!(await impl.isKnown)) return UNKNOWN;
+    return impl.promise(true);
 }

@@ -4,7 +4,7 @@
  * stand-in. One program run (dev stack plus the test's config) serves every VM of a test file.
  */
 import * as yaml from "js-yaml";
-import { runProgram } from "../../../tools/offline/runtime";
+import { runMocked } from "../../harness/program";
 import { rawUserDataOf, T, userDataOf } from "../../harness/queries";
 import { instanceSpec } from "../../../core/instance-types";
 
@@ -34,7 +34,7 @@ export interface StackUnderTest {
 
 /** The dev stack with a 4-volume RAID 10 on each shard host, plus `config`. */
 export async function stackUnderTest(config: Record<string, unknown> = {}): Promise<StackUnderTest> {
-    const run = await runProgram("dev", { "instagram:shardVolumes": 4, "instagram:shardRaidLevel": 10, ...config });
+    const run = await runMocked("dev", { "instagram:shardVolumes": 4, "instagram:shardRaidLevel": 10, ...config });
     const parameters = Object.fromEntries(run.ofType(T.ssmParameter).map((p) => [p.inputs.name as string, p.inputs.value as string]));
     return {
         parameters,
