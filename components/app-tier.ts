@@ -12,9 +12,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import { appRole, AppParams } from "../cloud-init/roles/app";
-import { UbuntuHost } from "./host";
+import { TierPlacement, tierHost, UbuntuHost } from "./host";
 import { spreadAz } from "../core/network-plan";
-import { TierContext, tierHost } from "./tier-context";
 import { shellCommand } from "../core/shell-quote";
 
 /** How long one new app host may take from registration to healthy: boot, packages, release, health checks. */
@@ -22,33 +21,39 @@ export const HOST_HEALTHY_TIMEOUT_S = 900;
 export const APP_PORT = 80;
 
 export interface AppTierArgs {
-    readonly ctx: TierContext;
+    /** Subnets, security group and identity of the app tier. */
+    readonly hosts: TierPlacement;
+    /** How many app hosts, spread round-robin over the AZs. */
     readonly servers: number;
     readonly instanceType: string;
     readonly azCount: number;
+    /** The load balancer's target group every host joins on port 80. */
     readonly targetGroupArn: pulumi.Input<string>;
+    /** Where the deploy-time waits ask the load balancer about its targets. */
     readonly region: string;
+    /** The checkout the deploy-time waits run from (tools/wait-healthy.ts). */
     readonly projectRoot: string;
     /** Hosts replaced at a time; 0 means all at once. */
     readonly rolloutBatch: number;
     /** Everything the app needs to find the other tiers, once their addresses are known. */
-    readonly appParams: pulumi.Input<AppParams>;
+    readonly appParams: pulumi.Output<AppParams>;
 }
 
+/** The app servers, registered in the load balancer, each waited on until the load balancer calls it healthy. */
 export class AppTier extends pulumi.ComponentResource {
+    /** The hosts, in creation order. */
     readonly hosts: UbuntuHost[];
     /** One per host: passes when that host is healthy in the target group. */
     readonly inService: command.local.Command[];
 
     constructor(name: string, args: AppTierArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:app:AppTier", name, {}, opts);
-        const roleSpec = pulumi.output(args.appParams).apply((p) => appRole(p as AppParams));
+        const roleSpec = args.appParams.apply(appRole);
         this.hosts = [];
         this.inService = [];
         for (let i = 0; i < args.servers; i++) {
             const previousBatch = args.rolloutBatch > 0 && i >= args.rolloutBatch ? [this.inService[i - args.rolloutBatch]] : [];
-            const host = tierHost(args.ctx, {
-                role: "app",
+            const host = tierHost(args.hosts, {
                 hostname: `${name}-${i}`,
                 instanceType: args.instanceType,
                 azIndex: spreadAz(i, args.azCount),

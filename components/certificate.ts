@@ -1,7 +1,6 @@
 /** An ACM certificate validated by DNS records in the stack's Route53 zone; `arn` is usable once issued. */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { stackTags } from "./tags";
 
 export interface DnsValidatedCertificateArgs {
     readonly domainName: string;
@@ -23,7 +22,7 @@ export class DnsValidatedCertificate extends pulumi.ComponentResource {
             subjectAlternativeNames: args.alternativeNames,
             validationMethod: "DNS",
             keyAlgorithm: "EC_prime256v1",
-            tags: stackTags({ Name: args.domainName }),
+            tags: { Name: args.domainName },
         }, { parent: this, provider: args.provider, deleteBeforeReplace: false });
 
         // One validation record per name: the count is known before ACM answers, the contents are not.

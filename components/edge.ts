@@ -7,7 +7,6 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { DnsValidatedCertificate } from "./certificate";
 import { PrivateBucket } from "./private-bucket";
-import { stackTags } from "./tags";
 
 /** TLS 1.3 with 1.2 for older clients, forward secrecy only. */
 export const ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
@@ -59,7 +58,7 @@ export class Edge extends pulumi.ComponentResource {
             enableDeletionProtection: deletionProtection,
             idleTimeout: 60,
             accessLogs: { bucket: logs.bucket.bucket, prefix: "alb", enabled: true },
-            tags: stackTags({ Name: name }),
+            tags: { Name: name },
         }, { parent: this, dependsOn: logs.ready });
 
         this.targetGroup = new aws.lb.TargetGroup(name, {
@@ -79,7 +78,7 @@ export class Edge extends pulumi.ComponentResource {
                 healthyThreshold: 2,
                 unhealthyThreshold: 3,
             },
-            tags: stackTags({ Name: name }),
+            tags: { Name: name },
         }, parent);
 
         new aws.lb.Listener(`${name}-https`, {
@@ -89,14 +88,12 @@ export class Edge extends pulumi.ComponentResource {
             sslPolicy: ALB_SSL_POLICY,
             certificateArn: certificate.arn,
             defaultActions: [{ type: "forward", targetGroupArn: this.targetGroup.arn }],
-            tags: stackTags(),
         }, parent);
         new aws.lb.Listener(`${name}-http`, {
             loadBalancerArn: this.loadBalancer.arn,
             port: 80,
             protocol: "HTTP",
             defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
-            tags: stackTags(),
         }, parent);
 
         for (const [suffix, recordName] of [["apex", domain], ["www", `www.${domain}`]] as const) {

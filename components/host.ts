@@ -6,8 +6,9 @@
 import * as zlib from "zlib";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { USER_DATA_LIMIT_BYTES } from "../cloud-init/role";
-import { stackTags } from "./tags";
+import { RoleSpec, USER_DATA_LIMIT_BYTES } from "../cloud-init/role";
+import { hostUserData } from "../cloud-init/host-user-data";
+import { HostRole } from "../core/security-rules";
 
 export interface PolicyStatement {
     readonly Sid?: string;
@@ -30,7 +31,7 @@ export class HostIdentity extends pulumi.ComponentResource {
 
     constructor(name: string, args: HostIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:host:HostIdentity", name, {}, opts);
-        const tags = stackTags({ Role: args.role });
+        const tags = { Role: args.role };
         this.role = new aws.iam.Role(
             name,
             {
@@ -113,13 +114,13 @@ export class UbuntuHost extends pulumi.ComponentResource {
                     volumeSize: args.rootVolumeGiB ?? 30,
                     encrypted: true,
                     deleteOnTermination: true,
-                    tags: stackTags({ Name: `${args.hostname}-root`, Role: args.role }),
+                    tags: { Name: `${args.hostname}-root`, Role: args.role },
                 },
                 userData: encoded.apply((e) => e.userData),
                 userDataBase64: encoded.apply((e) => e.userDataBase64),
                 // A host is only ever configured at first boot, so new user data means a new host.
                 userDataReplaceOnChange: true,
-                tags: stackTags({ ...args.tags, Name: args.hostname, Role: args.role }),
+                tags: { ...args.tags, Name: args.hostname, Role: args.role },
             },
             {
                 parent: this,
@@ -135,4 +136,56 @@ export class UbuntuHost extends pulumi.ComponentResource {
         this.availabilityZone = this.instance.availabilityZone;
         this.registerOutputs({ instanceId: this.instance.id, privateIp: this.privateIp });
     }
+}
+
+/** Where a tier's hosts go and what they run as: what the stack hands each tier component. */
+export interface TierPlacement {
+    /** The tier, as in its hosts' Role tag, security group and IAM role. */
+    readonly role: HostRole;
+    /** The private subnet of each AZ, by AZ index. */
+    readonly subnets: readonly aws.ec2.Subnet[];
+    /** The tier's security group (its rules come from core/security-rules.ts). */
+    readonly securityGroup: aws.ec2.SecurityGroup;
+    /** The tier's instance profile: SSM plus only this tier's secrets and buckets. */
+    readonly identity: HostIdentity;
+    /** The Ubuntu AMI for an instance type (by its CPU architecture). */
+    readonly amiFor: (instanceType: string) => pulumi.Output<string>;
+    /** The Munin master's fixed address, which every host's munin-node admits. */
+    readonly muninMasterIp: string;
+}
+
+/** One host of a tier, as its component describes it. */
+export interface TierHostArgs {
+    readonly hostname: string;
+    readonly instanceType: string;
+    /** Index into the placement's subnets. */
+    readonly azIndex: number;
+    /** The tier's RoleSpec, or its Output once the addresses it needs are known. */
+    readonly roleSpec: RoleSpec | pulumi.Output<RoleSpec>;
+    readonly rootVolumeGiB?: number;
+    /** A fixed private address (the Munin master). */
+    readonly privateIp?: string;
+    /** Tags beyond Name and Role. */
+    readonly tags?: Record<string, string>;
+    /** Resources the host waits for (a rollout's previous batch). */
+    readonly dependsOn?: pulumi.Resource[];
+}
+
+/** A host of a tier: its role rendered with the common role into user data, in its AZ's private subnet. */
+export function tierHost(placement: TierPlacement, args: TierHostArgs, parent: pulumi.Resource): UbuntuHost {
+    const identity = { stack: pulumi.getStack(), role: placement.role, hostname: args.hostname, muninMasterIp: placement.muninMasterIp };
+    const render = (spec: RoleSpec) => hostUserData(identity, spec);
+    return new UbuntuHost(args.hostname, {
+        role: placement.role,
+        hostname: args.hostname,
+        ami: placement.amiFor(args.instanceType),
+        instanceType: args.instanceType,
+        subnetId: placement.subnets[args.azIndex].id,
+        securityGroupIds: [placement.securityGroup.id],
+        identity: placement.identity,
+        userData: pulumi.Output.isInstance(args.roleSpec) ? args.roleSpec.apply(render) : render(args.roleSpec),
+        rootVolumeGiB: args.rootVolumeGiB,
+        privateIp: args.privateIp,
+        tags: args.tags,
+    }, { parent, dependsOn: args.dependsOn });
 }

@@ -6,7 +6,6 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { DnsValidatedCertificate } from "./certificate";
 import { PrivateBucket } from "./private-bucket";
-import { stackTags } from "./tags";
 
 /** AWS's managed "CachingOptimized" cache policy. */
 export const CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6";
@@ -89,7 +88,7 @@ export class MediaStore extends pulumi.ComponentResource {
             restrictions: { geoRestriction: { restrictionType: "none" } },
             viewerCertificate: { acmCertificateArn: certificate.arn, sslSupportMethod: "sni-only", minimumProtocolVersion: CLOUDFRONT_MIN_TLS },
             loggingConfig: { bucket: logs.bucket.bucketDomainName, prefix: "cloudfront/", includeCookies: false },
-            tags: stackTags({ Name: this.mediaDomain }),
+            tags: { Name: this.mediaDomain },
         }, { parent: this, dependsOn: logs.ready });
         media.attachPolicy([{
             Sid: "CloudFrontReadsThroughOAC",

@@ -1,27 +1,31 @@
 /** The memcached pool; the app spreads keys over it by consistent hashing, so nodes are independent. */
 import * as pulumi from "@pulumi/pulumi";
 import { memcachedRole } from "../cloud-init/roles/memcached";
-import { UbuntuHost } from "./host";
+import { TierPlacement, tierHost, UbuntuHost } from "./host";
 import { spreadAz } from "../core/network-plan";
 import { MemcachedSizing } from "../core/sizing";
-import { TierContext, tierHost } from "./tier-context";
 
 export interface MemcachedPoolArgs {
-    readonly ctx: TierContext;
+    /** Subnets, security group and identity of the memcached tier. */
+    readonly hosts: TierPlacement;
+    /** How many nodes; the app's ketama ring spans them all. */
     readonly nodes: number;
     readonly instanceType: string;
+    /** Nodes are spread round-robin over this many AZs. */
     readonly azCount: number;
+    /** Memory, threads and connections of each node (core/sizing.ts). */
     readonly sizing: MemcachedSizing;
 }
 
+/** The memcached pool: independent nodes spread over the AZs. */
 export class MemcachedPool extends pulumi.ComponentResource {
+    /** The nodes, in ring order. */
     readonly hosts: UbuntuHost[];
 
     constructor(name: string, args: MemcachedPoolArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:memcached:MemcachedPool", name, {}, opts);
         const roleSpec = memcachedRole(args.sizing);
-        this.hosts = Array.from({ length: args.nodes }, (_, i) => tierHost(args.ctx, {
-            role: "memcached",
+        this.hosts = Array.from({ length: args.nodes }, (_, i) => tierHost(args.hosts, {
             hostname: `${name}-${i}`,
             instanceType: args.instanceType,
             azIndex: spreadAz(i, args.azCount),

@@ -6,7 +6,6 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { privateSubnetCidr, publicSubnetCidr } from "../core/network-plan";
 import { GroupRole, groupRules, HOST_ROLES, hostEgressPorts, internetRules } from "../core/security-rules";
-import { stackTags } from "./tags";
 
 export interface NetworkArgs {
     readonly vpcCidr: string;
@@ -41,15 +40,15 @@ export class Network extends pulumi.ComponentResource {
         });
         this.azNames = Array.from({ length: azCount }, (_, i) => zones.apply((z) => z[i]));
 
-        this.vpc = new aws.ec2.Vpc(name, { cidrBlock: vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: stackTags({ Name: name }) }, parent);
+        this.vpc = new aws.ec2.Vpc(name, { cidrBlock: vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: name } }, parent);
         // The default group admits all traffic between its members; nothing here uses it, so it gets no rules.
-        new aws.ec2.DefaultSecurityGroup(`${name}-default`, { vpcId: this.vpc.id, tags: stackTags({ Name: `${name}-default-unused` }) }, parent);
+        new aws.ec2.DefaultSecurityGroup(`${name}-default`, { vpcId: this.vpc.id, tags: { Name: `${name}-default-unused` } }, parent);
 
-        const igw = new aws.ec2.InternetGateway(name, { vpcId: this.vpc.id, tags: stackTags({ Name: name }) }, parent);
+        const igw = new aws.ec2.InternetGateway(name, { vpcId: this.vpc.id, tags: { Name: name } }, parent);
         const publicRoutes = new aws.ec2.RouteTable(`${name}-public`, {
             vpcId: this.vpc.id,
             routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
-            tags: stackTags({ Name: `${name}-public` }),
+            tags: { Name: `${name}-public` },
         }, parent);
 
         // No subnet hands out public IPs: the load balancer and NAT gateways bring their own.
@@ -59,7 +58,7 @@ export class Network extends pulumi.ComponentResource {
                 cidrBlock,
                 availabilityZone,
                 mapPublicIpOnLaunch: false,
-                tags: stackTags({ Name: `${name}-${tier}-${i}`, Tier: tier }),
+                tags: { Name: `${name}-${tier}-${i}`, Tier: tier },
             }, parent);
         this.publicSubnets = [];
         this.privateSubnets = [];
@@ -71,11 +70,11 @@ export class Network extends pulumi.ComponentResource {
             this.publicSubnets.push(pub);
 
             if (natPerAz || i === 0) {
-                const eip = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags: stackTags({ Name: `${name}-nat-${i}` }) }, parent);
+                const eip = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags: { Name: `${name}-nat-${i}` } }, parent);
                 natGateways.push(new aws.ec2.NatGateway(`${name}-nat-${i}`, {
                     allocationId: eip.id,
                     subnetId: pub.id,
-                    tags: stackTags({ Name: `${name}-nat-${i}` }),
+                    tags: { Name: `${name}-nat-${i}` },
                 }, { parent: this, dependsOn: [igw] }));
             }
 
@@ -83,7 +82,7 @@ export class Network extends pulumi.ComponentResource {
             const privateRoutes = new aws.ec2.RouteTable(`${name}-private-${i}`, {
                 vpcId: this.vpc.id,
                 routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: natGateways[natPerAz ? i : 0].id }],
-                tags: stackTags({ Name: `${name}-private-${i}` }),
+                tags: { Name: `${name}-private-${i}` },
             }, parent);
             new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: priv.id, routeTableId: privateRoutes.id }, parent);
             this.privateSubnets.push(priv);
@@ -97,7 +96,7 @@ export class Network extends pulumi.ComponentResource {
                     vpcId: this.vpc.id,
                     description: role === "lb" ? "Application load balancer" : `${role} hosts`,
                     revokeRulesOnDelete: true,
-                    tags: stackTags({ Name: `${name}-${role}`, Role: role }),
+                    tags: { Name: `${name}-${role}`, Role: role },
                 }, parent),
             ]),
         ) as Record<GroupRole, aws.ec2.SecurityGroup>;

@@ -8,23 +8,29 @@ import * as aws from "@pulumi/aws";
 import { shardRole } from "../cloud-init/roles/postgres";
 import { RaidLevel } from "../core/config";
 import { UbuntuRelease } from "../core/ubuntu";
-import { UbuntuHost } from "./host";
+import { TierPlacement, tierHost, UbuntuHost } from "./host";
 import { shardAzs } from "../core/network-plan";
 import { PostgresSizing } from "../core/sizing";
 import { ShardRange } from "../core/shard-map";
-import { stackTags } from "./tags";
-import { TierContext, tierHost } from "./tier-context";
 
 export interface PostgresShardArgs {
-    readonly ctx: TierContext;
+    /** Subnets, security group and identity of the shard tier. */
+    readonly hosts: TierPlacement;
+    /** The physical shard and the logical shards (schemas) it holds. */
     readonly range: ShardRange;
+    /** The primary rotates over this many AZs; the standby is in the next one. */
     readonly azCount: number;
     readonly instanceType: string;
+    /** Decides the PostgreSQL major version. */
     readonly ubuntuRelease: UbuntuRelease;
+    /** PostgreSQL's and pgbouncer's memory and connection settings (core/sizing.ts). */
     readonly sizing: PostgresSizing;
+    /** gp3 volumes per host, assembled into one array. */
     readonly volumes: number;
+    /** Size of each volume. */
     readonly volumeGiB: number;
     readonly raidLevel: RaidLevel;
+    /** A streaming standby in the next AZ, with its own volumes. */
     readonly standby: boolean;
     /** Protect data volumes from `pulumi destroy` and accidental replacement. */
     readonly protectData: boolean;
@@ -32,6 +38,7 @@ export interface PostgresShardArgs {
     readonly replicationCidrs: readonly string[];
 }
 
+/** One host of a shard with the data volumes attached to it. */
 export interface ShardMember {
     readonly host: UbuntuHost;
     readonly volumes: aws.ebs.Volume[];
@@ -43,8 +50,10 @@ export function attachmentDevice(index: number): string {
     return `/dev/sd${String.fromCharCode("f".charCodeAt(0) + index)}`;
 }
 
+/** One physical shard: a primary on its own RAID of EBS volumes and, optionally, a streaming standby on its own. */
 export class PostgresShard extends pulumi.ComponentResource {
     readonly primary: ShardMember;
+    /** The standby, when args.standby. */
     readonly standby?: ShardMember;
 
     constructor(name: string, args: PostgresShardArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -62,13 +71,13 @@ export class PostgresShard extends pulumi.ComponentResource {
 
     private member(name: string, args: PostgresShardArgs, kind: "primary" | "standby", azIndex: number, primaryAddress?: pulumi.Output<string>): ShardMember {
         const memberName = `${name}-${kind}`;
-        const subnet = args.ctx.privateSubnets[azIndex];
+        const subnet = args.hosts.subnets[azIndex];
         const volumes = Array.from({ length: args.volumes }, (_, v) => new aws.ebs.Volume(`${memberName}-data-${v}`, {
             availabilityZone: subnet.availabilityZone,
             size: args.volumeGiB,
             type: "gp3",
             encrypted: true,
-            tags: stackTags({ Name: `${memberName}-data-${v}`, Role: "shard", Shard: String(args.range.physicalShard), Member: kind }),
+            tags: { Name: `${memberName}-data-${v}`, Role: "shard", Shard: String(args.range.physicalShard), Member: kind },
         }, { parent: this, protect: args.protectData }));
 
         const roleSpec = pulumi.all([pulumi.all(volumes.map((v) => v.id)), primaryAddress]).apply(([volumeIds, primary]) => shardRole({
@@ -86,8 +95,7 @@ export class PostgresShard extends pulumi.ComponentResource {
             lastLogicalShard: args.range.lastLogicalShard,
             primaryAddress: primary,
         }));
-        const host = tierHost(args.ctx, {
-            role: "shard",
+        const host = tierHost(args.hosts, {
             hostname: memberName,
             instanceType: args.instanceType,
             azIndex,

@@ -5,7 +5,6 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { stackTags } from "./tags";
 
 export interface PrivateBucketArgs {
     readonly purpose: string;
@@ -37,7 +36,7 @@ export class PrivateBucket extends pulumi.ComponentResource {
         super("instagram:storage:PrivateBucket", name, {}, opts);
         this.baseName = name;
         const parent = { parent: this };
-        this.bucket = new aws.s3.Bucket(name, { forceDestroy: args.forceDestroy ?? false, tags: stackTags({ Purpose: args.purpose }) }, parent);
+        this.bucket = new aws.s3.Bucket(name, { forceDestroy: args.forceDestroy ?? false, tags: { Purpose: args.purpose } }, parent);
         const bucket = this.bucket.id;
 
         const ownership = new aws.s3.BucketOwnershipControls(name, {

@@ -7,7 +7,6 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as random from "@pulumi/random";
 import { PolicyStatement } from "./host";
-import { stackTags } from "./tags";
 import { SECRET_NAMES, SECRET_READERS, SecretName, secretParameterName } from "../core/secrets";
 
 export { SECRET_NAMES, SecretName, secretParameterName };
@@ -26,7 +25,6 @@ export class Secrets extends pulumi.ComponentResource {
                 type: aws.ssm.ParameterType.SecureString,
                 value: password.result,
                 description: `Password "${secret}" of stack ${pulumi.getStack()}, read at boot by: ${SECRET_READERS[secret].join(", ")}`,
-                tags: stackTags(),
             }, { parent: this });
             return [secret, parameter] as const;
         });

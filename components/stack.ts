@@ -1,39 +1,39 @@
 /**
  * The whole Instagram stack: network, secrets, edge, media, the data tiers, the app tier and monitoring,
  * wired together. No business rules live here: sizing, placement, rules and host contents come from pure
- * modules; this file only says which resource feeds which.
+ * modules (core/, cloud-init/); this file only says which resource feeds which.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
 import { InstagramConfig } from "../core/config";
-import { ubuntuAmi } from "./ami";
 import { instanceSpec } from "../core/instance-types";
+import { monitoringHostIp, privateSubnetCidr } from "../core/network-plan";
+import { shardMap, ShardRange } from "../core/shard-map";
+import { appWorkerCount, memcachedSizing, postgresSizing } from "../core/sizing";
+import { HOST_ROLES, HostRole } from "../core/security-rules";
+import { MAX_UPLOAD_MIB } from "../core/app-contract";
+import { shellCommand } from "../core/shell-quote";
+import { MuninNode } from "../cloud-init/configs/munin-master";
+import { ubuntuAmi } from "./ami";
 import { Network } from "./network";
 import { Secrets } from "./secrets";
 import { Edge } from "./edge";
 import { MediaStore } from "./media";
-import { HostIdentity, PolicyStatement } from "./host";
+import { HostIdentity, PolicyStatement, TierPlacement } from "./host";
 import { PostgresShard } from "./postgres-shard";
 import { Redis } from "./redis";
 import { MemcachedPool } from "./memcached";
 import { AppTier } from "./app-tier";
 import { Monitoring } from "./monitoring";
-import { monitoringHostIp, privateSubnetCidr } from "../core/network-plan";
-import { shardMap, ShardRange } from "../core/shard-map";
-import { appWorkerCount, memcachedSizing, postgresSizing } from "../core/sizing";
-import { HOST_ROLES, HostRole } from "../core/security-rules";
-import { TierContext } from "./tier-context";
-import { MuninNode } from "../cloud-init/configs/munin-master";
-import { MAX_UPLOAD_MIB } from "../core/app-contract";
 import { AppRelease } from "./app-release";
-import { shellCommand } from "../core/shell-quote";
-import * as command from "@pulumi/command";
-
+import { stackTags } from "./tags";
 
 /** How long `pulumi up` waits for https://<domain>/readyz through the load balancer before it fails. */
 export const SITE_READY_TIMEOUT_S = 600;
 
 export interface InstagramStackArgs {
+    /** The validated stack config (core/config.ts); every size and count comes from it. */
     readonly config: InstagramConfig;
     /** The project directory: the app is built there, and the deploy-time waits run from there. */
     readonly projectRoot: string;
@@ -41,30 +41,45 @@ export interface InstagramStackArgs {
     readonly appSourceHash: string;
 }
 
+/** The Instagram stack of 2011 on today's AWS: every tier, wired together, in one component. */
 export class InstagramStack extends pulumi.ComponentResource {
+    /** https://<domain>, through the load balancer. */
     readonly siteUrl: pulumi.Output<string>;
+    /** https://media.<domain>, CloudFront in front of the private photo bucket. */
     readonly mediaUrl: pulumi.Output<string>;
+    /** The load balancer's own DNS name (the apex and www are aliases of it). */
     readonly loadBalancerDns: pulumi.Output<string>;
+    /** The photo bucket's name. */
     readonly mediaBucket: pulumi.Output<string>;
+    /** Logical → physical shards, as the hosts and the app use it. */
     readonly shardMap: ShardRange[];
+    /** Private addresses by tier: app, shardPrimary, shardStandby, redis, memcached, monitoring. */
     readonly privateIps: pulumi.Output<Record<string, string[]>>;
+    /** The SSM SecureString names of the stack's secrets (never their values). */
     readonly secretParameters: pulumi.Output<string[]>;
+    /** SHA-256 of the app release the app hosts run. */
     readonly appRelease: pulumi.Output<string>;
+    /** s3:// URL of that release in the artifacts bucket. */
     readonly appReleaseUrl: pulumi.Output<string>;
+    /** What the health gate saw at https://<domain>/readyz at the end of `pulumi up`. */
     readonly siteReady: pulumi.Output<string>;
 
     constructor(name: string, args: InstagramStackArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:stack:InstagramStack", name, {}, opts);
         const c = args.config;
-        const parent = { parent: this };
-        const stackName = pulumi.getStack();
+        // Every AWS resource of the stack goes through these providers, so the stack's tags are their
+        // defaultTags (in tagsAll), never repeated per resource; resources add only what tells them apart.
+        const defaultTags = { tags: stackTags() };
+        const awsProvider = new aws.Provider("aws", { region: c.region, profile: c.profile, defaultTags }, { parent: this });
+        // Components only: their children inherit the provider (a custom resource takes `provider` instead).
+        const parent = { parent: this, providers: { aws: awsProvider } };
 
         const network = new Network("net", { vpcCidr: c.vpcCidr, azCount: c.azCount, natPerAz: c.natPerAz, adminCidrs: c.adminCidrs }, parent);
         const secrets = new Secrets("secrets", {}, parent);
 
         const zoneId = c.hostedZoneId
             ? pulumi.output(c.hostedZoneId)
-            : aws.route53.getZoneOutput({ name: c.domain, privateZone: false }, parent).zoneId;
+            : aws.route53.getZoneOutput({ name: c.domain, privateZone: false }, { parent: this, provider: awsProvider }).zoneId;
         const edge = new Edge("edge", {
             domain: c.domain,
             zoneId,
@@ -73,8 +88,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             securityGroupId: network.securityGroups.lb.id,
             deletionProtection: c.deletionProtection,
         }, parent);
-        const awsConfig = new pulumi.Config("aws");
-        const usEast1 = new aws.Provider("us-east-1", { region: "us-east-1", profile: awsConfig.get("profile") }, parent);
+        const usEast1 = new aws.Provider("us-east-1", { region: "us-east-1", profile: c.profile, defaultTags }, { parent: this });
         const media = new MediaStore("media", { domain: c.domain, zoneId, usEast1, deletionProtection: c.deletionProtection }, parent);
 
         const release = new AppRelease("app", {
@@ -101,25 +115,26 @@ export class InstagramStack extends pulumi.ComponentResource {
         ])) as Record<HostRole, HostIdentity>;
 
         const amis = new Map<string, pulumi.Output<string>>();
-        const ctx: TierContext = {
-            stackName,
-            muninMasterIp: monitoringHostIp(c.vpcCidr),
-            privateSubnets: network.privateSubnets,
-            securityGroups: network.securityGroups,
-            identities,
-            amiFor: (instanceType) => {
-                const arch = instanceSpec(instanceType)!.architecture;
-                if (!amis.has(arch)) amis.set(arch, ubuntuAmi(c.ubuntuRelease, arch, parent));
-                return amis.get(arch)!;
-            },
+        const amiFor = (instanceType: string) => {
+            const arch = instanceSpec(instanceType)!.architecture;
+            if (!amis.has(arch)) amis.set(arch, ubuntuAmi(c.ubuntuRelease, arch, { parent: this, provider: awsProvider }));
+            return amis.get(arch)!;
         };
+        const placement = (role: HostRole): TierPlacement => ({
+            role,
+            subnets: network.privateSubnets,
+            securityGroup: network.securityGroups[role],
+            identity: identities[role],
+            amiFor,
+            muninMasterIp: monitoringHostIp(c.vpcCidr),
+        });
 
         const workers = appWorkerCount(c.appInstanceType, c.appWorkers);
         const appClients = c.appServers * workers;
         this.shardMap = shardMap(c.logicalShards, c.physicalShards);
         const sizing = postgresSizing(c.shardInstanceType, appClients);
         const shards = this.shardMap.map((range) => new PostgresShard(`shard-${range.physicalShard}`, {
-            ctx,
+            hosts: placement("shard"),
             range,
             azCount: c.azCount,
             instanceType: c.shardInstanceType,
@@ -133,9 +148,9 @@ export class InstagramStack extends pulumi.ComponentResource {
             replicationCidrs: Array.from({ length: c.azCount }, (_, i) => privateSubnetCidr(c.vpcCidr, i)),
         }, parent));
 
-        const redis = new Redis("redis", { ctx, instanceType: c.redisInstanceType, replica: c.redisReplica, ubuntuRelease: c.ubuntuRelease }, parent);
+        const redis = new Redis("redis", { hosts: placement("redis"), instanceType: c.redisInstanceType, replica: c.redisReplica, ubuntuRelease: c.ubuntuRelease }, parent);
         const memcached = new MemcachedPool("memcached", {
-            ctx,
+            hosts: placement("memcached"),
             nodes: c.memcachedNodes,
             instanceType: c.memcachedInstanceType,
             azCount: c.azCount,
@@ -143,7 +158,7 @@ export class InstagramStack extends pulumi.ComponentResource {
         }, parent);
 
         const app = new AppTier("app", {
-            ctx,
+            hosts: placement("app"),
             servers: c.appServers,
             instanceType: c.appInstanceType,
             azCount: c.azCount,
@@ -195,7 +210,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             ...(redis.replica ? [redis.replica.privateIp.apply((address) => ({ name: "redis-replica", group: "redis", address }))] : []),
             ...memcached.hosts.map((h, i) => h.privateIp.apply((address) => ({ name: `memcached-${i}`, group: "memcached", address }))),
         ];
-        const monitoring = new Monitoring("munin", { ctx, instanceType: c.monitoringInstanceType, nodes: muninNodes }, parent);
+        const monitoring = new Monitoring("munin", { hosts: placement("monitoring"), instanceType: c.monitoringInstanceType, nodes: muninNodes }, parent);
 
         this.siteUrl = edge.siteUrl;
         this.mediaUrl = media.mediaUrl;

@@ -15,6 +15,8 @@ export type RaidLevel = 0 | 10;
 
 export interface InstagramConfig {
     readonly region: string;
+    /** A named AWS CLI profile for both providers (aws:profile); unset means the SDK's default chain. */
+    readonly profile?: string;
     readonly domain: string;
     readonly hostedZoneId?: string;
     readonly ubuntuRelease: UbuntuRelease;
@@ -93,6 +95,9 @@ const hostedZoneId: Parser<string> = (raw) =>
 const region: Parser<string> = (raw) =>
     /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/.test(raw) ? ok(raw) : no("an AWS region name such as us-east-1");
 
+const awsProfile: Parser<string> = (raw) =>
+    /^[A-Za-z0-9_.@+-]{1,128}$/.test(raw) ? ok(raw) : no("a profile name from your AWS config (letters, digits, . _ - + @), such as prod");
+
 const instanceType: Parser<string> = (raw) =>
     instanceSpec(raw) ? ok(raw) : no(`an instance type of a known family (${knownInstanceFamilies().join(", ")}), such as c7i.2xlarge`);
 
@@ -145,6 +150,7 @@ function spec<K extends keyof InstagramConfig>(field: K, parse: Parser<NonNullab
 /** Every key the program reads, in the order a user meets them in Pulumi.yaml. */
 export const CONFIG_KEYS: readonly KeySpec<keyof InstagramConfig>[] = [
     { key: "aws:region", field: "region", parse: region },
+    { key: "aws:profile", field: "profile", parse: awsProfile, optional: true },
     spec("domain", domainName),
     spec("hostedZoneId", hostedZoneId, true),
     spec("ubuntuRelease", oneOf(UBUNTU_RELEASES)),

@@ -43,6 +43,7 @@ describe("stack config validation", () => {
         ["instagram:shardRaidLevel", 5, /instagram:shardRaidLevel = "5": must be 0 or 10/],
         ["instagram:memcachedNodes", 0, /instagram:memcachedNodes = "0"/],
         ["aws:region", "mars-1", /aws:region = "mars-1": must be an AWS region name/],
+        ["aws:profile", "my profile", /aws:profile = "my profile": must be a profile name from your AWS config/],
     ])("%s = %j is refused with a message naming the key and what is allowed", (key, value, message) => {
         const problems = problemsOf({ [key]: value });
         expect(problems).toHaveLength(1);
@@ -55,6 +56,12 @@ describe("stack config validation", () => {
         expect(() => validateConfig({ ...raw, "instagram:appServers": "2.5" })).toThrow(/instagram:appServers = "2.5": must be an integer/);
         expect(() => validateConfig({ ...raw, "instagram:adminCidrs": "not json" })).toThrow(/instagram:adminCidrs = "not json": must be a list/);
         expect(validateConfig({ ...raw, "instagram:adminCidrs": '["198.51.100.0/24"]' }).adminCidrs).toEqual(["198.51.100.0/24"]);
+    });
+
+    test("aws:profile is optional, and handed to both AWS providers when set", () => {
+        const raw = loadStackConfig("dev");
+        expect(validateConfig(raw).profile).toBeUndefined();
+        expect(validateConfig({ ...raw, "aws:profile": "prod-admin" }).profile).toBe("prod-admin");
     });
 
     test("every problem is reported at once, not just the first", () => {
@@ -94,7 +101,7 @@ describe("stack config validation", () => {
     test("the validator and Pulumi.yaml declare the same keys", () => {
         const merged = loadStackConfig("dev");
         for (const { key } of CONFIG_KEYS) {
-            if (["instagram:domain", "instagram:hostedZoneId", "instagram:appRelease"].includes(key)) continue; // no default by design
+            if (["instagram:domain", "instagram:hostedZoneId", "instagram:appRelease", "aws:profile"].includes(key)) continue; // no default by design
             expect(merged[key], `${key} has no default in Pulumi.yaml`).toBeDefined();
         }
     });

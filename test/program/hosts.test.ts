@@ -26,7 +26,7 @@ describe("every host", () => {
                 expect(i.inputs.associatePublicIpAddress, name).toBe(false);
                 expect(profiles.has(i.inputs.iamInstanceProfile), name).toBe(true);
                 expect(i.inputs.userDataReplaceOnChange, name).toBe(true);
-                expect(i.inputs.tags, name).toMatchObject({ Name: expect.any(String), Role: expect.any(String), Stack: run.stack, Project: "instagram" });
+                expect(i.inputs.tags, name).toMatchObject({ Name: expect.any(String), Role: expect.any(String) });
             }
         }
     });

@@ -67,6 +67,28 @@ describe("the whole stack", () => {
         expect(run.outputs.secretParameters).toHaveLength(5);
     });
 
+    test("tags: every AWS resource goes through one of the stack's two providers, whose defaultTags carry Project, Stack and ManagedBy; no resource repeats them", async () => {
+        const run = await runStack("dev", { "aws:profile": "ops" });
+        const providers = run.ofType(T.provider);
+        expect(providers.map((p) => p.name).sort()).toEqual(["aws", "us-east-1"]);
+        for (const p of providers) {
+            // Provider config reaches the engine as strings (objects as JSON).
+            expect(JSON.parse(p.inputs.defaultTags), p.name).toEqual({ tags: { Project: "instagram", Stack: "dev", ManagedBy: "pulumi" } });
+            expect(p.inputs.profile, p.name).toBe("ops");
+        }
+        expect(run.named(T.provider, "aws").inputs.region).toBe("us-east-1");
+        const refs = providers.map((p) => `${p.urn}::${p.state.id}`);
+        const awsResources = run.resources.filter((r) => r.custom && r.type.startsWith("aws:"));
+        expect(awsResources.length).toBeGreaterThan(100);
+        for (const r of awsResources) {
+            expect(refs, `${r.type} ${r.name}`).toContain(r.provider);
+            expect(Object.keys(r.inputs.tags ?? {}), `${r.type} ${r.name}`).not.toContain("Stack");
+        }
+        // Data sources too: an AMI or zone lookup with another provider would ignore aws:profile.
+        expect(run.calls.length).toBeGreaterThan(3);
+        for (const call of run.calls) expect(refs, call.token).toContain(call.provider);
+    });
+
     test("a Graviton app type boots the arm64 AMI while the other tiers keep amd64", async () => {
         const run = await runStack("dev", { "instagram:appInstanceType": "c7g.xlarge" });
         const app = run.ofType(T.instance).filter((i) => i.inputs.tags.Role === "app");

@@ -37,6 +37,8 @@ export interface RecordedResource {
 export interface RecordedCall {
     readonly token: string;
     readonly inputs: Record<string, any>;
+    /** The provider reference ("urn::id") the call went through, when it was given one. */
+    readonly provider?: string;
 }
 
 export interface ProgramRun {
@@ -111,7 +113,7 @@ export async function runProgram(stack: string, options: RunOptions): Promise<Pr
         const calls: RecordedCall[] = [];
         const call = mocks.call.bind(mocks);
         mocks.call = (args) => {
-            calls.push({ token: args.token, inputs: unwrapSecrets(args.inputs) });
+            calls.push({ token: args.token, inputs: unwrapSecrets(args.inputs), provider: args.provider || undefined });
             return call(args);
         };
         const newResource = mocks.newResource.bind(mocks);
