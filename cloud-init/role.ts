@@ -138,7 +138,7 @@ export function renderCloudConfig(spec: RoleSpec, options: RenderOptions, fetchS
             ["sh", "-c", `echo "${spec.roles.join(" ")}" > ${ROLE_DONE_MARKER}`],
         ],
     };
-    return `#cloud-config\n${yaml.dump(doc, { lineWidth: -1, noRefs: true, quotingType: '"' })}`;
+    return `#cloud-config\n${yaml.dump(doc, { lineWidth: -1, noRefs: true, quoteStyle: "double" })}`;
 }
 
 /** EC2 takes at most 16 KiB of raw user data; larger documents are gzipped (cloud-init unpacks them). */
