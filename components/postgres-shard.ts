@@ -100,7 +100,8 @@ export class PostgresShard extends pulumi.ComponentResource {
             instanceType: args.instanceType,
             azIndex,
             roleSpec,
-            tags: { Shard: String(args.range.physicalShard), Member: kind },
+            // What the policy pack checks the attachments against (shard-raid-volume-count), known at preview.
+            tags: { Shard: String(args.range.physicalShard), Member: kind, RaidVolumes: String(volumes.length), RaidLevel: String(args.raidLevel) },
         }, this);
 
         const attachments = volumes.map((volume, v) => new aws.ec2.VolumeAttachment(`${memberName}-data-${v}`, {

@@ -67,7 +67,7 @@ export interface RaidConfig {
 
 export const shardRaidVolumeCount: StackValidationPolicy = {
     name: "shard-raid-volume-count",
-    description: "Each shard host has the data volumes its RAID script expects: as many as the volume IDs in its user data, RAID 10 even and at least 4, and the configured count when given.",
+    description: "Each shard host has the data volumes its RAID script expects: as many as its RaidVolumes tag declares, RAID 10 (RaidLevel tag) even and at least 4, and the configured count when given.",
     enforcementLevel: "mandatory",
     configSchema: { properties: { volumesPerShard: { type: "integer", minimum: 1 } } },
     validateStack: (args, report) => {
@@ -75,12 +75,13 @@ export const shardRaidVolumeCount: StackValidationPolicy = {
         const attachments = ofType(args.resources, TYPES.attachment);
         for (const host of ofType(args.resources, TYPES.instance).filter((i) => i.props.tags?.Role === "shard")) {
             const attached = attachments.filter((a) => refersTo(a, "instanceId", host)).length;
-            const text = userDataText(host.props);
-            const env = text ? /VOLUME_IDS='([^']*)'/.exec(text) : null;
-            const listed = env ? env[1].split(" ").filter(Boolean).length : undefined;
-            const level = text ? /RAID_LEVEL='(\d+)'/.exec(text)?.[1] : undefined;
+            // The shard component declares the array in tags (known at preview, unlike the volume IDs in the
+            // user data); the host's RAID script waits for exactly that many volumes.
+            const declared = host.props.tags?.RaidVolumes === undefined ? undefined : Number(host.props.tags.RaidVolumes);
+            const level = host.props.tags?.RaidLevel as string | undefined;
             if (expected !== undefined && attached !== expected) report(problem(hostName(host), "volume attachments", `number ${attached}, not the configured ${expected}`, "attach instagram:shardVolumes volumes"), host.urn);
-            if (listed !== undefined && listed !== attached) report(problem(hostName(host), "user data VOLUME_IDS", `lists ${listed} volumes but ${attached} are attached`, "pass the host exactly the volumes attached to it"), host.urn);
+            if (declared === undefined) report(problem(hostName(host), "tag RaidVolumes", "is missing", "tag each shard host with the number of volumes its RAID holds"), host.urn);
+            else if (declared !== attached) report(problem(hostName(host), "tag RaidVolumes", `declares ${declared} volumes but ${attached} are attached`, "pass the host exactly the volumes attached to it"), host.urn);
             if (level === "10" && (attached < 4 || attached % 2 !== 0)) report(problem(hostName(host), "RAID 10", `has ${attached} volumes`, "use an even number, at least 4, or RAID 0"), host.urn);
         }
     },

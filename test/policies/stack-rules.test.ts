@@ -72,9 +72,21 @@ describe("stack rules", () => {
         const found = await checkStack(rule("shard-raid-volume-count"), rs, { volumesPerShard: 2 });
         expect(found.map((f) => f.message)).toEqual([
             expect.stringMatching(/^shard-0-primary: volume attachments number 1, not the configured 2/),
-            expect.stringMatching(/^shard-0-primary: user data VOLUME_IDS lists 2 volumes but 1 are attached/),
+            expect.stringMatching(/^shard-0-primary: tag RaidVolumes declares 2 volumes but 1 are attached/),
         ]);
         expect(await checkStack(rule("shard-raid-volume-count"), graph(), { volumesPerShard: 4 })).toHaveLength(4);
+    });
+
+    test("shard-raid-volume-count: a shard host without its RaidVolumes tag, and RAID 10 over two volumes", async () => {
+        const rs = graph();
+        const primary = one(rs, I, (i) => i.props.tags?.Name === "shard-0-primary");
+        primary.props.tags = { ...primary.props.tags, RaidVolumes: undefined };
+        const standby = one(rs, I, (i) => i.props.tags?.Name === "shard-0-standby");
+        standby.props.tags = { ...standby.props.tags, RaidLevel: "10" };
+        expect((await checkStack(rule("shard-raid-volume-count"), rs)).map((f) => f.message)).toEqual([
+            expect.stringMatching(/^shard-0-primary: tag RaidVolumes is missing/),
+            expect.stringMatching(/^shard-0-standby: RAID 10 has 2 volumes/),
+        ]);
     });
 
     test("only-load-balancer-public: the internet on a host group, and a CIDR source into a host group", async () => {

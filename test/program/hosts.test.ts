@@ -122,6 +122,11 @@ describe("shard hosts", () => {
         expect(shardEnv(primary3).PRIMARY_ADDRESS).toBeUndefined();
         expect(shardEnv(standby3)).toMatchObject({ KIND: "standby", PRIMARY_ADDRESS: primary3.state.privateIp, STANDBY_SLOT: "shard_3_standby" });
         expect(shardEnv(standby3).VOLUME_IDS).not.toEqual(own.join(" "));
+        // The tags the policy pack reads at preview say what the user data holds.
+        for (const host of instances.filter((i) => i.inputs.tags.Role === "shard")) {
+            expect(host.inputs.tags.RaidVolumes, hostName(host)).toBe(String(shardEnv(host).VOLUME_IDS.split(" ").length));
+            expect(host.inputs.tags.RaidLevel, hostName(host)).toBe(shardEnv(host).RAID_LEVEL);
+        }
     });
 
     test("data volumes are protected from deletion when deletionProtection is on, and not in dev", () => {
