@@ -38,12 +38,12 @@ export function missingRequirements(): Requirement[] {
 export function missingMessage(missing: readonly Requirement[]): string {
     const pkgs = [...new Set(missing.map((m) => m.pkg))];
     return `missing ${missing.map((m) => m.program).join(", ")}: install the packages ${pkgs.join(" ")}\n` +
-        `  (sudo npm run local -- install-deps, or: sudo apt-get install -y ${pkgs.join(" ")})`;
+        `  (as root: npm run local -- install-deps, or apt-get install -y ${pkgs.join(" ")}; as a user, put sudo in front)`;
 }
 
 /** apt-get install the missing packages; returns apt-get's exit status. */
 export function installDeps(): number {
-    if (process.getuid?.() !== 0) throw new Error("install-deps runs apt-get and must run as root (sudo npm run local -- install-deps)");
+    if (process.getuid?.() !== 0) throw new Error("install-deps runs apt-get and must run as root (as a user: sudo npm run local -- install-deps)");
     const pkgs = [...new Set(missingRequirements().map((m) => m.pkg))];
     if (pkgs.length === 0) {
         console.log("install-deps: every program the local stack needs is installed");
