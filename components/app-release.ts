@@ -24,12 +24,15 @@ interface BuiltBundle {
 }
 
 export interface AppReleaseArgs {
+    /** The checkout `npm run build:app` runs in. */
     readonly projectRoot: string;
     /** Hash of the app's sources (delivery/sources.ts); a new one rebuilds. */
     readonly sourceHash: string;
     /** Deploy this uploaded release instead of building (instagram:appRelease). */
     readonly pinnedSha256?: string;
+    /** Keep the artifacts bucket on destroy. */
     readonly deletionProtection: boolean;
+    /** Where the artifacts bucket's access logs go. */
     readonly accessLogs: { bucket: pulumi.Input<string>; prefix: string };
 }
 
@@ -57,9 +60,13 @@ export function parseBuildOutput(stdout: string): BuiltBundle {
     return parsed as BuiltBundle;
 }
 
+/** The app release the hosts run: built here (reproducibly) and uploaded under its SHA-256, or a pinned older one. */
 export class AppRelease extends pulumi.ComponentResource {
+    /** The private artifacts bucket. */
     readonly bucket: PrivateBucket;
+    /** releases/<sha256>.tar.gz */
     readonly key: pulumi.Output<string>;
+    /** The release's SHA-256 (the bundle's name and its content check on the host). */
     readonly sha256: pulumi.Output<string>;
     /** s3://BUCKET/KEY, what the hosts' install script downloads. */
     readonly url: pulumi.Output<string>;

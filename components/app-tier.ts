@@ -25,7 +25,9 @@ export interface AppTierArgs {
     readonly hosts: TierPlacement;
     /** How many app hosts, spread round-robin over the AZs. */
     readonly servers: number;
+    /** The app hosts' type (the worker count follows from its vCPUs unless instagram:appWorkers is set). */
     readonly instanceType: string;
+    /** Hosts are spread round-robin over this many AZs. */
     readonly azCount: number;
     /** The load balancer's target group every host joins on port 80. */
     readonly targetGroupArn: pulumi.Input<string>;

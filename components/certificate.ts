@@ -3,13 +3,17 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 
 export interface DnsValidatedCertificateArgs {
+    /** The certificate's primary name. */
     readonly domainName: string;
+    /** More names on the same certificate (www.<domain>). */
     readonly alternativeNames?: string[];
+    /** The public zone the validation records go in. */
     readonly zoneId: pulumi.Input<string>;
     /** A provider in another region (CloudFront needs its certificate in us-east-1). */
     readonly provider?: aws.Provider;
 }
 
+/** An ACM certificate validated through DNS records in the domain's zone; its ARN is ready once validated. */
 export class DnsValidatedCertificate extends pulumi.ComponentResource {
     /** The ARN of the certificate after validation succeeded. */
     readonly arn: pulumi.Output<string>;

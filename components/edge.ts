@@ -13,17 +13,26 @@ export const ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 export const HEALTH_CHECK_PATH = "/healthz";
 
 export interface EdgeArgs {
+    /** The apex; www.<domain> is an alias too, and both are on the certificate. */
     readonly domain: string;
+    /** The domain's public hosted zone (records and certificate validation). */
     readonly zoneId: pulumi.Input<string>;
+    /** The VPC the target group's instances are in. */
     readonly vpcId: pulumi.Input<string>;
+    /** The load balancer's subnets, one per AZ. */
     readonly publicSubnetIds: pulumi.Input<string>[];
+    /** The load balancer's group (the only one that admits the internet). */
     readonly securityGroupId: pulumi.Input<string>;
+    /** The load balancer cannot be deleted, and its log bucket is kept. */
     readonly deletionProtection: boolean;
 }
 
+/** Where users arrive: the ALB terminating TLS with an ACM certificate, HTTP redirected, the apex and www in Route53. */
 export class Edge extends pulumi.ComponentResource {
     readonly loadBalancer: aws.lb.LoadBalancer;
+    /** The app hosts' target group (port 80, health-checked on /healthz). */
     readonly targetGroup: aws.lb.TargetGroup;
+    /** https://<domain> */
     readonly siteUrl: pulumi.Output<string>;
 
     constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {

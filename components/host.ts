@@ -25,8 +25,10 @@ export interface HostIdentityArgs {
     readonly statements: PolicyStatement[];
 }
 
+/** The IAM role and instance profile a tier's hosts share: SSM management plus that tier's own statements. */
 export class HostIdentity extends pulumi.ComponentResource {
     readonly role: aws.iam.Role;
+    /** What the tier's instances are launched with. */
     readonly instanceProfile: aws.iam.InstanceProfile;
 
     constructor(name: string, args: HostIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -62,15 +64,23 @@ export class HostIdentity extends pulumi.ComponentResource {
 }
 
 export interface UbuntuHostArgs {
+    /** The tier, in the Role tag (the policy pack and security rules key on it). */
     readonly role: string;
+    /** The host's name and Name tag. */
     readonly hostname: string;
+    /** Canonical's Ubuntu AMI; a newer one applies only when the host is next replaced. */
     readonly ami: pulumi.Input<string>;
+    /** A type of a family core/instance-types.ts knows. */
     readonly instanceType: string;
+    /** A private subnet. */
     readonly subnetId: pulumi.Input<string>;
+    /** The tier's security group(s). */
     readonly securityGroupIds: pulumi.Input<string>[];
+    /** The tier's instance profile. */
     readonly identity: HostIdentity;
     /** #cloud-config text; gzipped into userDataBase64 when over EC2's 16 KiB limit. */
     readonly userData: pulumi.Input<string>;
+    /** Size of the encrypted gp3 root volume; 30 GiB unless set. */
     readonly rootVolumeGiB?: number;
     /** A fixed private address, for the one host others must know before it exists (the Munin master). */
     readonly privateIp?: string;
@@ -88,8 +98,10 @@ export function encodeUserData(text: string): { userData?: string; userDataBase6
     return { userDataBase64: gz.toString("base64") };
 }
 
+/** One hardened EC2 host that configures itself from its user data at first boot (IMDSv2 only, encrypted root, no public IP). */
 export class UbuntuHost extends pulumi.ComponentResource {
     readonly instance: aws.ec2.Instance;
+    /** The address other tiers reach it at. */
     readonly privateIp: pulumi.Output<string>;
     readonly availabilityZone: pulumi.Output<string>;
 
@@ -156,12 +168,15 @@ export interface TierPlacement {
 
 /** One host of a tier, as its component describes it. */
 export interface TierHostArgs {
+    /** The host's name, e.g. shard-0-primary. */
     readonly hostname: string;
+    /** A type of a family core/instance-types.ts knows. */
     readonly instanceType: string;
     /** Index into the placement's subnets. */
     readonly azIndex: number;
     /** The tier's RoleSpec, or its Output once the addresses it needs are known. */
     readonly roleSpec: RoleSpec | pulumi.Output<RoleSpec>;
+    /** Size of the root volume; 30 GiB unless set. */
     readonly rootVolumeGiB?: number;
     /** A fixed private address (the Munin master). */
     readonly privateIp?: string;

@@ -12,17 +12,24 @@ export const CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6
 export const CLOUDFRONT_MIN_TLS = "TLSv1.2_2021";
 
 export interface MediaStoreArgs {
+    /** The apex; photos are served from media.<domain>. */
     readonly domain: string;
+    /** The domain's public hosted zone. */
     readonly zoneId: pulumi.Input<string>;
     /** A provider in us-east-1, where CloudFront looks for certificates. */
     readonly usEast1: aws.Provider;
+    /** Keep the buckets (and their photos) on destroy. */
     readonly deletionProtection: boolean;
 }
 
+/** Photos: a private S3 bucket read only by CloudFront (Origin Access Control) at media.<domain>. */
 export class MediaStore extends pulumi.ComponentResource {
+    /** The photo bucket (the app hosts write to it). */
     readonly bucket: aws.s3.Bucket;
     readonly distribution: aws.cloudfront.Distribution;
+    /** media.<domain> */
     readonly mediaDomain: string;
+    /** https://media.<domain> */
     readonly mediaUrl: pulumi.Output<string>;
     /** The bucket the media bucket's and CloudFront's access logs go to (other private buckets may log here). */
     readonly logsBucket: aws.s3.Bucket;

@@ -10,6 +10,7 @@ export interface MemcachedPoolArgs {
     readonly hosts: TierPlacement;
     /** How many nodes; the app's ketama ring spans them all. */
     readonly nodes: number;
+    /** The nodes' type; memcached's memory is sized from it. */
     readonly instanceType: string;
     /** Nodes are spread round-robin over this many AZs. */
     readonly azCount: number;

@@ -7,6 +7,7 @@ import { TierPlacement, tierHost, UbuntuHost } from "./host";
 export interface MonitoringArgs {
     /** Subnets, security group and identity of the monitoring tier; its muninMasterIp is this host's address. */
     readonly hosts: TierPlacement;
+    /** The Munin master's type. */
     readonly instanceType: string;
     /** Every other host, as Munin should list it. */
     readonly nodes: pulumi.Output<MuninNode>[];
@@ -14,6 +15,7 @@ export interface MonitoringArgs {
 
 /** The Munin master, at the fixed address every munin-node admits, polling every host of the stack. */
 export class Monitoring extends pulumi.ComponentResource {
+    /** The Munin master. */
     readonly host: UbuntuHost;
 
     constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -8,6 +8,7 @@ import { privateSubnetCidr, publicSubnetCidr } from "../core/network-plan";
 import { GroupRole, groupRules, HOST_ROLES, hostEgressPorts, internetRules } from "../core/security-rules";
 
 export interface NetworkArgs {
+    /** The VPC's block (core/network-plan.ts cuts it into the subnets). */
     readonly vpcCidr: string;
     /** How many availability zones to span (the first azCount the region offers without opt-in). */
     readonly azCount: number;
@@ -17,11 +18,16 @@ export interface NetworkArgs {
     readonly adminCidrs: readonly string[];
 }
 
+/** The VPC: public and private subnets per AZ, internet and NAT gateways, and one security group per role. */
 export class Network extends pulumi.ComponentResource {
     readonly vpc: aws.ec2.Vpc;
+    /** The AZs used, by AZ index. */
     readonly azNames: pulumi.Output<string>[];
+    /** For the load balancer and NAT gateways, by AZ index. */
     readonly publicSubnets: aws.ec2.Subnet[];
+    /** For every host, by AZ index. */
     readonly privateSubnets: aws.ec2.Subnet[];
+    /** One group per role; their rules come from core/security-rules.ts and name groups, never CIDRs. */
     readonly securityGroups: Record<GroupRole, aws.ec2.SecurityGroup>;
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -20,6 +20,7 @@ export interface PostgresShardArgs {
     readonly range: ShardRange;
     /** The primary rotates over this many AZs; the standby is in the next one. */
     readonly azCount: number;
+    /** Both members' type; PostgreSQL is sized from its memory. */
     readonly instanceType: string;
     /** Decides the PostgreSQL major version. */
     readonly ubuntuRelease: UbuntuRelease;
@@ -29,6 +30,7 @@ export interface PostgresShardArgs {
     readonly volumes: number;
     /** Size of each volume. */
     readonly volumeGiB: number;
+    /** RAID 0 (striped) or 10 (striped mirrors, an even count of at least 4). */
     readonly raidLevel: RaidLevel;
     /** A streaming standby in the next AZ, with its own volumes. */
     readonly standby: boolean;
@@ -41,6 +43,7 @@ export interface PostgresShardArgs {
 /** One host of a shard with the data volumes attached to it. */
 export interface ShardMember {
     readonly host: UbuntuHost;
+    /** Its data volumes, in its own AZ, protected when args.protectData. */
     readonly volumes: aws.ebs.Volume[];
     readonly attachments: aws.ec2.VolumeAttachment[];
 }

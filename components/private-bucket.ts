@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 
 export interface PrivateBucketArgs {
+    /** What the bucket holds, in its Purpose tag. */
     readonly purpose: string;
     /** "BucketOwnerPreferred" only for buckets that receive logs through ACLs (CloudFront standard logs). */
     readonly objectOwnership?: "BucketOwnerEnforced" | "BucketOwnerPreferred";
@@ -21,9 +22,11 @@ export interface PrivateBucketArgs {
     readonly policyAttachedLater?: boolean;
     /** Send this bucket's server access logs there. */
     readonly accessLogs?: { bucket: pulumi.Input<string>; prefix: string };
+    /** Let `pulumi destroy` delete the bucket with its objects (throwaway stacks only). */
     readonly forceDestroy?: boolean;
 }
 
+/** An S3 bucket that is private in every way the policy pack checks: public access blocked, SSE, versioning, TLS only. */
 export class PrivateBucket extends pulumi.ComponentResource {
     readonly bucket: aws.s3.Bucket;
     /** Ownership, public access block and (once attached) the policy: depend on them before anything writes here. */

@@ -11,7 +11,9 @@ import { SECRET_NAMES, SECRET_READERS, SecretName, secretParameterName } from ".
 
 export { SECRET_NAMES, SecretName, secretParameterName };
 
+/** The stack's passwords: generated, stored as SSM SecureStrings, and read by hosts at boot (never in user data). */
 export class Secrets extends pulumi.ComponentResource {
+    /** The SSM parameter of each secret. */
     readonly parameters: Record<SecretName, aws.ssm.Parameter>;
 
     constructor(name: string, args: Record<string, never> = {}, opts?: pulumi.ComponentResourceOptions) {

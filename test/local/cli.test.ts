@@ -60,7 +60,7 @@ describe("npm run local: input", () => {
         expect(r.stderr).toMatch(/local: missing .*nginx.*: install the packages /);
         const packages = /install the packages (.*)$/m.exec(r.stderr)![1].split(" ");
         expect(packages).toEqual(expect.arrayContaining(["pgbouncer", "redis-server", "memcached", "nginx", "munin-node"]));
-        expect(r.stderr).toContain("sudo npm run local -- install-deps");
+        expect(r.stderr).toContain("as root: npm run local -- install-deps");
         expect(r.stderr).toContain("Nothing was started.");
         expect(fs.readdirSync(dir).filter((f) => f !== "lock")).toEqual([]);
     });
