@@ -34,7 +34,11 @@ export function shardMap(logicalShards: number, physicalShards: number): ShardRa
     }));
 }
 
+/** A logical shard's schema is this prefix and its number, zero-padded to SHARD_SCHEMA_DIGITS. */
+export const SHARD_SCHEMA_PREFIX = "shard";
+export const SHARD_SCHEMA_DIGITS = 4;
+
 /** Schema name of a logical shard, as the roles create it and the app queries it. */
 export function shardSchema(logicalShard: number): string {
-    return `shard${String(logicalShard).padStart(4, "0")}`;
+    return `${SHARD_SCHEMA_PREFIX}${String(logicalShard).padStart(SHARD_SCHEMA_DIGITS, "0")}`;
 }

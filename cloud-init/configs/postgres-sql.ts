@@ -3,7 +3,7 @@
  * roles, the database, pgbouncer's auth_query function, and one schema per logical shard with Instagram's
  * next_id(). Passwords are not here: the boot script sets them from the secrets it fetched.
  */
-import { shardSchema } from "../../core/shard-map";
+import { SHARD_SCHEMA_DIGITS, SHARD_SCHEMA_PREFIX, shardSchema } from "../../core/shard-map";
 import { ID_EPOCH_MS, ID_SEQUENCE_BITS, ID_SEQUENCE_MODULUS, ID_SHARD_BITS, MAX_LOGICAL_SHARDS } from "../../core/ids";
 import { DB_ROLES as ROLES } from "../../core/database";
 
@@ -56,7 +56,7 @@ CREATE SCHEMA IF NOT EXISTS instagram;
 CREATE OR REPLACE FUNCTION instagram.create_shard_schema(shard_id integer) RETURNS void
 LANGUAGE plpgsql AS $fn$
 DECLARE
-    s text := 'shard' || lpad(shard_id::text, 4, '0');
+    s text := '${SHARD_SCHEMA_PREFIX}' || lpad(shard_id::text, ${SHARD_SCHEMA_DIGITS}, '0');
 BEGIN
     IF shard_id < 0 OR shard_id > ${MAX_LOGICAL_SHARDS - 1} THEN
         RAISE EXCEPTION 'logical shard % is outside 0..${MAX_LOGICAL_SHARDS - 1}', shard_id;
