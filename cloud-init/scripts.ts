@@ -15,6 +15,7 @@ export const SCRIPTS = {
     privateAddress: "private-address.sh",
     muninInstagram: "munin-instagram.sh",
     muninHtpasswd: "munin-htpasswd.sh",
+    shardDirectorySync: "shard-directory-sync.sh",
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 

@@ -11,13 +11,15 @@ import { UbuntuRelease } from "../core/ubuntu";
 import { TierPlacement, tierHost, UbuntuHost } from "./host";
 import { shardAzs } from "../core/network-plan";
 import { PostgresSizing } from "../core/sizing";
-import { ShardRange } from "../core/shard-map";
+import { LogicalShardRange } from "../core/shard-directory";
 
 export interface PostgresShardArgs {
     /** Subnets, security group and identity of the shard tier. */
     readonly hosts: TierPlacement;
-    /** The physical shard and the logical shards (schemas) it holds. */
-    readonly range: ShardRange;
+    /** The physical shard's number. */
+    readonly physicalShard: number;
+    /** The logical shards (schemas) it holds, from the shard directory: none for a shard added for capacity. */
+    readonly logicalShards: readonly LogicalShardRange[];
     /** The primary rotates over this many AZs; the standby is in the next one. */
     readonly azCount: number;
     /** Both members' type; PostgreSQL is sized from its memory. */
@@ -61,8 +63,7 @@ export class PostgresShard extends pulumi.ComponentResource {
 
     constructor(name: string, args: PostgresShardArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:postgres:PostgresShard", name, {}, opts);
-        const { range } = args;
-        const azs = shardAzs(range.physicalShard, args.azCount);
+        const azs = shardAzs(args.physicalShard, args.azCount);
         this.primary = this.member(name, args, "primary", azs.primary);
         if (args.standby) this.standby = this.member(name, args, "standby", azs.standby, this.primary.host.privateIp);
         this.registerOutputs({
@@ -80,11 +81,11 @@ export class PostgresShard extends pulumi.ComponentResource {
             size: args.volumeGiB,
             type: "gp3",
             encrypted: true,
-            tags: { Name: `${memberName}-data-${v}`, Role: "shard", Shard: String(args.range.physicalShard), Member: kind },
+            tags: { Name: `${memberName}-data-${v}`, Role: "shard", Shard: String(args.physicalShard), Member: kind },
         }, { parent: this, protect: args.protectData }));
 
         const roleSpec = pulumi.all([pulumi.all(volumes.map((v) => v.id)), primaryAddress]).apply(([volumeIds, primary]) => shardRole({
-            shard: args.range.physicalShard,
+            shard: args.physicalShard,
             kind,
             hostname: memberName,
             hasStandby: args.standby,
@@ -94,8 +95,7 @@ export class PostgresShard extends pulumi.ComponentResource {
             volumeIds,
             raidLevel: args.raidLevel,
             volumeGiB: args.volumeGiB,
-            firstLogicalShard: args.range.firstLogicalShard,
-            lastLogicalShard: args.range.lastLogicalShard,
+            logicalShards: args.logicalShards,
             primaryAddress: primary,
         }));
         const host = tierHost(args.hosts, {
@@ -104,7 +104,7 @@ export class PostgresShard extends pulumi.ComponentResource {
             azIndex,
             roleSpec,
             // What the policy pack checks the attachments against (shard-raid-volume-count), known at preview.
-            tags: { Shard: String(args.range.physicalShard), Member: kind, RaidVolumes: String(volumes.length), RaidLevel: String(args.raidLevel) },
+            tags: { Shard: String(args.physicalShard), Member: kind, RaidVolumes: String(volumes.length), RaidLevel: String(args.raidLevel) },
         }, this);
 
         const attachments = volumes.map((volume, v) => new aws.ec2.VolumeAttachment(`${memberName}-data-${v}`, {

@@ -9,7 +9,9 @@ import * as command from "@pulumi/command";
 import { InstagramConfig } from "../core/config";
 import { instanceSpec } from "../core/instance-types";
 import { monitoringHostIp, privateSubnetCidr } from "../core/network-plan";
-import { shardMap, ShardRange } from "../core/shard-map";
+import { ShardRange } from "../core/shard-map";
+import { directoryShardMap, formatShardDirectory, logicalShardsOn, ShardDirectory, shardDirectoryParameterName, withEndpoints } from "../core/shard-directory";
+import { PORTS } from "../core/ports";
 import { appWorkerCount, memcachedSizing, postgresSizing } from "../core/sizing";
 import { HOST_ROLES, HostRole } from "../core/security-rules";
 import { MAX_UPLOAD_MIB } from "../core/app-contract";
@@ -35,6 +37,8 @@ export const SITE_READY_TIMEOUT_S = 600;
 export interface InstagramStackArgs {
     /** The validated stack config (core/config.ts); every size and count comes from it. */
     readonly config: InstagramConfig;
+    /** Where each logical shard lives: the deployed directory reconciled with the config (core/shard-directory.ts). */
+    readonly directory: ShardDirectory;
     /** The project directory: the app is built there, and the deploy-time waits run from there. */
     readonly projectRoot: string;
     /** Hash of the app's sources (delivery/sources.ts appSourceHash). */
@@ -51,8 +55,10 @@ export class InstagramStack extends pulumi.ComponentResource {
     readonly loadBalancerDns: pulumi.Output<string>;
     /** The photo bucket's name. */
     readonly mediaBucket: pulumi.Output<string>;
-    /** Logical → physical shards, as the hosts and the app use it. */
+    /** Logical → physical shards, from the shard directory, as the hosts and the app use it. */
     readonly shardMap: ShardRange[];
+    /** The SSM parameter holding the shard directory. */
+    readonly shardDirectoryParameter: pulumi.Output<string>;
     /** Private addresses by tier: app, shardPrimary, shardStandby, redis, memcached, monitoring. */
     readonly privateIps: pulumi.Output<Record<string, string[]>>;
     /** The SSM SecureString names of the stack's secrets (never their values). */
@@ -99,8 +105,15 @@ export class InstagramStack extends pulumi.ComponentResource {
             accessLogs: { bucket: media.logsBucket.id, prefix: "s3/artifacts/" },
         }, parent);
 
+        // The shard directory's ARN, from its fixed name: the app hosts' identity exists before the parameter,
+        // whose value names the shard primaries' addresses.
+        const directoryName = shardDirectoryParameterName(pulumi.getStack());
+        const invoke = { parent: this, provider: awsProvider };
+        const directoryArn = pulumi.interpolate`arn:${aws.getPartitionOutput({}, invoke).partition}:ssm:${c.region}:${aws.getCallerIdentityOutput({}, invoke).accountId}:parameter${directoryName}`;
         const tierStatements: Record<HostRole, PolicyStatement[]> = {
             app: [
+                // The app re-reads the shard directory every few seconds (app/api/directory-source.ts).
+                { Sid: "ReadShardDirectory", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: directoryArn },
                 { Sid: "PhotosReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: pulumi.interpolate`${media.bucket.arn}/*` },
                 release.readStatement,
             ],
@@ -131,11 +144,12 @@ export class InstagramStack extends pulumi.ComponentResource {
 
         const workers = appWorkerCount(c.appInstanceType, c.appWorkers);
         const appClients = c.appServers * workers;
-        this.shardMap = shardMap(c.logicalShards, c.physicalShards);
+        this.shardMap = directoryShardMap(args.directory);
         const sizing = postgresSizing(c.shardInstanceType, appClients);
-        const shards = this.shardMap.map((range) => new PostgresShard(`shard-${range.physicalShard}`, {
+        const shards = args.directory.physicalShards.map(({ physicalShard }) => new PostgresShard(`shard-${physicalShard}`, {
             hosts: placement("shard"),
-            range,
+            physicalShard,
+            logicalShards: logicalShardsOn(args.directory, physicalShard),
             azCount: c.azCount,
             instanceType: c.shardInstanceType,
             ubuntuRelease: c.ubuntuRelease,
@@ -147,6 +161,18 @@ export class InstagramStack extends pulumi.ComponentResource {
             protectData: c.deletionProtection,
             replicationCidrs: Array.from({ length: c.azCount }, (_, i) => privateSubnetCidr(c.vpcCidr, i)),
         }, parent));
+
+        // The directory as deployed state: written here on the first deploy and kept, with each physical shard's
+        // endpoint, on every later one (the config never moves a logical shard; see core/shard-directory.ts).
+        const directoryParameter = new aws.ssm.Parameter("shard-directory", {
+            name: directoryName,
+            type: aws.ssm.ParameterType.String,
+            // Standard (4 KB) while it fits; advanced (8 KB) once moves have split it into many ranges.
+            tier: "Intelligent-Tiering",
+            description: `Shard directory of stack ${pulumi.getStack()}: logical shard ranges -> physical shards, and each primary's pgbouncer`,
+            value: pulumi.all(shards.map((s) => s.primary.host.privateIp)).apply((ips) => formatShardDirectory(withEndpoints(args.directory, (p) => `${ips[p]}:${PORTS.pgbouncer}`))),
+        }, { parent: this, provider: awsProvider, protect: c.deletionProtection });
+        this.shardDirectoryParameter = directoryParameter.name;
 
         const redis = new Redis("redis", { hosts: placement("redis"), instanceType: c.redisInstanceType, replica: c.redisReplica, ubuntuRelease: c.ubuntuRelease }, parent);
         const memcached = new MemcachedPool("memcached", {
@@ -180,6 +206,8 @@ export class InstagramStack extends pulumi.ComponentResource {
                 maxUploadMiB: MAX_UPLOAD_MIB,
                 release: { url: release.url, sha256: release.sha256 },
                 nodeVersion: c.nodeVersion,
+                // The parameter's name as an output, so the app hosts boot after it exists.
+                shardDirectoryParameter: directoryParameter.name,
             }),
         }, parent);
 

@@ -16,6 +16,10 @@ export const APP_STATS_FILE = `${APP_RUNTIME_DIR}/stats`;
 export const APP_PID_FILE = `${APP_RUNTIME_DIR}/master.pid`;
 export const APP_ENV_FILE = "/etc/instagram/app.env";
 export const APP_UNIT_NAME = "instagram-app.service";
+/** On an app host: the copy of the shard directory that instagram-shard-directory-sync keeps from SSM. */
+export const APP_SHARD_DIRECTORY_FILE = "/var/lib/instagram/shard-directory.json";
+/** The service that keeps it (cloud-init/roles/app.ts). */
+export const SHARD_DIRECTORY_SYNC_SERVICE = "instagram-shard-directory";
 
 /** Largest photo upload nginx and the app accept. */
 export const MAX_UPLOAD_MIB = 10;
@@ -44,6 +48,10 @@ export const APP_ENV = {
     mediaBaseUrl: "INSTAGRAM_MEDIA_BASE_URL",
     /** An S3-compatible endpoint instead of AWS's (tests). */
     s3Endpoint: "INSTAGRAM_S3_ENDPOINT",
+    /** The file the app re-reads the live shard directory from (absolute path). */
+    shardDirectory: "INSTAGRAM_SHARD_DIRECTORY",
+    /** How often it re-reads it, in ms (default 5000). */
+    shardDirectoryRefreshMs: "INSTAGRAM_SHARD_DIRECTORY_REFRESH_MS",
     maxUploadBytes: "INSTAGRAM_MAX_UPLOAD_BYTES",
     statsFile: "INSTAGRAM_STATS_FILE",
     /** The request handler's module (the server's --app). */
@@ -72,6 +80,8 @@ export interface AppRuntimeSettings {
     readonly mediaBaseUrl: string;
     readonly maxUploadMiB: number;
     readonly statsFile: string;
+    /** The file holding the live shard directory; unset: the shard map alone. */
+    readonly shardDirectory?: string;
 }
 
 /** The app server's environment for these settings; no secrets (they come as credentials). */
@@ -90,5 +100,6 @@ export function appEnvironmentVariables(s: AppRuntimeSettings): Record<string, s
         [APP_ENV.mediaBaseUrl]: s.mediaBaseUrl,
         [APP_ENV.maxUploadBytes]: String(s.maxUploadMiB * 1024 * 1024),
         [APP_ENV.statsFile]: s.statsFile,
+        ...(s.shardDirectory !== undefined ? { [APP_ENV.shardDirectory]: s.shardDirectory } : {}),
     };
 }

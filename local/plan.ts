@@ -4,7 +4,14 @@
  * port (5432, 6432, 6379, 11211, 80, 443, 4949) exactly as on EC2. Pure: no files, no processes.
  */
 import { InstagramConfig } from "../core/config";
-import { shardMap, ShardRange } from "../core/shard-map";
+import { ShardRange } from "../core/shard-map";
+import { directoryShardMap, LogicalShardRange, logicalShardsOn, ShardDirectory } from "../core/shard-directory";
+
+/** A shard host's physical shard and what it holds, from the shard directory. */
+export interface LocalShard {
+    readonly physicalShard: number;
+    readonly logicalShards: readonly LogicalShardRange[];
+}
 
 export type LocalRole = "edge" | "munin" | "app" | "shard-primary" | "shard-standby" | "redis-primary" | "redis-replica" | "memcached";
 
@@ -14,13 +21,16 @@ export interface LocalHost {
     readonly role: LocalRole;
     readonly address: string;
     /** For shard hosts. */
-    readonly shard?: ShardRange;
+    readonly shard?: LocalShard;
 }
 
 export interface LocalPlan {
     /** The first three octets of every host's address, e.g. "127.0.20". */
     readonly net: string;
     readonly hosts: readonly LocalHost[];
+    /** Where each logical shard lives (the stack's .local/shard-directory.json). */
+    readonly directory: ShardDirectory;
+    /** The directory as the app's shard map. */
     readonly shardMap: readonly ShardRange[];
     readonly logicalShards: number;
     /** Workers per app host (locally a fixed small number: the machine is shared by every tier). */
@@ -41,7 +51,7 @@ export function parseNet(text: string): string {
     return text;
 }
 
-export function localPlan(config: InstagramConfig, options: { net: string; workers: number }): LocalPlan {
+export function localPlan(config: InstagramConfig, options: { net: string; workers: number }, directory: ShardDirectory): LocalPlan {
     const net = parseNet(options.net);
     const problems: string[] = [];
     const fits = (what: string, count: number, [first, last]: readonly [number, number]) => {
@@ -53,11 +63,11 @@ export function localPlan(config: InstagramConfig, options: { net: string; worke
     if (problems.length > 0) throw new LocalPlanError(problems.join("; "));
 
     const at = (n: number) => `${net}.${n}`;
-    const map = shardMap(config.logicalShards, config.physicalShards);
+    const shards: LocalShard[] = directory.physicalShards.map(({ physicalShard }) => ({ physicalShard, logicalShards: logicalShardsOn(directory, physicalShard) }));
     const hosts: LocalHost[] = [
         { name: "edge", role: "edge", address: at(BLOCKS.edge) },
         { name: "munin", role: "munin", address: at(BLOCKS.munin) },
-        ...map.flatMap((shard) => [
+        ...shards.flatMap((shard) => [
             { name: `shard-${shard.physicalShard}-primary`, role: "shard-primary" as const, address: at(BLOCKS.shard[0] + 2 * shard.physicalShard), shard },
             ...(config.shardStandby ? [{ name: `shard-${shard.physicalShard}-standby`, role: "shard-standby" as const, address: at(BLOCKS.shard[0] + 2 * shard.physicalShard + 1), shard }] : []),
         ]),
@@ -69,7 +79,8 @@ export function localPlan(config: InstagramConfig, options: { net: string; worke
     return {
         net,
         hosts,
-        shardMap: map,
+        directory,
+        shardMap: directoryShardMap(directory),
         logicalShards: config.logicalShards,
         workers: options.workers,
         domain: config.domain,

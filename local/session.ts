@@ -1,5 +1,7 @@
-/** A LocalContext for a state directory: the recorded stack's config, validated, and its plan. */
+/** A LocalContext for a state directory: the recorded stack's config, validated, its shard directory, and its plan. */
 import { validateConfig } from "../core/config";
+import { reconcileShardDirectory } from "../core/shard-directory";
+import { readLocalDirectory } from "./shard-directory";
 import { loadStackConfig } from "./project-files";
 import { PROJECT_ROOT } from "../delivery/sources";
 import { LocalContext } from "./context";
@@ -8,11 +10,13 @@ import { LocalState, readState } from "./state";
 
 export function contextFor(dir: string, state: LocalState, print: (line: string) => void = console.log): LocalContext {
     const config = validateConfig(loadStackConfig(state.stack, state.overrides));
+    // Refuses (ConfigError) a config that would move or re-bucket the data this directory's stack holds.
+    const directory = reconcileShardDirectory(readLocalDirectory(dir), config);
     const started = Date.now();
     return {
         dir,
         projectRoot: PROJECT_ROOT,
-        plan: localPlan(config, { net: state.net, workers: state.workers }),
+        plan: localPlan(config, { net: state.net, workers: state.workers }, directory),
         progress: (host, daemon, message) => {
             const t = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
             print(`[${t}s] ${host.padEnd(18)} ${daemon.padEnd(14)} ${message}`);

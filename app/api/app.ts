@@ -10,6 +10,7 @@ import { APP_CREDENTIALS, APP_ENV } from "../../core/app-contract";
 import Redis from "ioredis";
 import { HttpError, parseId, readJsonObject, readRawBody, sendJson } from "./http";
 import { ShardRouter, Unavailable } from "./shards";
+import { DirectorySource } from "./directory-source";
 import { Conflict, NotFound, Users } from "./users";
 import { Feeds } from "./feed";
 import { MemcachedPool } from "./memcached";
@@ -26,6 +27,8 @@ interface Services {
     readonly redis?: Redis;
     readonly cache?: MemcachedPool;
     readonly feeds?: Feeds;
+    /** The live shard directory, when the environment names one. */
+    readonly directory?: DirectorySource;
     /** What is not configured, for /readyz and 503s. */
     readonly missing: string[];
 }
@@ -36,6 +39,7 @@ function services(config: ApiConfig): Services {
         ...config.problems.filter((p) => /SHARD|PGBOUNCER/.test(p)),
         ...(config.shards.length === 0 ? [`postgres: ${APP_ENV.pgbouncerHosts} is not set`] : []),
         ...(!config.logicalShards ? [`postgres: ${APP_ENV.logicalShards} is not set`] : []),
+        ...(!config.shardMap ? [`postgres: ${APP_ENV.shardMap} is not set`] : []),
         ...(!config.dbPassword ? [`postgres: no password (credential ${APP_CREDENTIALS.dbPassword} or ${APP_ENV.dbPassword})`] : []),
     ];
     const missing: string[] = [...config.problems.filter((p) => !dbMissing.includes(p)), ...dbMissing];
@@ -57,11 +61,17 @@ function services(config: ApiConfig): Services {
     const store: MediaStore | undefined = config.mediaBucket
         ? new S3MediaStore(config.mediaBucket, config.region, config.s3Endpoint)
         : config.mediaDir ? new DirectoryMediaStore(config.mediaDir) : undefined;
-    if (dbMissing.length > 0 || !config.logicalShards) return { config, redis, cache, missing };
-    const shards = new ShardRouter({ ...config, logicalShards: config.logicalShards });
+    if (dbMissing.length > 0 || !config.logicalShards || !config.directory) return { config, redis, cache, missing };
+    // Routing starts from the environment's map and follows the live directory from its first read on.
+    const directory = config.directoryFile
+        ? new DirectorySource({ file: config.directoryFile, initial: config.directory, refreshMs: config.directoryRefreshMs })
+        : undefined;
+    void directory?.start();
+    const fixed = config.directory;
+    const shards = new ShardRouter({ ...config, logicalShards: config.logicalShards }, () => directory?.current() ?? fixed);
     const users = new Users(shards);
     const feeds = store ? new Feeds(shards, users, store, redis, cache, config.mediaBaseUrl) : undefined;
-    return { config, shards, users, redis, cache, feeds, missing };
+    return { config, shards, users, redis, cache, feeds, directory, missing };
 }
 
 function need<T>(value: T | undefined, s: Services): T {
@@ -80,7 +90,8 @@ const ROUTES: [string, RegExp, Route][] = [
             const pong = await Promise.race([s.redis.ping().catch((e: Error) => e.message), new Promise<string>((r) => setTimeout(() => r("no answer within 1 s"), 1000))]);
             if (pong !== "PONG") down.push(`redis: ${pong}`);
         }
-        const problems = [...s.missing, ...down];
+        const stale = s.directory?.problem();
+        const problems = [...s.missing, ...down, ...(stale ? [`${stale} (routing by the last directory read)`] : [])];
         sendJson(res, problems.length === 0 ? 200 : 503, { status: problems.length === 0 ? "ready" : "not ready", problems, shards });
     }],
     ["POST", /^\/api\/v1\/users$/, async (req, res, _p, s, ctx) => {

@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ShardRange } from "../../core/shard-map";
+import { directoryFromShardMap, directoryProblems, ShardDirectory } from "../../core/shard-directory";
 import { APP_CREDENTIALS, APP_ENV, MAX_UPLOAD_MIB } from "../../core/app-contract";
 import { MAX_LOGICAL_SHARDS } from "../../core/ids";
 import { PORTS } from "../../core/ports";
@@ -19,6 +20,11 @@ export interface ShardTarget {
 export interface ApiConfig {
     readonly logicalShards?: number;
     readonly shardMap?: readonly ShardRange[];
+    /** Where each logical shard lives at boot: the shard map over the pgbouncer hosts, checked for full coverage. */
+    readonly directory?: ShardDirectory;
+    /** The file of the live shard directory, re-read every directoryRefreshMs. */
+    readonly directoryFile?: string;
+    readonly directoryRefreshMs: number;
     readonly shards: readonly ShardTarget[];
     readonly dbPassword?: string;
     readonly memcached: readonly string[];
@@ -73,8 +79,14 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         if (target) shards.push({ physicalShard, ...target });
         else problems.push(`${E.pgbouncerHosts} entry ${physicalShard} (${text}): expected host:port`);
     });
-    if (shardMap && shards.length > 0 && shardMap.length !== shards.length) {
-        problems.push(`${E.shardMap} has ${shardMap.length} physical shards but ${E.pgbouncerHosts} lists ${shards.length}`);
+    let directory: ShardDirectory | undefined;
+    if (shardMap && logicalShards && shards.length > 0) {
+        // Routing follows the map, never a formula over the counts: a physical shard may hold several
+        // ranges, or none (added for capacity, not yet filled).
+        const candidate = directoryFromShardMap(shardMap, logicalShards, shards.length);
+        const wrong = directoryProblems(candidate, `${E.shardMap} (over the ${shards.length} hosts of ${E.pgbouncerHosts})`);
+        if (wrong.length > 0) problems.push(...wrong);
+        else directory = candidate;
     }
     const memcached = (env[E.memcached] ?? "").split(",").filter(Boolean);
     for (const node of memcached) if (!hostPort(node, PORTS.memcached)) problems.push(`${E.memcached} entry ${node}: expected host:port`);
@@ -83,12 +95,22 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         redis = hostPort(env[E.redis]!, PORTS.redis);
         if (!redis) problems.push(`${E.redis}=${env[E.redis]}: expected host:port`);
     }
+    let directoryFile: string | undefined;
+    if (env[E.shardDirectory]) {
+        if (env[E.shardDirectory]!.startsWith("/")) directoryFile = env[E.shardDirectory];
+        else problems.push(`${E.shardDirectory}=${env[E.shardDirectory]}: expected an absolute path`);
+    }
+    const directoryRefreshMs = Number(env[E.shardDirectoryRefreshMs] ?? 5000);
+    if (!Number.isInteger(directoryRefreshMs) || directoryRefreshMs < 100 || directoryRefreshMs > 600_000) problems.push(`${E.shardDirectoryRefreshMs}=${env[E.shardDirectoryRefreshMs]}: expected 100 to 600000`);
     const defaultUploadBytes = MAX_UPLOAD_MIB * 1024 * 1024;
     const maxUploadBytes = Number(env[E.maxUploadBytes] ?? defaultUploadBytes);
     if (!Number.isInteger(maxUploadBytes) || maxUploadBytes < 1024 || maxUploadBytes > 100 * 1024 * 1024) problems.push(`${E.maxUploadBytes}=${env[E.maxUploadBytes]}: expected 1024 to 104857600`);
     return {
         logicalShards,
         shardMap,
+        directory,
+        directoryFile,
+        directoryRefreshMs: Number.isInteger(directoryRefreshMs) ? directoryRefreshMs : 5000,
         shards,
         dbPassword: credential(env, APP_CREDENTIALS.dbPassword, E.dbPassword),
         memcached,

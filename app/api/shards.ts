@@ -6,7 +6,8 @@
  */
 import * as crypto from "crypto";
 import { Pool, QueryResultRow } from "pg";
-import { physicalShardOf, shardSchema } from "../../core/shard-map";
+import { shardSchema } from "../../core/shard-map";
+import { physicalShardIn, ShardDirectory } from "../../core/shard-directory";
 import { decodeId } from "../../core/ids";
 import { DATABASE, DB_ROLES } from "../../core/database";
 import { ApiConfig } from "./config";
@@ -18,23 +19,43 @@ export class Unavailable extends Error {
 }
 
 export class ShardRouter {
-    private readonly pools: Pool[];
+    /** One pool per pgbouncer endpoint, made when first needed: a promotion or a new shard brings a new one. */
+    private readonly pools = new Map<string, Pool>();
 
-    constructor(private readonly config: ApiConfig & { logicalShards: number }) {
-        this.pools = config.shards.map((s) => new Pool({
-            host: s.host,
-            port: s.port,
-            database: DATABASE,
-            user: DB_ROLES.app,
-            password: config.dbPassword,
-            max: 4,
-            connectionTimeoutMillis: 2000,
-            idleTimeoutMillis: 10_000,
-            // Client-side: pgbouncer refuses startup parameters such as statement_timeout, and in
-            // transaction mode nothing may rely on session state anyway.
-            query_timeout: 5000,
-        }));
-        for (const pool of this.pools) pool.on("error", () => undefined); // idle client lost: the next query reconnects
+    /** `directory` is read on every query: the live shard directory (directory-source.ts), or a fixed one. */
+    constructor(private readonly config: ApiConfig & { logicalShards: number }, private readonly directory: () => ShardDirectory) {}
+
+    /** host:port of a physical shard's pgbouncer: the directory's endpoint, else the environment's host. */
+    private endpointOf(physical: number): string {
+        const fromDirectory = this.directory().physicalShards[physical]?.endpoint;
+        if (fromDirectory) return fromDirectory;
+        const target = this.config.shards[physical];
+        if (!target) throw new Unavailable(`shard ${physical}`, new Error("no pgbouncer endpoint is known for it"));
+        return `${target.host}:${target.port}`;
+    }
+
+    private poolOf(physical: number): Pool {
+        const endpoint = this.endpointOf(physical);
+        let pool = this.pools.get(endpoint);
+        if (!pool) {
+            const colon = endpoint.lastIndexOf(":");
+            pool = new Pool({
+                host: endpoint.slice(0, colon),
+                port: Number(endpoint.slice(colon + 1)),
+                database: DATABASE,
+                user: DB_ROLES.app,
+                password: this.config.dbPassword,
+                max: 4,
+                connectionTimeoutMillis: 2000,
+                idleTimeoutMillis: 10_000,
+                // Client-side: pgbouncer refuses startup parameters such as statement_timeout, and in
+                // transaction mode nothing may rely on session state anyway.
+                query_timeout: 5000,
+            });
+            pool.on("error", () => undefined); // idle client lost: the next query reconnects
+            this.pools.set(endpoint, pool);
+        }
+        return pool;
     }
 
     get logicalShards(): number {
@@ -50,7 +71,7 @@ export class ShardRouter {
     }
 
     physicalShardOf(logicalShard: number): number {
-        return physicalShardOf(logicalShard, this.config.logicalShards, this.pools.length);
+        return physicalShardIn(this.directory(), logicalShard);
     }
 
     schema(logicalShard: number): string {
@@ -60,8 +81,9 @@ export class ShardRouter {
     /** Run one statement on the physical shard that holds `logicalShard`; connection failures become Unavailable. */
     async query<R extends QueryResultRow>(logicalShard: number, text: string, values: unknown[]): Promise<R[]> {
         const physical = this.physicalShardOf(logicalShard);
+        const pool = this.poolOf(physical);
         try {
-            return (await this.pools[physical].query<R>(text, values)).rows;
+            return (await pool.query<R>(text, values)).rows;
         } catch (e) {
             const err = e as Error & { code?: string };
             // SQLSTATE classes 08 (connection) and 57P (shutdown), and socket errors: the shard, not the request.
@@ -74,9 +96,9 @@ export class ShardRouter {
 
     /** Which physical shards answer (for /readyz). */
     async check(): Promise<{ shard: number; ok: boolean; error?: string }[]> {
-        return Promise.all(this.pools.map(async (pool, shard) => {
+        return Promise.all(this.directory().physicalShards.map(async ({ physicalShard: shard }) => {
             try {
-                await pool.query("SELECT 1");
+                await this.poolOf(shard).query("SELECT 1");
                 return { shard, ok: true };
             } catch (e) {
                 return { shard, ok: false, error: (e as Error).message };
@@ -85,6 +107,6 @@ export class ShardRouter {
     }
 
     async close(): Promise<void> {
-        await Promise.all(this.pools.map((p) => p.end()));
+        await Promise.all([...this.pools.values()].map((p) => p.end()));
     }
 }

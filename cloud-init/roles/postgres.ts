@@ -8,6 +8,7 @@ import { postgresqlConf, standbyConf } from "../configs/postgresql";
 import { pgbouncerIni } from "../configs/pgbouncer";
 import { pgHbaConf } from "../configs/pg-hba";
 import { clusterBootstrapSql, databaseBootstrapSql, replicationSlotSql, standbySlotName } from "../configs/postgres-sql";
+import { LogicalShardRange } from "../../core/shard-directory";
 import { scriptFile, scriptPath } from "../scripts";
 import { RELEASE_FACTS, UbuntuRelease } from "../../core/ubuntu";
 import { PostgresSizing } from "../../core/sizing";
@@ -28,8 +29,8 @@ export interface ShardParams {
     readonly volumeIds: readonly string[];
     readonly raidLevel: 0 | 10;
     readonly volumeGiB: number;
-    readonly firstLogicalShard: number;
-    readonly lastLogicalShard: number;
+    /** The logical shards (schemas) it holds, from the shard directory; none for a shard not yet filled. */
+    readonly logicalShards: readonly LogicalShardRange[];
     /** Whether this shard has a standby (the primary keeps a replication slot for it). */
     readonly hasStandby: boolean;
     /** Address of the primary, for a standby. */
@@ -57,8 +58,10 @@ export function shardEnv(p: ShardParams): string {
         RAID_LEVEL: String(p.raidLevel),
         CONF_SRC,
         SECRETS_DIR,
-        FIRST_LOGICAL_SHARD: String(p.firstLogicalShard),
-        LAST_LOGICAL_SHARD: String(p.lastLogicalShard),
+        // Informational (the SQL creates the schemas): one range as FIRST/LAST, otherwise the list.
+        ...(p.logicalShards.length === 1
+            ? { FIRST_LOGICAL_SHARD: String(p.logicalShards[0].first), LAST_LOGICAL_SHARD: String(p.logicalShards[0].last) }
+            : { LOGICAL_SHARDS: p.logicalShards.map((r) => `${r.first}-${r.last}`).join(" ") }),
         ...(p.hasStandby || p.kind === "standby" ? { STANDBY_SLOT: standbySlotName(p.shard) } : {}),
         ...(p.primaryAddress ? { PRIMARY_ADDRESS: p.primaryAddress } : {}),
     };
@@ -82,7 +85,7 @@ export function shardRole(p: ShardParams): RoleSpec {
         ...(p.kind === "primary"
             ? [
                   conf("cluster.sql", clusterBootstrapSql(DATABASE)),
-                  conf("database.sql", databaseBootstrapSql(p.firstLogicalShard, p.lastLogicalShard)),
+                  conf("database.sql", databaseBootstrapSql(p.logicalShards)),
                   ...(p.hasStandby ? [conf("slot.sql", replicationSlotSql(standbySlotName(p.shard)))] : []),
               ]
             : [conf("standby.conf", standbyConf({ primaryHost: p.primaryAddress!, user: ROLES.replication, passfile: PASSFILE, slot: standbySlotName(p.shard), applicationName: p.hostname }))]),

@@ -2,7 +2,7 @@
 # Shared by the instagram-* scripts that call AWS at boot (sourced, not run): instance-role credentials from
 # IMDSv2 and a retry with back-off. No AWS CLI is needed; requests are signed by curl's --aws-sigv4.
 # Callers set LOG_NAME. Overrides (tests and the boot test only): INSTAGRAM_IMDS_ENDPOINT,
-# INSTAGRAM_FETCH_ATTEMPTS (default 30, with back-off up to 10 s between tries).
+# INSTAGRAM_SSM_ENDPOINT, INSTAGRAM_FETCH_ATTEMPTS (default 30, with back-off up to 10 s between tries).
 # shellcheck disable=SC2034  # access_key, secret_key, session_token and region are read by the callers
 imds=${INSTAGRAM_IMDS_ENDPOINT:-http://169.254.169.254}
 attempts=${INSTAGRAM_FETCH_ATTEMPTS:-30}
@@ -48,8 +48,18 @@ retry() { # CMD...: IAM credentials, SSM and S3 can lag behind first boot
     done
 }
 
-# Credentials and the region, or exit with a message naming the endpoint.
+# Credentials, the region and the SSM endpoint, or exit with a message naming the endpoint.
 aws_setup() {
     retry load_credentials || { log "no instance role credentials from $imds after $attempts tries"; exit 1; }
     region=$(imds_get meta-data/placement/region) || { log "no region from instance metadata"; exit 1; }
+    ssm=${INSTAGRAM_SSM_ENDPOINT:-https://ssm.$region.amazonaws.com}
+}
+
+ssm_get_parameter() { # NAME: print the parameter's value (decrypted when it is a SecureString)
+    body=$(printf '{"Name":"%s","WithDecryption":true}' "$1")
+    response=$(signing_config |
+        curl -sf --max-time 10 -K - --aws-sigv4 "aws:amz:$region:ssm" \
+            -H 'Content-Type: application/x-amz-json-1.1' -H 'X-Amz-Target: AmazonSSM.GetParameter' \
+            --data "$body" "$ssm/") || return 1
+    printf '%s' "$response" | json_field Parameter Value
 }

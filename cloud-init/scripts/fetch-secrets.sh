@@ -14,22 +14,12 @@ LOG_NAME=fetch-secrets
 # shellcheck source=aws-lib.sh
 . "${INSTAGRAM_AWS_LIB:-/usr/local/lib/instagram/aws-lib.sh}"
 
-get_parameter() { # NAME: print the decrypted value
-    body=$(printf '{"Name":"%s","WithDecryption":true}' "$1")
-    response=$(signing_config |
-        curl -sf --max-time 10 -K - --aws-sigv4 "aws:amz:$region:ssm" \
-            -H 'Content-Type: application/x-amz-json-1.1' -H 'X-Amz-Target: AmazonSSM.GetParameter' \
-            --data "$body" "$ssm/") || return 1
-    printf '%s' "$response" | json_field Parameter Value
-}
-
 fetch_to() { # NAME FILE
-    get_parameter "$1" > "$2"
+    ssm_get_parameter "$1" > "$2"
 }
 
 [ -r "$manifest" ] || { log "cannot read manifest $manifest"; exit 1; }
 aws_setup
-ssm=${INSTAGRAM_SSM_ENDPOINT:-https://ssm.$region.amazonaws.com}
 
 status=0
 while read -r name dest owner mode extra; do

@@ -9,6 +9,7 @@ import { account, hostDir, LocalContext, logFile, mediaDir, ownedDir, pidFile, w
 import { edgeHost, hostsOf, LocalHost } from "../plan";
 import { runningPid, startDetached, stopPidFile, tail } from "../processes";
 import { appEnvironmentVariables, MAX_UPLOAD_MIB } from "../../core/app-contract";
+import { directoryPath } from "../shard-directory";
 import { nginxAppSite } from "../../cloud-init/configs/nginx-app";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
 import { LocalService, ServiceStatus, startDaemon, StartEnv } from "./service";
@@ -30,7 +31,8 @@ export function appPaths(ctx: LocalContext, host: LocalHost): AppPaths {
 
 /** The app's environment: the same contract the app role writes to app.env, with this machine's paths and a media directory. */
 export function localAppEnv(ctx: LocalContext, host: LocalHost): Record<string, string> {
-    const shards = ctx.plan.shardMap.map((s) => hostsOf(ctx.plan, "shard-primary").find((h) => h.shard!.physicalShard === s.physicalShard)!.address);
+    // pgbouncer of each physical shard's primary, by physical shard number (one may hold no logical shard).
+    const shards = ctx.plan.directory.physicalShards.map((s) => hostsOf(ctx.plan, "shard-primary").find((h) => h.shard!.physicalShard === s.physicalShard)!.address);
     const p = appPaths(ctx, host);
     const env = appEnvironmentVariables({
         workers: ctx.plan.workers,
@@ -44,6 +46,7 @@ export function localAppEnv(ctx: LocalContext, host: LocalHost): Record<string, 
         region: "local",
         maxUploadMiB: MAX_UPLOAD_MIB,
         statsFile: p.stats,
+        shardDirectory: directoryPath(ctx.dir),
     });
     return { ...env, CREDENTIALS_DIRECTORY: p.credentials };
 }

@@ -73,8 +73,7 @@ function shardParams(ctx: LocalContext, host: LocalHost): ShardParams {
         volumeIds: ["vol-0local0000000000"],
         raidLevel: 0,
         volumeGiB: 10,
-        firstLogicalShard: shard.firstLogicalShard,
-        lastLogicalShard: shard.lastLogicalShard,
+        logicalShards: shard.logicalShards,
         hasStandby: ctx.plan.shardStandby,
         primaryAddress: kind === "standby" ? primary.address : undefined,
         // On loopback every connection comes from 127.0.0.1, whichever 127.x address it goes to.

@@ -13,9 +13,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { HostUnderTest, stackUnderTest, writtenFile } from "./harness/hosts";
+import { AwsStandIns } from "./harness/aws";
 import { BootSession, expectBootDone, sh, tcpFromVm } from "./harness/session";
 import { Vm } from "./harness/vm";
-import { APP_CURRENT, APP_ENV_FILE, APP_HOME } from "../../core/app-contract";
+import { APP_CURRENT, APP_ENV_FILE, APP_HOME, APP_SHARD_DIRECTORY_FILE, SHARD_DIRECTORY_SYNC_SERVICE } from "../../core/app-contract";
+import { shardDirectoryParameterName } from "../../core/shard-directory";
 
 const HOSTS = ["app-0", "redis-primary", "memcached-0", "munin"] as const;
 type HostName = (typeof HOSTS)[number];
@@ -23,8 +25,11 @@ type HostName = (typeof HOSTS)[number];
 let session: BootSession;
 const hosts = {} as Record<HostName, HostUnderTest>;
 const vms = {} as Record<HostName, Vm>;
+/** Each VM's IMDS/SSM/S3 stand-ins (what it asked them). */
+const standIns = {} as Record<HostName, AwsStandIns>;
 let release: { sha256: string; url: string };
 let redisPassword: string;
+let shardDirectory: string;
 
 beforeAll(async () => {
     // The release the app host installs: this checkout's bundle, uploaded (to the stand-in) and pinned.
@@ -34,6 +39,7 @@ beforeAll(async () => {
     const stack = await stackUnderTest({ "instagram:appRelease": manifest.sha256 });
     release = { sha256: manifest.sha256, url: stack.outputs.appReleaseUrl as string };
     redisPassword = stack.parameters["/instagram/dev/redis-auth"];
+    shardDirectory = stack.parameters[shardDirectoryParameterName("dev")];
     for (const name of HOSTS) hosts[name] = stack.host(name);
     session = new BootSession(stack, "127.0.16", "boot-hosts-");
     const objects = { [release.url.replace(/^s3:\//, "")]: fs.readFileSync(manifest.path) };
@@ -43,7 +49,10 @@ beforeAll(async () => {
     for (const [names, cpus] of [[["app-0"], 2], [["redis-primary", "memcached-0", "munin"], 1]] as const) {
         const launched = await Promise.all(names.map((name) => session.launch(hosts[name], { privateNet: true, cpus, objects })));
         await Promise.all(launched.map(({ vm }) => session.ready(vm)));
-        names.forEach((name, i) => (vms[name] = launched[i].vm));
+        names.forEach((name, i) => {
+            vms[name] = launched[i].vm;
+            standIns[name] = launched[i].aws;
+        });
     }
 });
 
@@ -75,6 +84,14 @@ describe("the app host", () => {
         const fromMunin = await tcpFromVm(vms.munin, hosts["app-0"].privateIp, 80, `GET /healthz HTTP/1.0\r\nHost: ${hosts["app-0"].privateIp}\r\n\r\n`);
         expect(fromMunin).toMatch(/^HTTP\/1\.1 200/m);
         expect(fromMunin).toMatch(/"status":"ok"/);
+    });
+
+    test("keeps a copy of the shard directory from SSM, which the app's environment names", async () => {
+        const vm = vms["app-0"];
+        expect(await sh(vm, `systemctl is-active ${SHARD_DIRECTORY_SYNC_SERVICE}`)).toBe("active");
+        expect(await sh(vm, `cat ${APP_SHARD_DIRECTORY_FILE}`)).toBe(shardDirectory);
+        expect(writtenFile(hosts["app-0"], APP_ENV_FILE)).toContain(`INSTAGRAM_SHARD_DIRECTORY='${APP_SHARD_DIRECTORY_FILE}'`);
+        expect(standIns["app-0"].ssmReads).toContain(shardDirectoryParameterName("dev"));
     });
 });
 

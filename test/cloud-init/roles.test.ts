@@ -15,13 +15,13 @@ import { renderCloudConfig, emptyRole } from "../../cloud-init/role";
 const sizing = postgresSizing("r7i.large", 100);
 const shardParams = (kind: "primary" | "standby", extra: Partial<ShardParams> = {}): ShardParams => ({
     shard: 0, kind, hostname: `shard-0-${kind}`, ubuntuRelease: "24.04", sizing, volumeIds: ["vol-0123456789abcdef0", "vol-0123456789abcdef1"],
-    raidLevel: 0, volumeGiB: 100, firstLogicalShard: 0, lastLogicalShard: 9, hasStandby: true,
+    raidLevel: 0, volumeGiB: 100, logicalShards: [{ first: 0, last: 9 }], hasStandby: true,
     primaryAddress: kind === "standby" ? "10.20.0.5" : undefined, replicationCidrs: ["10.20.0.0/18", "10.20.64.0/18"], ...extra,
 });
 const shard = (kind: "primary" | "standby", extra: Partial<ShardParams> = {}) => shardRole(shardParams(kind, extra));
 const app = appRole({
     workers: 3, logicalShards: 10, shardMap: shardMap(10, 1), pgbouncerHosts: ["10.20.0.5"], redisHost: "10.20.0.6", memcachedHosts: ["10.20.0.7"],
-    mediaBucket: "b", mediaBaseUrl: "https://media.example.com", region: "us-east-1", vpcCidr: "10.20.0.0/16", maxUploadMiB: 10,
+    mediaBucket: "b", mediaBaseUrl: "https://media.example.com", region: "us-east-1", vpcCidr: "10.20.0.0/16", maxUploadMiB: 10, shardDirectoryParameter: "/instagram/test/directory/shards",
     release: { url: `s3://artifacts/releases/${"ab".repeat(32)}.tar.gz`, sha256: "ab".repeat(32) }, nodeVersion: "22.21.0",
 });
 
@@ -72,7 +72,7 @@ describe("roles", () => {
         expect(() => shard("standby", { primaryAddress: undefined })).toThrow(/standby needs its primary's address/);
         expect(() => shard("primary", { volumeIds: [] })).toThrow(/has no data volumes/);
         expect(() => shard("primary", { volumeIds: ["vol-1; rm -rf /"] })).toThrow(/characters a shell would interpret/);
-        expect(() => shard("primary", { firstLogicalShard: 5, lastLogicalShard: 2 })).toThrow(/bad logical shard range/);
+        expect(() => shard("primary", { logicalShards: [{ first: 5, last: 2 }] })).toThrow(/bad logical shard range/);
         expect(() => redisRole({ kind: "replica", maxMemoryMiB: 100, redisMajor: 7 })).toThrow(/needs its primary's address/);
         expect(() => postgresSizing("t3.nano", 1)).toThrow(/t3.nano/);
     });

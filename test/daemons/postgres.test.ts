@@ -84,7 +84,7 @@ beforeAll(async () => {
         // Twice: every statement must be idempotent, since a boot script can run again.
         psql(clusterBootstrapSql(DB));
         psql(`ALTER ROLE ${ROLES.app} PASSWORD '${PASSWORDS.app}'; ALTER ROLE ${ROLES.replication} PASSWORD '${PASSWORDS.replicator}'; ALTER ROLE ${ROLES.pgbouncer} PASSWORD '${PASSWORDS.pgbouncer}';`);
-        psql(databaseBootstrapSql(0, 3), { db: DB });
+        psql(databaseBootstrapSql([{ first: 0, last: 3 }]), { db: DB });
         psql(replicationSlotSql(standbySlotName(0)));
     }
 

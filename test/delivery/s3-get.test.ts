@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
-import { FakeImds, startFakeImds } from "../harness/fake-imds";
+import { FakeImds, instanceRoleMetadata, startFakeImds } from "../harness/fake-imds";
 
 const HOST = "127.0.6.2";
 const CREDS = { AccessKeyId: "ASIAMOCKACCESSKEY", SecretAccessKey: "mock/secret+key", Token: "session-token-xyz", Code: "Success" };
@@ -23,11 +23,7 @@ const seen: http.IncomingHttpHeaders[] = [];
 
 beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "s3-get-"));
-    imds = await startFakeImds(HOST, {
-        "iam/security-credentials/": "app-host-role",
-        "iam/security-credentials/app-host-role": JSON.stringify(CREDS),
-        "placement/region": "eu-west-1",
-    });
+    imds = await startFakeImds(HOST, instanceRoleMetadata("app-host-role", CREDS, "eu-west-1"));
     s3 = http.createServer((req, res) => {
         seen.push(req.headers);
         const body = OBJECTS[req.url!];

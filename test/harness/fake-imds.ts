@@ -24,3 +24,12 @@ export async function startFakeImds(host: string, metadata: Record<string, strin
     const port = await new Promise<number>((resolve) => server.listen(0, host, () => resolve((server.address() as { port: number }).port)));
     return { url: `http://${host}:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
+
+/** The metadata the host scripts read: an instance role with its credentials, and the region. */
+export function instanceRoleMetadata(role: string, credentials: object, region: string): Record<string, string> {
+    return {
+        "iam/security-credentials/": role,
+        [`iam/security-credentials/${role}`]: JSON.stringify(credentials),
+        "placement/region": region,
+    };
+}

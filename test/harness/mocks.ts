@@ -45,7 +45,8 @@ function commandStdout(name: string, inputs: Record<string, any>): string {
 export class StackMocks implements pulumi.runtime.Mocks {
     private readonly subnets = new Map<string, { cidr: string; az: string; next: number }>();
 
-    constructor(private readonly region: string) {}
+    /** `deployed`: SSM parameters that exist before this run (name -> value), e.g. a deployed shard directory. */
+    constructor(private readonly region: string, private readonly deployed: Readonly<Record<string, string>> = {}) {}
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
         const { type, name, inputs } = args;
@@ -156,6 +157,10 @@ export class StackMocks implements pulumi.runtime.Mocks {
                 return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
             case "aws:elb/getServiceAccount:getServiceAccount":
                 return { arn: ELB_ACCOUNT_ARN, id: "127311923021" };
+            case "aws:ssm/getParametersByPath:getParametersByPath": {
+                const under = Object.keys(this.deployed).filter((name) => name.startsWith(`${inputs.path}/`) && (inputs.recursive || !name.slice(inputs.path.length + 1).includes("/")));
+                return { id: inputs.path, path: inputs.path, names: under, values: under.map((n) => this.deployed[n]), types: under.map(() => "String"), arns: under.map((n) => `arn:aws:ssm:${this.region}:${ACCOUNT_ID}:parameter${n}`), region: this.region };
+            }
             case "aws:iam/getPolicyDocument:getPolicyDocument":
                 return { json: JSON.stringify({ Version: "2012-10-17", Statement: inputs.statements ?? [] }), id: "policy" };
             default:

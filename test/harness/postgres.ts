@@ -40,7 +40,7 @@ export async function startShardHost(daemons: Daemons, name: string, address: st
         daemons.run("psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", sockets, "-U", "postgres", "-d", db], { account, input: query, env: { ...process.env, HOME: base } }).stdout.trim();
     sql(clusterBootstrapSql("instagram"));
     sql(`ALTER ROLE ${ROLES.app} PASSWORD '${passwords.app}'; ALTER ROLE ${ROLES.pgbouncer} PASSWORD '${passwords.pgbouncer}';`);
-    sql(databaseBootstrapSql(firstLogical, lastLogical), "instagram");
+    sql(databaseBootstrapSql([{ first: firstLogical, last: lastLogical }]), "instagram");
     const userlist = path.join(base, "userlist.txt");
     writeOwned(userlist, `"${ROLES.pgbouncer}" "${passwords.pgbouncer}"\n`, account);
     const ini = path.join(base, "pgbouncer.ini");

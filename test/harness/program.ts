@@ -2,6 +2,7 @@
 import { ProgramRun, runProgram } from "../../tools/offline/runtime";
 import { StackMocks } from "./mocks";
 
-export function runMocked(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
-    return runProgram(stack, { overrides, mocks: (region) => new StackMocks(region), preview: false });
+/** `deployed`: SSM parameters that exist before the run (a deployed shard directory). */
+export function runMocked(stack: string, overrides: Record<string, unknown> = {}, deployed: Record<string, string> = {}): Promise<ProgramRun> {
+    return runProgram(stack, { overrides, mocks: (region) => new StackMocks(region, deployed), preview: false });
 }

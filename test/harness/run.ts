@@ -3,7 +3,7 @@ import { vi } from "vitest";
 import { ProgramRun } from "../../tools/offline/runtime";
 import { runMocked } from "./program";
 
-export async function runStack(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
+export async function runStack(stack: string, overrides: Record<string, unknown> = {}, deployed: Record<string, string> = {}): Promise<ProgramRun> {
     vi.resetModules();
-    return runMocked(stack, overrides);
+    return runMocked(stack, overrides, deployed);
 }

@@ -9,6 +9,7 @@ import * as path from "path";
 import { afterAll, describe, expect, test } from "vitest";
 import { PROJECT_ROOT } from "../../delivery/sources";
 import { localPlan } from "../../local/plan";
+import { initialDirectory } from "../../core/shard-directory";
 import { validateConfig } from "../../core/config";
 import { loadStackConfig } from "../../local/project-files";
 
@@ -80,7 +81,10 @@ describe("npm run local: input", () => {
 });
 
 describe("the local plan", () => {
-    const plan = (overrides: Record<string, unknown>, net = "127.0.20") => localPlan(validateConfig(loadStackConfig("dev", overrides)), { net, workers: 2 });
+    const plan = (overrides: Record<string, unknown>, net = "127.0.20") => {
+        const config = validateConfig(loadStackConfig("dev", overrides));
+        return localPlan(config, { net, workers: 2 }, initialDirectory(config.logicalShards, config.physicalShards));
+    };
 
     test("every host has its own address in the /24, and the roles follow the config", () => {
         const small = plan({});
@@ -92,7 +96,7 @@ describe("the local plan", () => {
         expect(new Set(addresses).size).toBe(addresses.length);
         expect(addresses.every((a) => a.startsWith("127.1.2."))).toBe(true);
         expect(seed.hosts.filter((h) => h.role === "shard-standby")).toHaveLength(12);
-        expect(seed.hosts.find((h) => h.name === "shard-11-standby")!.shard).toEqual(seed.shardMap[11]);
+        expect(seed.hosts.find((h) => h.name === "shard-11-standby")!.shard).toEqual({ physicalShard: 11, logicalShards: [{ first: seed.shardMap[11].firstLogicalShard, last: seed.shardMap[11].lastLogicalShard }] });
         expect(seed.hosts.filter((h) => h.role === "app")).toHaveLength(25);
     });
 

@@ -5,12 +5,11 @@
  * media store, Munin counting uploads. Then faults under bounded load, each counted, each recovered from
  * without help, and no acknowledged upload lost; then down and up again with the data still there.
  */
-import { spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { PROJECT_ROOT } from "../../delivery/sources";
 import { contextFor } from "../../local/session";
 import { LocalContext, mediaDir, pidFile } from "../../local/context";
 import { hostNamed, hostsOf } from "../../local/plan";
@@ -25,6 +24,7 @@ import { loadLoop, LoadResult, pngBytes, SiteClient } from "../../local/site-cli
 import { decodeId } from "../../core/ids";
 import { physicalShardOf, shardSchema } from "../../core/shard-map";
 import { eventually, tcpExchange } from "../harness/daemons";
+import { runLocal } from "../harness/local-cli";
 
 const NET = "127.0.12";
 const LOGICAL = 16;
@@ -35,16 +35,7 @@ const users: string[] = [];
 const acknowledged: string[] = [];
 const faults: { fault: string; requests: number; failed: number; failures: Record<string, number>; outageS?: number }[] = [];
 
-function local(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-        const child = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "local", "cli.ts"), ...args, "--dir", dir], { cwd: PROJECT_ROOT });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
-        child.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr }));
-    });
-}
+const local = (...args: string[]) => runLocal(dir, args);
 
 const UP = ["up", "--stack", "dev", "--net", NET, "--workers", "2",
     "--set", "instagram:physicalShards=2", "--set", `instagram:logicalShards=${LOGICAL}`, "--set", "instagram:shardStandby=true",

@@ -31,7 +31,8 @@ function expectedCounts(stack: string, overrides: Record<string, unknown>) {
         "command:local:Command": 1 + c.appServers + 1,
         "aws:s3/bucketObjectv2:BucketObjectv2": 1,
         [T.distribution]: 1,
-        [T.ssmParameter]: 5,
+        // The five secrets and the shard directory.
+        [T.ssmParameter]: 6,
         [T.randomPassword]: 5,
         [T.role]: 5,
         [T.instanceProfile]: 5,
@@ -67,7 +68,7 @@ describe("the whole stack", () => {
         expect(run.outputs.secretParameters).toHaveLength(5);
     });
 
-    test("tags: every AWS resource goes through one of the stack's two providers, whose defaultTags carry Project, Stack and ManagedBy; no resource repeats them", async () => {
+    test("tags: every AWS resource goes through one of the stack's two providers, whose defaultTags carry Project, Stack and ManagedBy; no resource repeats them; data sources use them too", async () => {
         const run = await runStack("dev", { "aws:profile": "ops" });
         const providers = run.ofType(T.provider);
         expect(providers.map((p) => p.name).sort()).toEqual(["aws", "us-east-1"]);
@@ -86,7 +87,12 @@ describe("the whole stack", () => {
         }
         // Data sources too: an AMI or zone lookup with another provider would ignore aws:profile.
         expect(run.calls.length).toBeGreaterThan(3);
-        for (const call of run.calls) expect(refs, call.token).toContain(call.provider);
+        // All but the shard directory's lookup, which runs before the stack (and its providers) exist, with the
+        // default provider: the same aws:region and aws:profile.
+        const [directoryLookup, ...rest] = run.calls;
+        expect(directoryLookup.token).toBe("aws:ssm/getParametersByPath:getParametersByPath");
+        expect(directoryLookup.provider).toBeUndefined();
+        for (const call of rest) expect(refs, call.token).toContain(call.provider);
     });
 
     test("a Graviton app type boots the arm64 AMI while the other tiers keep amd64", async () => {

@@ -31,7 +31,7 @@ function makeHost(name: string, address: string, kind: "primary" | "standby", co
     fs.chownSync(host.sockets, account.uid!, account.gid!);
     const params: ShardParams = {
         shard: 0, kind, hostname: `shard-0-${kind}`, ubuntuRelease: "24.04", sizing: postgresSizing("t3.small", 20),
-        volumeIds: ["vol-0123456789abcdef0"], raidLevel: 0, volumeGiB: 10, firstLogicalShard: 0, lastLogicalShard: 7, hasStandby: true,
+        volumeIds: ["vol-0123456789abcdef0"], raidLevel: 0, volumeGiB: 10, logicalShards: [{ first: 0, last: 7 }], hasStandby: true,
         primaryAddress: kind === "standby" ? PRIMARY : undefined, replicationCidrs: ["127.0.0.1/32"],
     };
     // The role's own files, with this machine's differences: its PostgreSQL version, a loopback address,

@@ -70,6 +70,12 @@ Environment=INSTAGRAM_IMDS_ENDPOINT=http://10.0.2.100 INSTAGRAM_SSM_ENDPOINT=htt
 # A volume that never arrives fails the boot after 2 minutes here, not the role's 10.
 Environment=WAIT_SECONDS=120
 UNIT
+# The app host's shard directory copy is kept by a service of its own: the same stand-ins.
+mkdir -p "$rootfs/etc/systemd/system/instagram-shard-directory.service.d"
+cat > "$rootfs/etc/systemd/system/instagram-shard-directory.service.d/boot-test-endpoints.conf" <<'UNIT'
+[Service]
+Environment=INSTAGRAM_IMDS_ENDPOINT=http://10.0.2.100 INSTAGRAM_SSM_ENDPOINT=http://10.0.2.101
+UNIT
 cat > "$rootfs/etc/network/interfaces" <<'NET'
 auto lo
 iface lo inet loopback

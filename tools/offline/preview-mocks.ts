@@ -47,6 +47,11 @@ export class PreviewMocks implements pulumi.runtime.Mocks {
     }
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        // The plan is of a new stack (it reads no deployed state): no shard directory exists yet, so the
+        // first deploy's directory follows from the config. `pulumi preview` reads the deployed one.
+        if (args.token === "aws:ssm/getParametersByPath:getParametersByPath") {
+            return { id: args.inputs.path, path: args.inputs.path, names: [], values: [], types: [], arns: [], region: UNKNOWN };
+        }
         const fields = CALL_OUTPUTS[args.token];
         if (!fields) throw new Error(`the offline plan does not know the data source ${args.token}; add its outputs to tools/offline/preview-mocks.ts`);
         return Object.fromEntries(fields.map((f) => [f, UNKNOWN]));

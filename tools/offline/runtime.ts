@@ -167,7 +167,10 @@ export async function runProgram(stack: string, options: RunOptions): Promise<Pr
             });
         };
 
-        const program = await import("../../index");
+        // index.ts is `export = async () => outputs`, as the Pulumi CLI runs it: call it, then read what it returns.
+        const entry = await import("../../index");
+        const main = (typeof entry === "function" ? entry : (entry as { default: unknown }).default) as () => Promise<Record<string, unknown>>;
+        const program = await main();
         const outputs: Record<string, unknown> = {};
         for (const [key, value] of Object.entries(program)) {
             outputs[key] = pulumi.Output.isInstance(value) ? unwrapSecrets(await outputValue(value as pulumi.Output<unknown>)) : value;
