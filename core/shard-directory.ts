@@ -153,6 +153,17 @@ export function directoryFromShardMap(map: readonly ShardRange[], logicalShards:
     };
 }
 
+/** The directory as an operator reads it: one line per physical shard, with what it holds and in what state. */
+export function describeDirectory(d: ShardDirectory): string[] {
+    const lines = [`${d.logicalShards} logical shards on ${d.physicalShards.length} physical shards`];
+    for (const p of d.physicalShards) {
+        const held = rangesOn(d, p.physicalShard).map((r) => `${r.first}-${r.last} (${r.last - r.first + 1}, ${r.state === "moving" ? `moving to ${r.movingTo}` : "serving"})`);
+        const incoming = d.ranges.filter((r) => r.movingTo === p.physicalShard).map((r) => `${r.first}-${r.last} arriving from ${r.physicalShard}`);
+        lines.push(`  physical ${p.physicalShard}  ${(p.endpoint ?? "(no endpoint yet)").padEnd(21)}  ${[...held, ...incoming].join(", ") || "(no logical shard)"}`);
+    }
+    return lines;
+}
+
 /** The part of the config the directory depends on. */
 export interface ShardCounts {
     readonly logicalShards: number;

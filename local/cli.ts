@@ -6,6 +6,7 @@
  *   status                   each host's daemons and their health; exit 1 if any is unhealthy
  *   logs HOST|ROLE [--lines N]   the end of a host's (or every host of a role's) logs
  *   promote SHARD            promote a shard's standby after its primary is lost
+ *   shards status            where each logical shard lives (the stack's shard directory)
  *   install-deps             apt-get install what is missing (root)
  * Common: --dir DIR (default .local in the project). Exit 2 on bad usage, 1 on failure.
  */
@@ -17,15 +18,15 @@ import { LocalContext, logFile } from "./context";
 import { contextFor, requireState } from "./session";
 import { installDeps, missingMessage, missingRequirements } from "./deps";
 import { hostsOf, LocalPlanError } from "./plan";
-import { writeLocalDirectory } from "./shard-directory";
-import { withEndpoints } from "../core/shard-directory";
+import { directoryPath, readLocalDirectory, writeLocalDirectory } from "./shard-directory";
+import { describeDirectory, withEndpoints } from "../core/shard-directory";
 import { PORTS } from "../core/ports";
 import { down, envOf, orderedHosts, promote, SERVICES, siteLines, statusOf, up, waitForSite } from "./stack";
 import { LocalState, readState, sameStack, takeLock, writeState } from "./state";
 import { tail } from "./processes";
 
 const USAGE = `usage: npm run local -- up [--stack NAME] [--set KEY=VALUE]... [--net 127.0.20] [--workers N] [--dir DIR]
-       npm run local -- down | status | logs HOST|ROLE [--lines N] | promote SHARD | install-deps   [--dir DIR]`;
+       npm run local -- down | status | logs HOST|ROLE [--lines N] | promote SHARD | shards status | install-deps   [--dir DIR]`;
 
 class UsageError extends Error {}
 
@@ -82,10 +83,13 @@ export function parseArgs(argv: readonly string[]): Args {
         else if (!args.command) args.command = arg;
         else args.positional.push(arg);
     }
-    if (!["up", "down", "status", "logs", "promote", "install-deps"].includes(args.command)) {
+    if (!["up", "down", "status", "logs", "promote", "shards", "install-deps"].includes(args.command)) {
         throw new UsageError(args.command ? `unknown command ${JSON.stringify(args.command)}` : "missing command");
     }
-    if ((args.command === "logs" || args.command === "promote") !== (args.positional.length === 1)) {
+    if (args.command === "shards" && (args.positional.length !== 1 || args.positional[0] !== "status")) {
+        throw new UsageError(`shards takes one subcommand: status (got ${JSON.stringify(args.positional.join(" "))})`);
+    }
+    if (args.command !== "shards" && (args.command === "logs" || args.command === "promote") !== (args.positional.length === 1)) {
         throw new UsageError(args.command === "logs" ? "logs takes one HOST or ROLE" : args.command === "promote" ? "promote takes one SHARD number" : `${args.command} takes no arguments`);
     }
     if (args.command !== "up" && (args.stack || args.net || args.workers || Object.keys(args.overrides).length)) {
@@ -192,6 +196,13 @@ async function main(argv: readonly string[]): Promise<number> {
                 }
                 return 0;
             }
+            case "shards": {
+                // The directory as stored (not reconciled with the config): what the stack holds now.
+                const stored = readLocalDirectory(args.dir);
+                if (!stored) throw new Error(`no shard directory in ${args.dir} yet: \`up\` writes it`);
+                console.log(`shard directory ${directoryPath(args.dir)}: ${describeDirectory(stored).join("\n")}`);
+                return 0;
+            }
             case "promote": {
                 const shard = Number(args.positional[0]);
                 if (!Number.isInteger(shard) || shard < 0) throw new Error(`promote ${args.positional[0]}: not a physical shard number`);
@@ -201,7 +212,13 @@ async function main(argv: readonly string[]): Promise<number> {
         }
         return 2;
     } catch (e) {
-        if (e instanceof ConfigError) console.error(`local: the stack's configuration is invalid:\n${e.problems.map((p) => `  - ${p}`).join("\n")}`);
+        if (e instanceof ConfigError) {
+            console.error(`local: the stack's configuration is invalid:\n${e.problems.map((p) => `  - ${p}`).join("\n")}`);
+            // On this machine the deployed directory is a file, and config values come from --set.
+            if (e.problems.some((p) => p.includes("deployed shard directory") || p.includes("still holds logical shards"))) {
+                console.error(`  (the one-machine stack's shard directory is ${directoryPath(args.dir)}: pass the deployed counts with --set, or use another --dir for another stack)`);
+            }
+        }
         else if (e instanceof LocalPlanError) console.error(`local: ${e.message}`);
         else console.error(`local: ${(e as Error).message}`);
         return 1;

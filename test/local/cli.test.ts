@@ -37,6 +37,8 @@ describe("npm run local: input", () => {
         [["logs"], "logs takes one HOST or ROLE"],
         [["promote"], "promote takes one SHARD number"],
         [["down", "extra"], "down takes no arguments"],
+        [["shards"], 'shards takes one subcommand: status (got "")'],
+        [["shards", "move", "0-3"], 'shards takes one subcommand: status (got "move 0-3")'],
     ])("%j exits 2: %s", (args, message) => {
         const r = local(args as string[]);
         expect(r.status).toBe(2);

@@ -66,6 +66,11 @@ describe("growing the one-machine stack", () => {
             expect(d.physicalShards.map((p) => p.physicalShard)).toEqual([0, 1]);
             expect(d.physicalShards[1].endpoint).toBe(`${NET}.82:6432`);
             expect(d.ranges).toEqual([{ first: 0, last: 63, physicalShard: 0, state: "serving" }]);
+            const status = await local("shards", "status");
+            expect(status.status, status.stderr).toBe(0);
+            expect(status.stdout).toContain("64 logical shards on 2 physical shards");
+            expect(status.stdout).toMatch(new RegExp(`physical 0  ${NET}\\.80:6432 +0-63 \\(64, serving\\)`));
+            expect(status.stdout).toMatch(new RegExp(`physical 1  ${NET}\\.82:6432 +\\(no logical shard\\)`));
             // A new user still lands on physical shard 0: nothing routes to the empty shard until a move.
             const ivan = await site.createUser("ivan");
             expect((await site.request("GET", `/api/v1/users/${ivan}`)).status).toBe(200);
@@ -78,6 +83,7 @@ describe("growing the one-machine stack", () => {
         const r = await local("up", "--stack", "dev", "--net", NET, "--workers", "1", "--set", "instagram:physicalShards=2", "--set", "instagram:logicalShards=128");
         expect(r.status).toBe(1);
         expect(r.stderr).toMatch(/instagram:logicalShards = 128: the deployed shard directory has 64 logical shards/);
+        expect(r.stderr).toContain(`the one-machine stack's shard directory is ${directoryPath(dir)}: pass the deployed counts with --set`);
         expect(r.stderr).not.toMatch(/\n\s+at /);
         expect(directory().logicalShards).toBe(64);
     }, 120_000);

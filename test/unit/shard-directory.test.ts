@@ -2,7 +2,7 @@
 import { describe, expect, test } from "vitest";
 import {
     directoryProblems, directoryShardMap, formatShardDirectory, initialDirectory, parseShardDirectory, physicalShardIn,
-    rangesOn, reconcileShardDirectory, ShardDirectory, withEndpoints,
+    describeDirectory, rangesOn, reconcileShardDirectory, ShardDirectory, withEndpoints,
 } from "../../core/shard-directory";
 import { ConfigError } from "../../core/config";
 import { physicalShardOf } from "../../core/shard-map";
@@ -87,6 +87,12 @@ describe("shard directory", () => {
         };
         expect(directoryProblems(d, "d")).toEqual([]);
         expect([0, 2, 3, 4, 9].map((l) => physicalShardIn(d, l))).toEqual([0, 0, 2, 1, 1]);
+        expect(describeDirectory(withEndpoints(d, (p) => `10.0.0.${p}:6432`))).toEqual([
+            "10 logical shards on 3 physical shards",
+            "  physical 0  10.0.0.0:6432          0-2 (3, serving)",
+            "  physical 1  10.0.0.1:6432          4-9 (6, serving), 3-3 arriving from 2",
+            "  physical 2  10.0.0.2:6432          3-3 (1, moving to 1)",
+        ]);
         expect(() => physicalShardIn(d, 10)).toThrow(/outside 0..9/);
     });
 });
