@@ -112,7 +112,7 @@ export class InstagramStack extends pulumi.ComponentResource {
         const directoryArn = pulumi.interpolate`arn:${aws.getPartitionOutput({}, invoke).partition}:ssm:${c.region}:${aws.getCallerIdentityOutput({}, invoke).accountId}:parameter${directoryName}`;
         const tierStatements: Record<HostRole, PolicyStatement[]> = {
             app: [
-                // The app re-reads the shard directory every few seconds (app/api/directory-source.ts).
+                // The host's instagram-shard-directory service copies the directory for the app every few seconds.
                 { Sid: "ReadShardDirectory", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: directoryArn },
                 { Sid: "PhotosReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: pulumi.interpolate`${media.bucket.arn}/*` },
                 release.readStatement,

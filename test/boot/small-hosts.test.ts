@@ -144,7 +144,14 @@ describe("Munin", () => {
         const vm = vms.munin;
         expect(await sh(vm, "systemctl is-active cron")).toBe("active");
         expect(await sh(vm, "grep -v '^#' /etc/cron.d/munin")).toMatch(/^\*\/5 \* \* \* \* +munin .*munin-cron/m);
-        await sh(vm, "runuser -u munin -- /usr/share/munin/munin-update", 600_000);
+        // cron's munin-cron may be running munin-update right now (every 5 minutes); it then holds the lock and
+        // ours dies: wait for that run to end, and update again.
+        for (let attempt = 1; ; attempt++) {
+            const run = await vm.exec("runuser -u munin -- /usr/share/munin/munin-update", 600_000);
+            if (run.code === 0) break;
+            if (!/Lock already exists/.test(run.err + run.out) || attempt === 3) throw new Error(`munin-update exited ${run.code}: ${run.err}${run.out}`);
+            await sh(vm, "while [ -e /var/run/munin/munin-update.lock ]; do sleep 2; done", 600_000);
+        }
         for (const name of ["app-0", "redis-primary", "memcached-0"]) {
             expect(await sh(vm, `ls /var/lib/munin/*/${name}-load-load-g.rrd`), name).toMatch(/\.rrd$/);
         }
