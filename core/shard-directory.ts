@@ -155,7 +155,8 @@ export function directoryFromShardMap(map: readonly ShardRange[], logicalShards:
 
 /** The directory as an operator reads it: one line per physical shard, with what it holds and in what state. */
 export function describeDirectory(d: ShardDirectory): string[] {
-    const lines = [`${d.logicalShards} logical shards on ${d.physicalShards.length} physical shards`];
+    const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+    const lines = [`${count(d.logicalShards, "logical shard")} on ${count(d.physicalShards.length, "physical shard")}`];
     for (const p of d.physicalShards) {
         const held = rangesOn(d, p.physicalShard).map((r) => `${r.first}-${r.last} (${r.last - r.first + 1}, ${r.state === "moving" ? `moving to ${r.movingTo}` : "serving"})`);
         const incoming = d.ranges.filter((r) => r.movingTo === p.physicalShard).map((r) => `${r.first}-${r.last} arriving from ${r.physicalShard}`);
