@@ -10,8 +10,7 @@ import { InstagramConfig } from "../core/config";
 import { instanceSpec } from "../core/instance-types";
 import { monitoringHostIp, privateSubnetCidr } from "../core/network-plan";
 import { ShardRange } from "../core/shard-map";
-import { directoryShardMap, formatShardDirectory, logicalShardsOn, ShardDirectory, shardDirectoryParameterName, withEndpoints } from "../core/shard-directory";
-import { PORTS } from "../core/ports";
+import { directoryShardMap, formatShardDirectory, logicalShardsOn, ShardDirectory, shardDirectoryParameterName, withPrimaryAddresses } from "../core/shard-directory";
 import { appWorkerCount, memcachedSizing, postgresSizing } from "../core/sizing";
 import { HOST_ROLES, HostRole } from "../core/security-rules";
 import { MAX_UPLOAD_MIB } from "../core/app-contract";
@@ -79,13 +78,15 @@ export class InstagramStack extends pulumi.ComponentResource {
         const awsProvider = new aws.Provider("aws", { region: c.region, profile: c.profile, defaultTags }, { parent: this });
         // Components only: their children inherit the provider (a custom resource takes `provider` instead).
         const parent = { parent: this, providers: { aws: awsProvider } };
+        // Data sources called from here (not from a component) name the provider themselves.
+        const invoke = { parent: this, provider: awsProvider };
 
         const network = new Network("net", { vpcCidr: c.vpcCidr, azCount: c.azCount, natPerAz: c.natPerAz, adminCidrs: c.adminCidrs }, parent);
         const secrets = new Secrets("secrets", {}, parent);
 
         const zoneId = c.hostedZoneId
             ? pulumi.output(c.hostedZoneId)
-            : aws.route53.getZoneOutput({ name: c.domain, privateZone: false }, { parent: this, provider: awsProvider }).zoneId;
+            : aws.route53.getZoneOutput({ name: c.domain, privateZone: false }, invoke).zoneId;
         const edge = new Edge("edge", {
             domain: c.domain,
             zoneId,
@@ -108,7 +109,6 @@ export class InstagramStack extends pulumi.ComponentResource {
         // The shard directory's ARN, from its fixed name: the app hosts' identity exists before the parameter,
         // whose value names the shard primaries' addresses.
         const directoryName = shardDirectoryParameterName(pulumi.getStack());
-        const invoke = { parent: this, provider: awsProvider };
         const directoryArn = pulumi.interpolate`arn:${aws.getPartitionOutput({}, invoke).partition}:ssm:${c.region}:${aws.getCallerIdentityOutput({}, invoke).accountId}:parameter${directoryName}`;
         const tierStatements: Record<HostRole, PolicyStatement[]> = {
             app: [
@@ -130,7 +130,7 @@ export class InstagramStack extends pulumi.ComponentResource {
         const amis = new Map<string, pulumi.Output<string>>();
         const amiFor = (instanceType: string) => {
             const arch = instanceSpec(instanceType)!.architecture;
-            if (!amis.has(arch)) amis.set(arch, ubuntuAmi(c.ubuntuRelease, arch, { parent: this, provider: awsProvider }));
+            if (!amis.has(arch)) amis.set(arch, ubuntuAmi(c.ubuntuRelease, arch, invoke));
             return amis.get(arch)!;
         };
         const placement = (role: HostRole): TierPlacement => ({
@@ -170,7 +170,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             // Standard (4 KB) while it fits; advanced (8 KB) once moves have split it into many ranges.
             tier: "Intelligent-Tiering",
             description: `Shard directory of stack ${pulumi.getStack()}: logical shard ranges -> physical shards, and each primary's pgbouncer`,
-            value: pulumi.all(shards.map((s) => s.primary.host.privateIp)).apply((ips) => formatShardDirectory(withEndpoints(args.directory, (p) => `${ips[p]}:${PORTS.pgbouncer}`))),
+            value: pulumi.all(shards.map((s) => s.primary.host.privateIp)).apply((ips) => formatShardDirectory(withPrimaryAddresses(args.directory, (p) => ips[p]))),
         }, { parent: this, provider: awsProvider, protect: c.deletionProtection });
         this.shardDirectoryParameter = directoryParameter.name;
 

@@ -8,6 +8,7 @@
 import { ConfigError } from "./config";
 import { ShardRange, shardMap } from "./shard-map";
 import { MAX_LOGICAL_SHARDS } from "./ids";
+import { PORTS } from "./ports";
 
 /** Serving: reads and writes go to its physical shard. Moving: being copied to `movingTo` (writes may pause). */
 export type LogicalShardState = "serving" | "moving";
@@ -51,12 +52,7 @@ export function shardDirectoryParameterName(stack: string): string {
 
 /** The directory a first deploy writes: core/shard-map.ts's contiguous blocks, every logical shard serving. */
 export function initialDirectory(logicalShards: number, physicalShards: number): ShardDirectory {
-    return {
-        format: 1,
-        logicalShards,
-        ranges: shardMap(logicalShards, physicalShards).map((r) => ({ first: r.firstLogicalShard, last: r.lastLogicalShard, physicalShard: r.physicalShard, state: "serving" as const })),
-        physicalShards: Array.from({ length: physicalShards }, (_, physicalShard) => ({ physicalShard })),
-    };
+    return directoryFromShardMap(shardMap(logicalShards, physicalShards), logicalShards, physicalShards);
 }
 
 const isWhole = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;
@@ -206,7 +202,7 @@ export function reconcileShardDirectory(deployed: ShardDirectory | undefined, co
     return { ...deployed, physicalShards };
 }
 
-/** The directory with each physical shard's endpoint as the deploy knows it (its primary's pgbouncer). */
-export function withEndpoints(d: ShardDirectory, endpointOf: (physicalShard: number) => string): ShardDirectory {
-    return { ...d, physicalShards: d.physicalShards.map((p) => ({ physicalShard: p.physicalShard, endpoint: endpointOf(p.physicalShard) })) };
+/** The directory with each physical shard's endpoint as the deploy knows it: its primary's pgbouncer. */
+export function withPrimaryAddresses(d: ShardDirectory, primaryAddressOf: (physicalShard: number) => string): ShardDirectory {
+    return { ...d, physicalShards: d.physicalShards.map((p) => ({ physicalShard: p.physicalShard, endpoint: `${primaryAddressOf(p.physicalShard)}:${PORTS.pgbouncer}` })) };
 }

@@ -17,10 +17,9 @@ import { PROJECT_ROOT } from "../delivery/sources";
 import { LocalContext, logFile } from "./context";
 import { contextFor, requireState } from "./session";
 import { installDeps, missingMessage, missingRequirements } from "./deps";
-import { hostsOf, LocalPlanError } from "./plan";
+import { LocalPlanError, shardHost } from "./plan";
 import { directoryPath, readLocalDirectory, writeLocalDirectory } from "./shard-directory";
-import { describeDirectory, withEndpoints } from "../core/shard-directory";
-import { PORTS } from "../core/ports";
+import { describeDirectory, withPrimaryAddresses } from "../core/shard-directory";
 import { down, envOf, orderedHosts, promote, SERVICES, siteLines, statusOf, up, waitForSite } from "./stack";
 import { LocalState, readState, sameStack, takeLock, writeState } from "./state";
 import { tail } from "./processes";
@@ -134,7 +133,7 @@ async function runUp(args: Args): Promise<number> {
     // Recorded before anything starts, so a failed `up` can still be taken `down`; the shard directory too,
     // with each physical shard's pgbouncer (the first `up` writes it from the config, later ones keep it).
     writeState(args.dir, wanted);
-    writeLocalDirectory(args.dir, withEndpoints(ctx.plan.directory, (p) => `${hostsOf(ctx.plan, "shard-primary").find((h) => h.shard!.physicalShard === p)!.address}:${PORTS.pgbouncer}`));
+    writeLocalDirectory(args.dir, withPrimaryAddresses(ctx.plan.directory, (p) => shardHost(ctx.plan, p).address));
     console.log(`local: bringing up stack ${wanted.stack} on ${ctx.plan.net}.0/24 (${ctx.plan.hosts.length} hosts) in ${args.dir}`);
     const t0 = Date.now();
     const started = await up(ctx, wanted);

@@ -91,4 +91,10 @@ export function localPlan(config: InstagramConfig, options: { net: string; worke
 
 export const hostsOf = (plan: LocalPlan, ...roles: LocalRole[]) => plan.hosts.filter((h) => roles.includes(h.role));
 export const hostNamed = (plan: LocalPlan, name: string) => plan.hosts.find((h) => h.name === name);
+/** The primary (or standby) host of a physical shard. */
+export function shardHost(plan: LocalPlan, physicalShard: number, member: "primary" | "standby" = "primary"): LocalHost {
+    const host = plan.hosts.find((h) => h.role === `shard-${member}` && h.shard?.physicalShard === physicalShard);
+    if (!host) throw new Error(`the local stack has no ${member} for physical shard ${physicalShard}`);
+    return host;
+}
 export const edgeHost = (plan: LocalPlan) => hostsOf(plan, "edge")[0];

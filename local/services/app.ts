@@ -6,7 +6,7 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { account, hostDir, LocalContext, logFile, mediaDir, ownedDir, pidFile, writeFileAs } from "../context";
-import { edgeHost, hostsOf, LocalHost } from "../plan";
+import { edgeHost, hostsOf, LocalHost, shardHost } from "../plan";
 import { runningPid, startDetached, stopPidFile, tail } from "../processes";
 import { appEnvironmentVariables, MAX_UPLOAD_MIB } from "../../core/app-contract";
 import { directoryPath } from "../shard-directory";
@@ -32,7 +32,7 @@ export function appPaths(ctx: LocalContext, host: LocalHost): AppPaths {
 /** The app's environment: the same contract the app role writes to app.env, with this machine's paths and a media directory. */
 export function localAppEnv(ctx: LocalContext, host: LocalHost): Record<string, string> {
     // pgbouncer of each physical shard's primary, by physical shard number (one may hold no logical shard).
-    const shards = ctx.plan.directory.physicalShards.map((s) => hostsOf(ctx.plan, "shard-primary").find((h) => h.shard!.physicalShard === s.physicalShard)!.address);
+    const shards = ctx.plan.directory.physicalShards.map((s) => shardHost(ctx.plan, s.physicalShard).address);
     const p = appPaths(ctx, host);
     const env = appEnvironmentVariables({
         workers: ctx.plan.workers,

@@ -5,7 +5,7 @@
  */
 import * as path from "path";
 import { account, hostDir, LocalContext, pidFile, writeFileAs } from "../context";
-import { LocalHost } from "../plan";
+import { LocalHost, shardHost } from "../plan";
 import { canConnect, runningPid, stopPidFile } from "../processes";
 import { pgbouncerIni } from "../../cloud-init/configs/pgbouncer";
 import { DATABASE, DB_ROLES as ROLES } from "../../core/database";
@@ -16,7 +16,7 @@ import { PORTS } from "../../core/ports";
 /** Where this host's pgbouncer sends connections: its own PostgreSQL, or the promoted standby's. */
 export function pgbouncerTarget(ctx: LocalContext, host: LocalHost, failedOver: readonly number[]): LocalHost {
     if (host.role === "shard-primary" && failedOver.includes(host.shard!.physicalShard)) {
-        return ctx.plan.hosts.find((h) => h.role === "shard-standby" && h.shard?.physicalShard === host.shard!.physicalShard)!;
+        return shardHost(ctx.plan, host.shard!.physicalShard, "standby");
     }
     return host;
 }

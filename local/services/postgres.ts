@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { account, hostDir, LocalContext, logFile, ownedDir, writeFileAs } from "../context";
-import { LocalHost, LocalPlan } from "../plan";
+import { LocalHost, LocalPlan, shardHost } from "../plan";
 import { pidAlive, sleep, tail } from "../processes";
 import { CONF_SRC, shardEnv, ShardParams, shardRole } from "../../cloud-init/roles/postgres";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
@@ -63,7 +63,7 @@ export function shardPaths(ctx: LocalContext, host: LocalHost): ShardPaths {
 function shardParams(ctx: LocalContext, host: LocalHost): ShardParams {
     const shard = host.shard!;
     const kind = host.role === "shard-standby" ? "standby" : "primary";
-    const primary = ctx.plan.hosts.find((h) => h.role === "shard-primary" && h.shard?.physicalShard === shard.physicalShard)!;
+    const primary = shardHost(ctx.plan, shard.physicalShard);
     return {
         shard: shard.physicalShard,
         kind,

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "vitest";
 import {
     directoryProblems, directoryShardMap, formatShardDirectory, initialDirectory, parseShardDirectory, physicalShardIn,
-    describeDirectory, rangesOn, reconcileShardDirectory, ShardDirectory, withEndpoints,
+    describeDirectory, rangesOn, reconcileShardDirectory, ShardDirectory, withPrimaryAddresses,
 } from "../../core/shard-directory";
 import { ConfigError } from "../../core/config";
 import { physicalShardOf } from "../../core/shard-map";
@@ -60,7 +60,7 @@ describe("shard directory", () => {
     });
 
     test("a deployed directory is checked: coverage, order, known shards, states, endpoints", () => {
-        const ok = withEndpoints(initialDirectory(8, 2), (p) => `10.0.0.${p + 1}:6432`);
+        const ok = withPrimaryAddresses(initialDirectory(8, 2), (p) => `10.0.0.${p + 1}`);
         expect(parseShardDirectory(formatShardDirectory(ok), "d")).toEqual(ok);
         const bad = (patch: Partial<ShardDirectory>) => directoryProblems({ ...ok, ...patch }, "/instagram/dev/directory/shards");
         expect(bad({ format: 2 as 1 })).toEqual([expect.stringMatching(/format is 2, this program reads format 1/)]);
@@ -87,7 +87,7 @@ describe("shard directory", () => {
         };
         expect(directoryProblems(d, "d")).toEqual([]);
         expect([0, 2, 3, 4, 9].map((l) => physicalShardIn(d, l))).toEqual([0, 0, 2, 1, 1]);
-        expect(describeDirectory(withEndpoints(d, (p) => `10.0.0.${p}:6432`))).toEqual([
+        expect(describeDirectory(withPrimaryAddresses(d, (p) => `10.0.0.${p}`))).toEqual([
             "10 logical shards on 3 physical shards",
             "  physical 0  10.0.0.0:6432          0-2 (3, serving)",
             "  physical 1  10.0.0.1:6432          4-9 (6, serving), 3-3 arriving from 2",
