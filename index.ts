@@ -5,12 +5,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { readProgramConfig } from "./components/program-config";
 import { readDeployedShardDirectory } from "./components/shard-directory";
 import { InstagramStack } from "./components/stack";
-import { reconcileShardDirectory } from "./core/shard-directory";
+import { reconcileShardDirectory, refuseDeployDuringMove } from "./core/shard-directory";
 import { appSourceHash, PROJECT_ROOT } from "./delivery/sources";
 
 export = async () => {
     const config = readProgramConfig();
-    const directory = reconcileShardDirectory(await readDeployedShardDirectory(pulumi.getStack()), config);
+    const deployed = await readDeployedShardDirectory(pulumi.getStack());
+    // The program rewrites the directory's endpoints: never in the middle of a move's flip.
+    refuseDeployDuringMove(deployed);
+    const directory = reconcileShardDirectory(deployed, config);
     const stack = new InstagramStack("instagram", { config, directory, projectRoot: PROJECT_ROOT, appSourceHash: appSourceHash() });
     return {
         /** https://<domain>, through the load balancer. */

@@ -11,6 +11,7 @@ export const SCRIPTS = {
     shardRaid: "shard-raid.sh",
     shardPostgres: "shard-postgres.sh",
     shardPromote: "shard-promote.sh",
+    shardMove: "shard-move.sh",
     redisAuth: "redis-auth.sh",
     privateAddress: "private-address.sh",
     muninInstagram: "munin-instagram.sh",

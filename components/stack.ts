@@ -170,7 +170,14 @@ export class InstagramStack extends pulumi.ComponentResource {
             // Standard (4 KB) while it fits; advanced (8 KB) once moves have split it into many ranges.
             tier: "Intelligent-Tiering",
             description: `Shard directory of stack ${pulumi.getStack()}: logical shard ranges -> physical shards, and each primary's pgbouncer`,
-            value: pulumi.all(shards.map((s) => s.primary.host.privateIp)).apply((ips) => formatShardDirectory(withPrimaryAddresses(args.directory, (p) => ips[p]))),
+            // A promoted standby keeps serving as its shard's primary: the deployed directory says which host it is.
+            value: pulumi
+                .all(shards.map((s) => pulumi.all([s.primary.host.privateIp, s.standby?.host.privateIp ?? ""])))
+                .apply((ips) => formatShardDirectory(withPrimaryAddresses(args.directory, (p, host) => {
+                    const [primary, standby] = ips[p];
+                    // core/shard-directory.ts refuses shardStandby=false while a standby serves.
+                    return host === "standby" ? standby : primary;
+                }))),
         }, { parent: this, provider: awsProvider, protect: c.deletionProtection });
         this.shardDirectoryParameter = directoryParameter.name;
 

@@ -3,6 +3,7 @@
  * shard role's SQL and configs (cloud-init/) create them; the app (app/api/) and the one-machine stack
  * connect as them.
  */
+import { shardSchema } from "./shard-map";
 
 /** The database on every shard primary; logical shards are schemas inside it. */
 export const DATABASE = "instagram";
@@ -16,3 +17,14 @@ export const DB_ROLES = {
     /** pgbouncer's auth_user, which runs auth_query. */
     pgbouncer: "pgbouncer",
 } as const;
+
+/**
+ * The SQLSTATE a logical shard's copy raises when a move has frozen it: being switched to its new physical
+ * shard, or left behind read-only until `shards cleanup`. The app answers it with 503 and Retry-After.
+ */
+export const MOVED_SQLSTATE = "IGM01";
+
+/** Names a move gives the objects it creates: the source's publication and the destination's subscription. */
+export function moveObjectName(logicalShard: number): string {
+    return `move_${shardSchema(logicalShard)}`;
+}

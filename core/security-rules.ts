@@ -29,7 +29,7 @@ export function groupRules(): GroupRule[] {
     return [
         { from: "lb", to: "app", port: PORTS.http, description: "Load balancer to nginx on the app hosts (requests and health checks)" },
         { from: "app", to: "shard", port: PORTS.pgbouncer, description: "App workers to pgbouncer on the shard hosts" },
-        { from: "shard", to: "shard", port: PORTS.postgres, description: "Standby streams WAL from its primary (replication and pg_basebackup)" },
+        { from: "shard", to: "shard", port: PORTS.postgres, description: "Standby streams WAL from its primary; a primary copies a moving logical shard from another" },
         { from: "app", to: "redis", port: PORTS.redis, description: "App workers to Redis (feeds, sessions)" },
         { from: "redis", to: "redis", port: PORTS.redis, description: "Redis replica syncs from its primary" },
         { from: "app", to: "memcached", port: PORTS.memcached, description: "App workers to memcached" },

@@ -31,6 +31,8 @@ export interface PhysicalShardEntry {
     readonly physicalShard: number;
     /** host:port of the pgbouncer in front of its current primary; absent until the primary exists. */
     readonly endpoint?: string;
+    /** Its standby was promoted (`promote SHARD`): the standby host serves as the primary from then on. */
+    readonly promotedStandby?: true;
 }
 
 export interface ShardDirectory {
@@ -70,6 +72,7 @@ export function directoryProblems(value: unknown, where: string): string[] {
     d.physicalShards!.forEach((p, i) => {
         if (!p || p.physicalShard !== i) problems.push(`${where}: physicalShards[${i}] must be physical shard ${i}`);
         else if (p.endpoint !== undefined && !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(p.endpoint)) problems.push(`${where}: physical shard ${i}'s endpoint ${JSON.stringify(p.endpoint)} is not host:port`);
+        else if (p.promotedStandby !== undefined && p.promotedStandby !== true) problems.push(`${where}: physical shard ${i}'s promotedStandby must be true or absent`);
     });
     let next = 0;
     for (const r of d.ranges!) {
@@ -161,10 +164,68 @@ export function describeDirectory(d: ShardDirectory): string[] {
     return lines;
 }
 
+/** The range that holds one logical shard. */
+export function rangeOf(d: ShardDirectory, logicalShard: number): DirectoryRange {
+    const r = d.ranges.find((x) => logicalShard >= x.first && logicalShard <= x.last);
+    if (!r) throw new Error(`logical shard ${logicalShard} is outside 0..${d.logicalShards - 1}`);
+    return r;
+}
+
+/** Where one logical shard is and in what state. */
+export type Placement = Pick<DirectoryRange, "physicalShard" | "state" | "movingTo">;
+
+/** The directory with one logical shard placed anew: its range split around it, equal neighbours merged. */
+export function withPlacement(d: ShardDirectory, logicalShard: number, placement: Placement): ShardDirectory {
+    rangeOf(d, logicalShard);
+    const single: DirectoryRange = { first: logicalShard, last: logicalShard, physicalShard: placement.physicalShard, state: placement.state, ...(placement.state === "moving" ? { movingTo: placement.movingTo } : {}) };
+    const pieces = d.ranges.flatMap((r) => {
+        if (logicalShard < r.first || logicalShard > r.last) return [r];
+        return [
+            ...(r.first < logicalShard ? [{ ...r, last: logicalShard - 1 }] : []),
+            single,
+            ...(logicalShard < r.last ? [{ ...r, first: logicalShard + 1 }] : []),
+        ];
+    });
+    const same = (a: DirectoryRange, b: DirectoryRange) => a.physicalShard === b.physicalShard && a.state === b.state && a.movingTo === b.movingTo;
+    const ranges: DirectoryRange[] = [];
+    for (const r of pieces) {
+        const prev = ranges[ranges.length - 1];
+        if (prev && same(prev, r)) ranges[ranges.length - 1] = { ...prev, last: r.last };
+        else ranges.push(r);
+    }
+    return { ...d, ranges };
+}
+
+/** The directory with a physical shard's endpoint (and whether its standby now serves) set. */
+export function withEndpoint(d: ShardDirectory, physicalShard: number, endpoint: string, promotedStandby: boolean): ShardDirectory {
+    if (!d.physicalShards[physicalShard]) throw new Error(`the shard directory lists no physical shard ${physicalShard}`);
+    return { ...d, physicalShards: d.physicalShards.map((p) => (p.physicalShard === physicalShard ? { physicalShard, endpoint, ...(promotedStandby ? { promotedStandby: true as const } : {}) } : p)) };
+}
+
+/** The logical shards moving now, as "FIRST-LAST → P" runs. */
+export function movesUnderWay(d: ShardDirectory): string[] {
+    return d.ranges.filter((r) => r.state === "moving").map((r) => `${r.first}-${r.last} (${r.physicalShard} → ${r.movingTo})`);
+}
+
+/**
+ * A deploy rewrites the deployed directory (each shard's endpoint), so it must not race a move's flip: it is
+ * refused (ConfigError, before any resource exists) while the directory shows a move under way.
+ */
+export function refuseDeployDuringMove(deployed: ShardDirectory | undefined): void {
+    const moving = deployed ? movesUnderWay(deployed) : [];
+    if (moving.length === 0) return;
+    throw new ConfigError([
+        `the deployed shard directory shows a shards move under way: logical shards ${moving.join(", ")}. ` +
+            "Finish it (run the same `npm run ops -- shards move FIRST-LAST --to P` again) or roll it back (add --rollback), then deploy",
+    ]);
+}
+
 /** The part of the config the directory depends on. */
 export interface ShardCounts {
     readonly logicalShards: number;
     readonly physicalShards: number;
+    /** Whether shards have standbys: a shard whose standby was promoted needs that host kept. */
+    readonly shardStandby?: boolean;
 }
 
 /**
@@ -175,6 +236,13 @@ export interface ShardCounts {
 export function reconcileShardDirectory(deployed: ShardDirectory | undefined, config: ShardCounts): ShardDirectory {
     if (!deployed) return initialDirectory(config.logicalShards, config.physicalShards);
     const problems: string[] = [];
+    const promoted = deployed.physicalShards.filter((p) => p.promotedStandby).map((p) => p.physicalShard);
+    if (config.shardStandby === false && promoted.length > 0) {
+        problems.push(
+            `instagram:shardStandby = false: physical shard${promoted.length === 1 ? "" : "s"} ${promoted.join(", ")} run${promoted.length === 1 ? "s" : ""} on the standby host promoted by \`promote\`; ` +
+                "removing standbys would remove that primary. Keep instagram:shardStandby true",
+        );
+    }
     if (config.logicalShards !== deployed.logicalShards) {
         problems.push(
             `instagram:logicalShards = ${config.logicalShards}: the deployed shard directory has ${deployed.logicalShards} logical shards, and ` +
@@ -202,7 +270,22 @@ export function reconcileShardDirectory(deployed: ShardDirectory | undefined, co
     return { ...deployed, physicalShards };
 }
 
-/** The directory with each physical shard's endpoint as the deploy knows it: its primary's pgbouncer. */
-export function withPrimaryAddresses(d: ShardDirectory, primaryAddressOf: (physicalShard: number) => string): ShardDirectory {
-    return { ...d, physicalShards: d.physicalShards.map((p) => ({ physicalShard: p.physicalShard, endpoint: `${primaryAddressOf(p.physicalShard)}:${PORTS.pgbouncer}` })) };
+/**
+ * The directory with each physical shard's endpoint as the deploy knows it: the pgbouncer of the host that
+ * serves as its primary (the primary host's, or the standby host's once `promote` promoted it).
+ */
+export function withPrimaryAddresses(d: ShardDirectory, addressOf: (physicalShard: number, host: "primary" | "standby") => string): ShardDirectory {
+    return {
+        ...d,
+        physicalShards: d.physicalShards.map((p) => ({
+            physicalShard: p.physicalShard,
+            endpoint: `${addressOf(p.physicalShard, p.promotedStandby ? "standby" : "primary")}:${PORTS.pgbouncer}`,
+            ...(p.promotedStandby ? { promotedStandby: true as const } : {}),
+        })),
+    };
+}
+
+/** host of an endpoint (host:port): a primary's address, where its PostgreSQL listens too. */
+export function endpointHost(endpoint: string): string {
+    return endpoint.slice(0, endpoint.lastIndexOf(":"));
 }

@@ -5,8 +5,11 @@
  *   down                     stop them all (PostgreSQL cleanly, Redis saved); data stays in .local/
  *   status                   each host's daemons and their health; exit 1 if any is unhealthy
  *   logs HOST|ROLE [--lines N]   the end of a host's (or every host of a role's) logs
- *   promote SHARD            promote a shard's standby after its primary is lost
- *   shards status            where each logical shard lives (the stack's shard directory)
+ *   promote SHARD            promote a shard's standby after its primary is lost; the directory names it
+ *   shards status            where each logical shard lives (the stack's shard directory), moves under way
+ *   shards move FIRST-LAST --to P [--rollback]   move logical shards to physical shard P (resumes a stopped
+ *                            move; --rollback undoes what is not finished)
+ *   shards cleanup           drop the read-only copies moves left behind
  *   install-deps             apt-get install what is missing (root)
  * Common: --dir DIR (default .local in the project). Exit 2 on bad usage, 1 on failure.
  */
@@ -18,14 +21,17 @@ import { LocalContext, logFile } from "./context";
 import { contextFor, requireState } from "./session";
 import { installDeps, missingMessage, missingRequirements } from "./deps";
 import { LocalPlanError, shardHost } from "./plan";
-import { directoryPath, readLocalDirectory, writeLocalDirectory } from "./shard-directory";
+import { directoryPath, writeLocalDirectory } from "./shard-directory";
 import { describeDirectory, withPrimaryAddresses } from "../core/shard-directory";
+import { cleanUpMovedCopies, moveLogicalShards, MoveError, moveStatus, parseLogicalRange, rollBackMove } from "../core/shard-move";
+import { localMoveDriver } from "./shard-move";
 import { down, envOf, orderedHosts, promote, SERVICES, siteLines, statusOf, up, waitForSite } from "./stack";
 import { LocalState, readState, sameStack, takeLock, writeState } from "./state";
 import { tail } from "./processes";
 
 const USAGE = `usage: npm run local -- up [--stack NAME] [--set KEY=VALUE]... [--net 127.0.20] [--workers N] [--dir DIR]
-       npm run local -- down | status | logs HOST|ROLE [--lines N] | promote SHARD | shards status | install-deps   [--dir DIR]`;
+       npm run local -- down | status | logs HOST|ROLE [--lines N] | promote SHARD | install-deps   [--dir DIR]
+       npm run local -- shards status | shards move FIRST-LAST --to P [--rollback] | shards cleanup   [--dir DIR]`;
 
 class UsageError extends Error {}
 
@@ -38,6 +44,9 @@ interface Args {
     workers?: number;
     dir: string;
     lines: number;
+    /** shards move: the destination physical shard, and whether to roll back. */
+    to?: number;
+    rollback: boolean;
 }
 
 /** --set instagram:appServers=2: numbers, booleans and JSON arrays as Pulumi config would hold them. */
@@ -60,7 +69,7 @@ function parseSet(text: string): [string, unknown] {
 }
 
 export function parseArgs(argv: readonly string[]): Args {
-    const args: Args = { command: "", positional: [], overrides: {}, dir: path.join(PROJECT_ROOT, ".local"), lines: 40 };
+    const args: Args = { command: "", positional: [], overrides: {}, dir: path.join(PROJECT_ROOT, ".local"), lines: 40, rollback: false };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         const value = () => {
@@ -72,6 +81,12 @@ export function parseArgs(argv: readonly string[]): Args {
         else if (arg === "--set") { const [k, v] = parseSet(value()); args.overrides[k] = v; }
         else if (arg === "--net") args.net = value();
         else if (arg === "--dir") args.dir = path.resolve(value());
+        else if (arg === "--rollback") args.rollback = true;
+        else if (arg === "--to") {
+            const raw = value();
+            if (!/^\d{1,3}$/.test(raw)) throw new UsageError(`--to ${raw}: must be a physical shard number`);
+            args.to = Number(raw);
+        }
         else if (arg === "--workers" || arg === "--lines") {
             const raw = value();
             const n = Number(raw);
@@ -85,8 +100,17 @@ export function parseArgs(argv: readonly string[]): Args {
     if (!["up", "down", "status", "logs", "promote", "shards", "install-deps"].includes(args.command)) {
         throw new UsageError(args.command ? `unknown command ${JSON.stringify(args.command)}` : "missing command");
     }
-    if (args.command === "shards" && (args.positional.length !== 1 || args.positional[0] !== "status")) {
-        throw new UsageError(`shards takes one subcommand: status (got ${JSON.stringify(args.positional.join(" "))})`);
+    if (args.command === "shards") {
+        const [sub, ...rest] = args.positional;
+        if (sub === "move") {
+            if (rest.length !== 1 || args.to === undefined) throw new UsageError("shards move takes FIRST-LAST and --to P");
+        } else if (sub === "status" || sub === "cleanup") {
+            if (rest.length > 0 || args.to !== undefined || args.rollback) throw new UsageError(`shards ${sub} takes no arguments`);
+        } else {
+            throw new UsageError(`shards takes a subcommand: status, move or cleanup (got ${JSON.stringify(args.positional.join(" "))})`);
+        }
+    } else if (args.to !== undefined || args.rollback) {
+        throw new UsageError("--to and --rollback belong to shards move");
     }
     if (args.command !== "shards" && (args.command === "logs" || args.command === "promote") !== (args.positional.length === 1)) {
         throw new UsageError(args.command === "logs" ? "logs takes one HOST or ROLE" : args.command === "promote" ? "promote takes one SHARD number" : `${args.command} takes no arguments`);
@@ -133,7 +157,7 @@ async function runUp(args: Args): Promise<number> {
     // Recorded before anything starts, so a failed `up` can still be taken `down`; the shard directory too,
     // with each physical shard's pgbouncer (the first `up` writes it from the config, later ones keep it).
     writeState(args.dir, wanted);
-    writeLocalDirectory(args.dir, withPrimaryAddresses(ctx.plan.directory, (p) => shardHost(ctx.plan, p).address));
+    writeLocalDirectory(args.dir, withPrimaryAddresses(ctx.plan.directory, (p, host) => shardHost(ctx.plan, p, host).address));
     console.log(`local: bringing up stack ${wanted.stack} on ${ctx.plan.net}.0/24 (${ctx.plan.hosts.length} hosts) in ${args.dir}`);
     const t0 = Date.now();
     const started = await up(ctx, wanted);
@@ -158,6 +182,30 @@ async function printSummary(ctx: LocalContext, state: LocalState, settleMs = 0):
     return bad.length === 0 ? 0 : 1;
 }
 
+async function runShards(ctx: LocalContext, args: Args): Promise<number> {
+    const driver = localMoveDriver(ctx);
+    const [sub, rangeText] = args.positional;
+    if (sub === "status") {
+        // The directory as stored (not reconciled with the config): what the stack holds now.
+        console.log(`shard directory ${directoryPath(args.dir)}: ${describeDirectory(await driver.readDirectory()).join("\n")}`);
+        for (const line of await moveStatus(driver)) console.log(line);
+        return 0;
+    }
+    if (sub === "cleanup") {
+        const dropped = await cleanUpMovedCopies(driver);
+        console.log(`local: ${dropped.length === 0 ? "no read-only copy to drop" : `dropped ${dropped.length} read-only cop${dropped.length === 1 ? "y" : "ies"}`}`);
+        return 0;
+    }
+    const d = await driver.readDirectory();
+    const req = { range: parseLogicalRange(rangeText, d.logicalShards), to: args.to! };
+    const command = `npm run local -- shards move ${rangeText} --to ${args.to}`;
+    const reports = args.rollback ? await rollBackMove(driver, req) : await moveLogicalShards(driver, req, command);
+    for (const r of reports.filter((x) => x.note)) console.log(`logical shard ${r.logicalShard}: ${r.note}`);
+    const moved = reports.filter((r) => r.pauseMs !== undefined);
+    if (moved.length > 0) console.log(`local: moved ${moved.length} logical shard${moved.length === 1 ? "" : "s"} to physical shard ${req.to}; longest write pause before a flip ${Math.max(...moved.map((r) => r.pauseMs!))} ms`);
+    return 0;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
     let args: Args;
     try {
@@ -168,7 +216,9 @@ async function main(argv: readonly string[]): Promise<number> {
         return 2;
     }
     if (args.command === "install-deps") return installDeps();
-    const release = takeLock(args.dir);
+    // shards status only reads: it may run beside a move (which holds the lock for its whole run).
+    const readOnly = args.command === "shards" && args.positional[0] === "status";
+    const release = readOnly ? () => undefined : takeLock(args.dir);
     try {
         if (args.command === "up") return await runUp(args);
         const state = requireState(args.dir);
@@ -195,13 +245,8 @@ async function main(argv: readonly string[]): Promise<number> {
                 }
                 return 0;
             }
-            case "shards": {
-                // The directory as stored (not reconciled with the config): what the stack holds now.
-                const stored = readLocalDirectory(args.dir);
-                if (!stored) throw new Error(`no shard directory in ${args.dir} yet: \`up\` writes it`);
-                console.log(`shard directory ${directoryPath(args.dir)}: ${describeDirectory(stored).join("\n")}`);
-                return 0;
-            }
+            case "shards":
+                return await runShards(ctx, args);
             case "promote": {
                 const shard = Number(args.positional[0]);
                 if (!Number.isInteger(shard) || shard < 0) throw new Error(`promote ${args.positional[0]}: not a physical shard number`);
@@ -218,7 +263,7 @@ async function main(argv: readonly string[]): Promise<number> {
                 console.error(`  (the one-machine stack's shard directory is ${directoryPath(args.dir)}: pass the deployed counts with --set, or use another --dir for another stack)`);
             }
         }
-        else if (e instanceof LocalPlanError) console.error(`local: ${e.message}`);
+        else if (e instanceof LocalPlanError || e instanceof MoveError) console.error(`local: ${e.message}`);
         else console.error(`local: ${(e as Error).message}`);
         return 1;
     } finally {

@@ -20,6 +20,8 @@ import { muninMasterService } from "./services/munin-master";
 import { buildAppBundle, BundleManifest } from "../delivery/build";
 import { appSourceHash } from "../delivery/sources";
 import { PORTS } from "../core/ports";
+import { withEndpoint } from "../core/shard-directory";
+import { readLocalDirectory, writeLocalDirectory } from "./shard-directory";
 
 export const SERVICES: Record<LocalRole, readonly LocalService[]> = {
     "shard-primary": [postgresService, pgbouncerService, muninNodeService],
@@ -119,8 +121,9 @@ export function siteLines(ctx: LocalContext): string[] {
 }
 
 /**
- * Promote a shard's standby after its primary is lost: the role's promote script, then the old primary's
- * pgbouncer (the address the app servers know) re-pointed at the new primary.
+ * Promote a shard's standby after its primary is lost: the role's promote script, then the shard directory
+ * names the standby's pgbouncer as the shard's endpoint (the app hosts route by it within seconds), and the
+ * old primary's pgbouncer is re-pointed at the new primary for whoever still has the old address.
  */
 export async function promote(ctx: LocalContext, state: LocalState, shard: number): Promise<LocalState> {
     const standby = hostNamed(ctx.plan, `shard-${shard}-standby`);
@@ -132,6 +135,11 @@ export async function promote(ctx: LocalContext, state: LocalState, shard: numbe
     }
     promoteStandby(ctx, standby);
     ctx.progress(standby.name, "postgres", "promoted to primary");
+    const directory = readLocalDirectory(ctx.dir);
+    if (!directory) throw new Error(`no shard directory in ${ctx.dir}: \`up\` writes it`);
+    const endpoint = `${standby.address}:${PORTS.pgbouncer}`;
+    writeLocalDirectory(ctx.dir, withEndpoint(directory, shard, endpoint, true));
+    ctx.progress(standby.name, "directory", `physical shard ${shard} is now served from ${endpoint}`);
     const next: LocalState = { ...state, failedOver: [...state.failedOver, shard] };
     const env = envOf(ctx, next);
     await pgbouncerService.stop(ctx, primary);

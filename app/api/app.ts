@@ -68,7 +68,7 @@ function services(config: ApiConfig): Services {
         : undefined;
     void directory?.start();
     const fixed = config.directory;
-    const shards = new ShardRouter({ ...config, logicalShards: config.logicalShards }, () => directory?.current() ?? fixed);
+    const shards = new ShardRouter({ ...config, logicalShards: config.logicalShards }, () => directory?.current() ?? fixed, directory && (() => directory.refresh()));
     const users = new Users(shards);
     const feeds = store ? new Feeds(shards, users, store, redis, cache, config.mediaBaseUrl) : undefined;
     return { config, shards, users, redis, cache, feeds, directory, missing };
@@ -142,7 +142,9 @@ const ROUTES: [string, RegExp, Route][] = [
 
 function toHttpError(e: unknown): HttpError {
     if (e instanceof HttpError) return e;
-    if (e instanceof Unavailable) return new HttpError(503, "unavailable", e.message, { dependency: e.dependency });
+    if (e instanceof Unavailable) {
+        return new HttpError(503, "unavailable", e.message, { dependency: e.dependency }, e.retryAfterSeconds === undefined ? {} : { "Retry-After": String(e.retryAfterSeconds) });
+    }
     if (e instanceof NotFound) return new HttpError(404, "not_found", e.message);
     if (e instanceof Conflict) return new HttpError(409, "conflict", e.message);
     return new HttpError(500, "internal_error", "the server failed to handle the request");
@@ -171,7 +173,7 @@ export function createApp(context: AppContext, env: NodeJS.ProcessEnv = process.
         handle().catch((e) => {
             const err = toHttpError(e);
             if (err.status === 500) console.error(`[${process.pid}] ${req.method} ${url.pathname}: ${(e as Error).stack ?? e}`);
-            if (!res.headersSent) sendJson(res, err.status, { error: err.code, message: err.message, ...err.extra });
+            if (!res.headersSent) sendJson(res, err.status, { error: err.code, message: err.message, ...err.extra }, err.headers);
             else res.destroy();
         });
     };

@@ -9,12 +9,19 @@ import { Pool, QueryResultRow } from "pg";
 import { shardSchema } from "../../core/shard-map";
 import { physicalShardIn, ShardDirectory } from "../../core/shard-directory";
 import { decodeId } from "../../core/ids";
-import { DATABASE, DB_ROLES } from "../../core/database";
+import { DATABASE, DB_ROLES, MOVED_SQLSTATE } from "../../core/database";
 import { ApiConfig } from "./config";
 
 export class Unavailable extends Error {
-    constructor(readonly dependency: string, cause?: Error) {
+    constructor(readonly dependency: string, cause?: Error, readonly retryAfterSeconds?: number) {
         super(`${dependency} is unavailable${cause ? `: ${cause.message}` : ""}`);
+    }
+}
+
+/** A write to a logical shard that a move has frozen (SQLSTATE MOVED_SQLSTATE) while the directory still routes it there. */
+export class Moving extends Unavailable {
+    constructor(readonly logicalShard: number) {
+        super(`logical shard ${logicalShard}`, new Error("it is moving to another physical shard; retry shortly"), 2);
     }
 }
 
@@ -22,8 +29,15 @@ export class ShardRouter {
     /** One pool per pgbouncer endpoint, made when first needed: a promotion or a new shard brings a new one. */
     private readonly pools = new Map<string, Pool>();
 
-    /** `directory` is read on every query: the live shard directory (directory-source.ts), or a fixed one. */
-    constructor(private readonly config: ApiConfig & { logicalShards: number }, private readonly directory: () => ShardDirectory) {}
+    /**
+     * `directory` is read on every query: the live shard directory (directory-source.ts), or a fixed one.
+     * `reread` (when the directory is live) reads it again at once: a write refused by a moved copy asks it.
+     */
+    constructor(
+        private readonly config: ApiConfig & { logicalShards: number },
+        private readonly directory: () => ShardDirectory,
+        private readonly reread?: () => Promise<void>,
+    ) {}
 
     /** host:port of a physical shard's pgbouncer: the directory's endpoint, else the environment's host. */
     private endpointOf(physical: number): string {
@@ -78,9 +92,30 @@ export class ShardRouter {
         return shardSchema(logicalShard);
     }
 
-    /** Run one statement on the physical shard that holds `logicalShard`; connection failures become Unavailable. */
+    /**
+     * Run one statement on the physical shard that holds `logicalShard`; connection failures become
+     * Unavailable. A write refused because a move froze that copy re-reads the directory: if the shard has
+     * flipped it runs once more at its new home (the refused statement wrote nothing), else it is Moving (503).
+     */
     async query<R extends QueryResultRow>(logicalShard: number, text: string, values: unknown[]): Promise<R[]> {
         const physical = this.physicalShardOf(logicalShard);
+        try {
+            return await this.run<R>(physical, text, values);
+        } catch (e) {
+            if ((e as { code?: string }).code !== MOVED_SQLSTATE) throw e;
+            await this.reread?.();
+            const now = this.physicalShardOf(logicalShard);
+            if (now === physical) throw new Moving(logicalShard);
+            try {
+                return await this.run<R>(now, text, values);
+            } catch (again) {
+                if ((again as { code?: string }).code === MOVED_SQLSTATE) throw new Moving(logicalShard);
+                throw again;
+            }
+        }
+    }
+
+    private async run<R extends QueryResultRow>(physical: number, text: string, values: unknown[]): Promise<R[]> {
         const pool = this.poolOf(physical);
         try {
             return (await pool.query<R>(text, values)).rows;

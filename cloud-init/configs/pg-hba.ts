@@ -1,14 +1,15 @@
 /**
  * pg_hba.conf for a shard host. Clients never reach PostgreSQL directly: the app goes through pgbouncer on
  * the same host (127.0.0.1), Munin's plugins run locally as postgres. Only replication comes from the
- * network, from the VPC's private subnets (where standbys live), with SCRAM. Everything else is rejected.
+ * network, from the VPC's private subnets, with SCRAM: standbys streaming WAL, and another shard's primary
+ * copying a logical shard that moves to it (logical replication, into the database). Everything else is rejected.
  */
 
 export interface PgHbaParams {
     readonly database: string;
     readonly appRoles: readonly string[];
     readonly replicationRole: string;
-    /** Where standbys connect from. */
+    /** Where standbys, and primaries receiving a moved logical shard, connect from. */
     readonly replicationCidrs: readonly string[];
     /** Where pgbouncer connects from (the host itself). */
     readonly localCidrs?: readonly string[];
@@ -21,6 +22,7 @@ export function pgHbaConf(p: PgHbaParams): string {
         ["local", "all", "all", "", "peer"],
         ...local.map((cidr) => ["host", p.database, p.appRoles.join(","), cidr, "scram-sha-256"]),
         ...p.replicationCidrs.map((cidr) => ["host", "replication", p.replicationRole, cidr, "scram-sha-256"]),
+        ...p.replicationCidrs.map((cidr) => ["host", p.database, p.replicationRole, cidr, "scram-sha-256"]),
         ["host", "all", "all", "0.0.0.0/0", "reject"],
         ["host", "all", "all", "::/0", "reject"],
     ];

@@ -5,7 +5,7 @@
  */
 import { SHARD_SCHEMA_DIGITS, SHARD_SCHEMA_PREFIX, shardSchema } from "../../core/shard-map";
 import { ID_EPOCH_MS, ID_SEQUENCE_BITS, ID_SEQUENCE_MODULUS, ID_SHARD_BITS, MAX_LOGICAL_SHARDS } from "../../core/ids";
-import { DB_ROLES as ROLES } from "../../core/database";
+import { DB_ROLES as ROLES, MOVED_SQLSTATE } from "../../core/database";
 import { LogicalShardRange } from "../../core/shard-directory";
 
 /** Cluster-level objects, run in the `postgres` database. Uses psql's \gexec for CREATE DATABASE. */
@@ -27,6 +27,8 @@ $$;
 SELECT 'CREATE DATABASE ${database}' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${database}')\\gexec
 REVOKE ALL ON DATABASE ${database} FROM PUBLIC;
 GRANT CONNECT ON DATABASE ${database} TO ${ROLES.app}, ${ROLES.pgbouncer};
+-- A primary receiving a moving logical shard reads it as the replication role (cloud-init/scripts/shard-move.sh).
+GRANT CONNECT ON DATABASE ${database} TO ${ROLES.replication};
 `;
 }
 
@@ -109,7 +111,166 @@ BEGIN
     EXECUTE format('GRANT EXECUTE ON FUNCTION %I.next_id(regclass) TO ${ROLES.app}', s);
 END
 $fn$;
+${moveFunctionsSql()}
 ${logicalShards.map(({ first, last }) => `SELECT instagram.create_shard_schema(i) FROM generate_series(${first}, ${last}) AS i;\n`).join("")}`;
+}
+
+/**
+ * What a move (cloud-init/scripts/shard-move.sh, run on the destination's primary) asks of the source's
+ * database, connected as the replication role, and of its own as postgres. SECURITY DEFINER where the
+ * replication role calls: a publication over a schema and a trigger on its tables need their owner, and the
+ * role gets exactly these operations, on shard schemas only.
+ *
+ * The freeze is a statement trigger on every table of the logical shard that raises MOVED_SQLSTATE: creating it
+ * takes SHARE ROW EXCLUSIVE, so it waits for the writes in flight and holds new ones until it commits;
+ * after that every write to that copy fails loudly (a stale app host's too) while reads go on.
+ */
+function moveFunctionsSql(): string {
+    const definer = "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog";
+    return `
+-- Moving logical shards between physical shards (cloud-init/scripts/shard-move.sh).
+CREATE OR REPLACE FUNCTION instagram.shard_schema_name(shard_id integer) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$ SELECT '${SHARD_SCHEMA_PREFIX}' || lpad(shard_id::text, ${SHARD_SCHEMA_DIGITS}, '0') $$;
+
+CREATE OR REPLACE FUNCTION instagram.shard_tables(shard_id integer) RETURNS SETOF text
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = instagram.shard_schema_name(shard_id) AND c.relkind IN ('r', 'p') ORDER BY 1
+$$;
+
+CREATE OR REPLACE FUNCTION instagram.refuse_moved_write() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'logical shard % is moving or has moved: this copy is read-only', TG_ARGV[0]
+        USING ERRCODE = '${MOVED_SQLSTATE}', HINT = 'route by the shard directory';
+END
+$$;
+
+-- Publish one logical shard's tables to a destination; the replication role may read them for the copy.
+CREATE OR REPLACE FUNCTION instagram.move_publish(shard_id integer) RETURNS void
+${definer} AS $fn$
+DECLARE
+    s text := instagram.shard_schema_name(shard_id);
+    pub text := 'move_' || s;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = s) THEN
+        RAISE EXCEPTION 'this physical shard holds no copy of logical shard % (no schema %)', shard_id, s;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_publication WHERE pubname = pub) THEN
+        EXECUTE format('CREATE PUBLICATION %I FOR TABLES IN SCHEMA %I', pub, s);
+    END IF;
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO ${ROLES.replication}', s);
+    EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO ${ROLES.replication}', s);
+END
+$fn$;
+
+-- The publication is no longer needed (the copy is done, or the move rolled back); a freeze stays.
+CREATE OR REPLACE FUNCTION instagram.move_unpublish(shard_id integer) RETURNS void
+${definer} AS $fn$
+DECLARE
+    s text := instagram.shard_schema_name(shard_id);
+BEGIN
+    EXECUTE format('DROP PUBLICATION IF EXISTS %I', 'move_' || s);
+    IF EXISTS (SELECT FROM pg_namespace WHERE nspname = s) THEN
+        EXECUTE format('REVOKE SELECT ON ALL TABLES IN SCHEMA %I FROM ${ROLES.replication}', s);
+        EXECUTE format('REVOKE USAGE ON SCHEMA %I FROM ${ROLES.replication}', s);
+    END IF;
+END
+$fn$;
+
+-- Make this copy refuse every write; returns the WAL position after the last write it let through.
+CREATE OR REPLACE FUNCTION instagram.move_freeze(shard_id integer) RETURNS pg_lsn
+${definer} SET lock_timeout = '10s' AS $fn$
+DECLARE
+    s text := instagram.shard_schema_name(shard_id);
+    t text;
+BEGIN
+    FOR t IN SELECT instagram.shard_tables(shard_id) LOOP
+        EXECUTE format('CREATE OR REPLACE TRIGGER instagram_moved BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I.%I '
+            'FOR EACH STATEMENT EXECUTE FUNCTION instagram.refuse_moved_write(%s)', s, t, shard_id);
+    END LOOP;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'this physical shard holds no copy of logical shard %', shard_id;
+    END IF;
+    RETURN pg_current_wal_lsn();
+END
+$fn$;
+
+-- Undo a freeze (a move rolled back before its flip).
+CREATE OR REPLACE FUNCTION instagram.move_thaw(shard_id integer) RETURNS void
+${definer} SET lock_timeout = '10s' AS $fn$
+DECLARE
+    t text;
+BEGIN
+    FOR t IN SELECT instagram.shard_tables(shard_id) LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS instagram_moved ON %I.%I', instagram.shard_schema_name(shard_id), t);
+    END LOOP;
+    PERFORM instagram.move_unpublish(shard_id);
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION instagram.move_frozen(shard_id integer) RETURNS boolean
+${definer} AS $fn$
+BEGIN
+    RETURN EXISTS (SELECT FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = instagram.shard_schema_name(shard_id) AND g.tgname = 'instagram_moved');
+END
+$fn$;
+
+-- Each table's row count and a digest of its rows (sum of 64-bit row hashes, order-free), to compare copies.
+CREATE OR REPLACE FUNCTION instagram.move_digest(shard_id integer) RETURNS TABLE (table_name text, row_count bigint, digest numeric)
+${definer} SET TimeZone = 'UTC' SET DateStyle = 'ISO' SET extra_float_digits = 3 AS $fn$
+DECLARE
+    t text;
+BEGIN
+    FOR t IN SELECT instagram.shard_tables(shard_id) LOOP
+        table_name := t;
+        EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(r::text, 0)::numeric), 0) FROM %I.%I r', instagram.shard_schema_name(shard_id), t)
+            INTO row_count, digest;
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+
+-- The last value of each ID sequence, so the destination can advance its own past them.
+CREATE OR REPLACE FUNCTION instagram.move_sequences(shard_id integer) RETURNS TABLE (sequence_name text, last_value bigint)
+${definer} AS $fn$
+BEGIN
+    FOR sequence_name IN SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = instagram.shard_schema_name(shard_id) AND c.relkind = 'S' ORDER BY 1 LOOP
+        EXECUTE format('SELECT last_value FROM %I.%I', instagram.shard_schema_name(shard_id), sequence_name) INTO last_value;
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+
+-- shards cleanup: drop a copy a move left behind, only if it is frozen (never a serving copy).
+CREATE OR REPLACE FUNCTION instagram.drop_moved_copy(shard_id integer) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
+BEGIN
+    IF NOT instagram.move_frozen(shard_id) THEN
+        RAISE EXCEPTION 'logical shard %''s copy here is not frozen by a move: it may be serving, so it is kept', shard_id;
+    END IF;
+    PERFORM instagram.move_unpublish(shard_id);
+    EXECUTE format('DROP SCHEMA %I CASCADE', instagram.shard_schema_name(shard_id));
+END
+$fn$;
+
+DO $$
+DECLARE
+    f text;
+BEGIN
+    FOREACH f IN ARRAY ARRAY['move_publish(integer)', 'move_unpublish(integer)', 'move_freeze(integer)', 'move_thaw(integer)',
+                             'move_frozen(integer)', 'move_digest(integer)', 'move_sequences(integer)', 'drop_moved_copy(integer)'] LOOP
+        EXECUTE format('REVOKE ALL ON FUNCTION instagram.%s FROM PUBLIC', f);
+    END LOOP;
+END
+$$;
+GRANT USAGE ON SCHEMA instagram TO ${ROLES.replication};
+GRANT EXECUTE ON FUNCTION instagram.move_publish(integer), instagram.move_unpublish(integer), instagram.move_freeze(integer),
+    instagram.move_thaw(integer), instagram.move_frozen(integer), instagram.move_digest(integer), instagram.move_sequences(integer)
+    TO ${ROLES.replication};
+`;
 }
 
 /** The replication slot a standby streams from; the primary keeps WAL for it (bounded by max_slot_wal_keep_size). */

@@ -24,7 +24,9 @@ export function postgresqlConf(p: PostgresConfParams): string {
         ["effective_cache_size", `'${s.effectiveCacheSizeMiB}MB'`],
         ["work_mem", `'${s.workMemMiB}MB'`],
         ["maintenance_work_mem", `'${s.maintenanceWorkMemMiB}MB'`],
-        ["wal_level", "'replica'"],
+        // Logical: a shards move copies a schema to another primary by logical replication (and a
+        // standby still streams the physical WAL).
+        ["wal_level", "'logical'"],
         ["max_wal_senders", s.maxWalSenders],
         ["max_replication_slots", s.maxWalSenders],
         ["max_slot_wal_keep_size", `'${p.maxSlotWalKeepSizeMiB}MB'`],

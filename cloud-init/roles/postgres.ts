@@ -111,6 +111,8 @@ export function shardRole(p: ShardParams): RoleSpec {
         scriptFile("shardRaid"),
         scriptFile("shardPostgres"),
         scriptFile("shardPromote"),
+        // On the standby too: once promoted it is the shard's primary, and moves run on primaries.
+        scriptFile("shardMove"),
     ];
     const muninPlugins = ["postgres_bgwriter", "postgres_checkpoints", "postgres_connections_db", "postgres_users", "postgres_xlog", `postgres_size_${DATABASE}`, `postgres_cache_${DATABASE}`, `postgres_transactions_${DATABASE}`];
     return {
