@@ -4,6 +4,7 @@
  * and never re-buckets a row. This one pure function is shared by the Pulumi program (a stack output), the
  * host roles (which schemas to create) and the app (where to send a query).
  */
+import { createHash } from "crypto";
 
 export interface ShardRange {
     readonly physicalShard: number;
@@ -32,6 +33,11 @@ export function shardMap(logicalShards: number, physicalShards: number): ShardRa
         firstLogicalShard: Math.ceil((p * logicalShards) / physicalShards),
         lastLogicalShard: Math.ceil(((p + 1) * logicalShards) / physicalShards) - 1,
     }));
+}
+
+/** A user's logical shard, fixed at signup: a hash of the username, so a lookup by name needs no directory. */
+export function logicalShardForUsername(username: string, logicalShards: number): number {
+    return createHash("md5").update(username).digest().readUInt32BE(0) % logicalShards;
 }
 
 /** A logical shard's schema is this prefix and its number, zero-padded to SHARD_SCHEMA_DIGITS. */

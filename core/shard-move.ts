@@ -94,8 +94,10 @@ export async function moveLogicalShards(driver: MoveDriver, req: MoveRequest, co
         let d = await driver.readDirectory();
         const r = rangeOf(d, l);
         if (r.state === "serving" && r.physicalShard === req.to) {
-            // Already there; a run stopped after the flip still owes the destination its finish.
-            await step(driver, req.to, ["finish", String(l)], resume);
+            // Already there; a run stopped after the flip still owes the destination its finish (the source is
+            // the shard that holds its old, frozen copy; without one, finish has nothing to end there).
+            const frozenOn = await holderOfFrozenCopy(driver, d, l, req.to);
+            await step(driver, req.to, ["finish", String(l), "--from", frozenOn === undefined ? sourceAddress(d, req.to) : sourceAddress(d, frozenOn)], resume);
             reports.push({ logicalShard: l, from: req.to, to: req.to, note: "already on the destination" });
             continue;
         }
@@ -118,7 +120,7 @@ export async function moveLogicalShards(driver: MoveDriver, req: MoveRequest, co
             throw new MoveError(`the shard directory changed under the move of logical shard ${l} (it now says ${now.state} on ${now.physicalShard}${now.movingTo === undefined ? "" : ` → ${now.movingTo}`}); the destination's copy is whole and the source's frozen. ${resume}`);
         }
         await driver.writeDirectory(withPlacement(d, l, { physicalShard: req.to, state: "serving" }), `logical shard ${l}: now on physical shard ${req.to}`);
-        await step(driver, req.to, ["finish", String(l)], resume);
+        await step(driver, req.to, ["finish", String(l), "--from", src], resume);
         const report = { logicalShard: l, from, to: req.to, pauseMs: Number(switched.pause_ms), rows: Number(switched.rows) };
         driver.log(`logical shard ${l}: moved ${from} → ${req.to} (${report.rows} rows; writes refused for ${report.pauseMs} ms before the flip)`);
         reports.push(report);
@@ -146,6 +148,12 @@ export async function rollBackMove(driver: MoveDriver, req: MoveRequest): Promis
         reports.push({ logicalShard: l, from: r.physicalShard, to: req.to, note: "rolled back: no copy on the destination, the source takes writes" });
     }
     return reports;
+}
+
+/** The physical shard (other than `except`) that keeps a frozen copy of a logical shard, if one does. */
+async function holderOfFrozenCopy(driver: MoveDriver, d: ShardDirectory, logicalShard: number, except: number): Promise<number | undefined> {
+    for (const [p, frozen] of await frozenCopies(driver, d)) if (p !== except && frozen.includes(logicalShard)) return p;
+    return undefined;
 }
 
 /** Logical shards whose copy on a physical shard is frozen, by physical shard (the `frozen` step on each). */

@@ -8,6 +8,7 @@ import * as https from "https";
 
 export interface SiteReply {
     readonly status: number;
+    readonly headers: Readonly<Record<string, string | string[] | undefined>>;
     readonly body: Buffer;
     readonly ms: number;
     json<T = any>(): T;
@@ -36,7 +37,7 @@ export class SiteClient {
                 res.on("data", (d: Buffer) => chunks.push(d));
                 res.on("end", () => {
                     const buf = Buffer.concat(chunks);
-                    resolve({ status: res.statusCode ?? 0, body: buf, ms: Number(process.hrtime.bigint() - started) / 1e6, json: () => JSON.parse(buf.toString("utf8")) });
+                    resolve({ status: res.statusCode ?? 0, headers: res.headers, body: buf, ms: Number(process.hrtime.bigint() - started) / 1e6, json: () => JSON.parse(buf.toString("utf8")) });
                 });
                 res.on("error", reject);
             });

@@ -4,9 +4,8 @@
  * the same pure function the Pulumi program exports. Every query goes through pgbouncer in transaction
  * mode: parameterized, unnamed statements only, no session state.
  */
-import * as crypto from "crypto";
 import { Pool, QueryResultRow } from "pg";
-import { shardSchema } from "../../core/shard-map";
+import { logicalShardForUsername, shardSchema } from "../../core/shard-map";
 import { physicalShardIn, ShardDirectory } from "../../core/shard-directory";
 import { decodeId } from "../../core/ids";
 import { DATABASE, DB_ROLES, MOVED_SQLSTATE } from "../../core/database";
@@ -77,7 +76,7 @@ export class ShardRouter {
     }
 
     logicalShardForUsername(username: string): number {
-        return crypto.createHash("md5").update(username).digest().readUInt32BE(0) % this.config.logicalShards;
+        return logicalShardForUsername(username, this.config.logicalShards);
     }
 
     logicalShardOfId(id: bigint): number {

@@ -11,10 +11,11 @@
 #                             subscribe, and wait until every table is copied and streaming
 #   switch L --from SOURCE    freeze the source's copy (its writes fail with SQLSTATE IGM01 from then on),
 #                             wait until this copy has every change, compare both copies table by table,
-#                             advance this copy's ID sequences past the source's, end the subscription.
-#                             Prints pause_ms=, the time writes to L were refused here. A copy that does not
-#                             catch up within SWITCH_TIMEOUT seconds thaws the source and fails.
-#   finish L                  after the directory names this shard for L: this copy is no longer "receiving"
+#                             advance this copy's ID sequences past the source's. Prints pause_ms=, how long
+#                             it refused writes to L. A copy that does not catch up within SWITCH_TIMEOUT
+#                             seconds thaws the source and fails.
+#   finish L --from SOURCE    after the directory names this shard for L: end the subscription and the
+#                             source's publication; this copy is no longer "receiving"
 #   rollback L --from SOURCE  undo a move that is not finished: drop the subscription and the receiving copy
 #                             here, thaw the source
 #   frozen                    the logical shards whose copies here are frozen (left behind, or mid-switch)
@@ -35,8 +36,8 @@ shard=""
 source_address=""
 case "$command" in
     frozen) [ $# -eq 0 ] || bad_usage "frozen takes no arguments" ;;
-    finish | cleanup) [ $# -eq 1 ] || bad_usage "$command takes LOGICAL_SHARD"; shard=$1 ;;
-    state | copy | switch | rollback)
+    cleanup) [ $# -eq 1 ] || bad_usage "$command takes LOGICAL_SHARD"; shard=$1 ;;
+    state | copy | switch | finish | rollback)
         if [ $# -ne 3 ] || [ "$2" != --from ]; then bad_usage "$command takes LOGICAL_SHARD --from SOURCE_ADDRESS"; fi
         shard=$1
         source_address=$3
@@ -64,7 +65,7 @@ now_ms() { date +%s%3N; }
 # SQL here runs as postgres over the local socket; SQL on the source as the replication role over TCP, with
 # its password in a passfile (readable by postgres only: this server's subscription reads it too).
 # Either fails with status 1 (psql's own 2 would read as bad usage).
-here() { runuser -u postgres -- psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DATABASE" "$@" || return 1; }
+here() { PGOPTIONS="-c client_min_messages=warning" runuser -u postgres -- psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DATABASE" "$@" || return 1; }
 there() { PGPASSFILE=$passfile PGCONNECT_TIMEOUT=5 psql -X -q -A -t -v ON_ERROR_STOP=1 "host=$source_address port=5432 dbname=$DATABASE user=replicator" "$@" || return 1; }
 
 if [ -n "$source_address" ]; then
@@ -184,8 +185,8 @@ switch)
     there -F ' ' -c "SELECT sequence_name, last_value FROM instagram.move_sequences($shard)" | while read -r seq value; do
         here -c "SELECT setval('$schema.$seq', greatest($value, (SELECT last_value FROM $schema.$seq)) + 1)" > /dev/null
     done
-    drop_subscription
-    there -c "SELECT instagram.move_unpublish($shard)" > /dev/null
+    # The subscription is left to finish: nothing flows any more (the source is frozen), and ending it
+    # (which drops its slot on the source) would only lengthen the pause.
     rows=$(digests here | awk '{ for (i = 2; i <= NF; i += 3) n += $i } END { print n + 0 }')
     echo "pause_ms=$(($(now_ms) - start)) rows=$rows"
     log "logical shard $shard: the copy here is whole ($rows rows) and $source_address's is frozen; flip the directory, then finish"
@@ -195,6 +196,7 @@ finish)
     dest=$(dest_state)
     [ "$dest" != absent ] || die "this physical shard holds no copy of logical shard $shard"
     drop_subscription
+    if [ -n "$source_address" ]; then there -c "SELECT instagram.move_unpublish($shard)" > /dev/null || log "could not end the publication on $source_address: shards cleanup drops it with the copy"; fi
     if [ "$dest" = receiving ]; then here -c "COMMENT ON SCHEMA $schema IS NULL"; fi
     log "logical shard $shard is served from here"
     ;;

@@ -190,7 +190,7 @@ describe("npm run local", () => {
         await recovers();
     });
 
-    test("a shard's primary stopped and its standby promoted under load: the shard serves again through the same address", async () => {
+    test("a shard's primary stopped and its standby promoted under load: the directory names the standby, and the shard serves again through it", async () => {
         const primary = hostNamed(ctx.plan, "shard-0-primary")!;
         const result = await underLoad("shard-0 primary stopped, standby promoted", async () => {
             await postgresService.stop(ctx, primary);
@@ -204,6 +204,12 @@ describe("npm run local", () => {
         const status = await local("status");
         expect(status.stdout).toMatch(/ok {3}shard-0-primary +127\.0\.12\.80 +postgres +retired \(its standby was promoted\)/);
         expect(status.stdout).toMatch(/ok {3}shard-0-standby +127\.0\.12\.81 +postgres +primary/);
+        const shards = await local("shards", "status");
+        expect(shards.stdout).toMatch(/physical 0 {2}127\.0\.12\.81:6432 /);
+        // The app routes by the directory: with the old primary's pgbouncer gone too, shard 0 still serves.
+        await pgbouncerService.stop(ctx, primary);
+        await recovers();
+        await pgbouncerService.start(ctx, primary, envOf(ctx, readState(dir)!));
     });
 
     test("no acknowledged upload was lost: every one is readable", async () => {
