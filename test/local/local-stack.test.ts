@@ -208,6 +208,8 @@ describe("npm run local", () => {
         expect(shards.stdout).toMatch(/physical 0 {2}127\.0\.12\.81:6432 /);
         // The app routes by the directory: with the old primary's pgbouncer gone too, shard 0 still serves.
         await pgbouncerService.stop(ctx, primary);
+        const onShard0 = users.find((u) => physicalShardOf(decodeId(BigInt(u)).logicalShard, LOGICAL, 2) === 0)!;
+        await eventually(async () => ((await site.upload(onShard0, pngBytes(7e6))).status === 201 ? true : undefined), 10_000, "an upload to a user on shard 0");
         await recovers();
         await pgbouncerService.start(ctx, primary, envOf(ctx, readState(dir)!));
     });
