@@ -4,7 +4,7 @@
  */
 import * as yaml from "js-yaml";
 import { describe, expect, test } from "vitest";
-import { initialDirectory, parseShardDirectory, shardDirectoryParameterName, ShardDirectory, formatShardDirectory } from "../../core/shard-directory";
+import { initialDirectory, parseShardDirectory, shardDirectoryParameterName, ShardDirectory, formatShardDirectory, withEndpoint, withPlacement } from "../../core/shard-directory";
 import { APP_ENV, APP_SHARD_DIRECTORY_FILE, SHARD_DIRECTORY_SYNC_SERVICE } from "../../core/app-contract";
 import { ProgramRun } from "../../tools/offline/runtime";
 import { runStack } from "../harness/run";
@@ -69,6 +69,27 @@ describe("shard directory (program)", () => {
     test("changing logicalShards once deployed is refused, naming the deployed count", async () => {
         await expect(runStack("dev", { "instagram:logicalShards": 128 }, deployedWith(initialDirectory(64, 1)))).rejects.toThrow(
             /instagram:logicalShards = 128: the deployed shard directory has 64 logical shards/,
+        );
+    });
+
+    test("a deploy is refused while the deployed directory shows a move under way (it would race the move's flip)", async () => {
+        const moving = withPlacement(initialDirectory(64, 2), 5, { physicalShard: 0, state: "moving", movingTo: 1 });
+        await expect(runStack("dev", { "instagram:physicalShards": 2 }, deployedWith(moving))).rejects.toThrow(
+            /shows a shards move under way: logical shards 5-5 \(0 → 1\)\. Finish it \(run the same `npm run ops -- shards move FIRST-LAST --to P` again\) or roll it back/,
+        );
+    });
+
+    test("a shard whose standby was promoted keeps its standby's endpoint; removing standbys is refused then", async () => {
+        const promoted = withEndpoint(initialDirectory(64, 2), 1, "10.9.9.9:6432", true);
+        const run = await runStack("dev", { "instagram:physicalShards": 2, "instagram:shardStandby": true }, deployedWith(promoted));
+        const standbyIp = run.ofType(T.instance).find((i) => hostName(i) === "shard-1-standby")!.state.privateIp;
+        const primaryIp = run.ofType(T.instance).find((i) => hostName(i) === "shard-0-primary")!.state.privateIp;
+        expect(writtenDirectory(run).physicalShards).toEqual([
+            { physicalShard: 0, endpoint: `${primaryIp}:6432` },
+            { physicalShard: 1, endpoint: `${standbyIp}:6432`, promotedStandby: true },
+        ]);
+        await expect(runStack("dev", { "instagram:physicalShards": 2, "instagram:shardStandby": false }, deployedWith(promoted))).rejects.toThrow(
+            /instagram:shardStandby = false: physical shard 1 runs on the standby host promoted by `promote`/,
         );
     });
 

@@ -2,8 +2,9 @@
 import { describe, expect, test } from "vitest";
 import {
     directoryProblems, directoryShardMap, formatShardDirectory, initialDirectory, parseShardDirectory, physicalShardIn,
-    describeDirectory, rangesOn, reconcileShardDirectory, ShardDirectory, withPrimaryAddresses,
+    describeDirectory, rangesOn, reconcileShardDirectory, ShardDirectory, withPrimaryAddresses, withPlacement, rangeOf,
 } from "../../core/shard-directory";
+import { moveProblems, parseLogicalRange } from "../../core/shard-move";
 import { ConfigError } from "../../core/config";
 import { physicalShardOf } from "../../core/shard-map";
 
@@ -94,5 +95,38 @@ describe("shard directory", () => {
             "  physical 2  10.0.0.2:6432          3-3 (1, moving to 1)",
         ]);
         expect(() => physicalShardIn(d, 10)).toThrow(/outside 0..9/);
+    });
+
+    test("a move's placement splits one logical shard out of its range and merges equal neighbours back", () => {
+        const d = initialDirectory(16, 2);
+        const moving = withPlacement(d, 3, { physicalShard: 0, state: "moving", movingTo: 1 });
+        expect(moving.ranges).toEqual([
+            { first: 0, last: 2, physicalShard: 0, state: "serving" },
+            { first: 3, last: 3, physicalShard: 0, state: "moving", movingTo: 1 },
+            { first: 4, last: 7, physicalShard: 0, state: "serving" },
+            { first: 8, last: 15, physicalShard: 1, state: "serving" },
+        ]);
+        expect(directoryProblems(moving, "t")).toEqual([]);
+        const back = withPlacement(moving, 3, { physicalShard: 0, state: "serving" });
+        expect(back).toEqual(d);
+        let flipped = d;
+        for (let l = 4; l <= 7; l++) flipped = withPlacement(flipped, l, { physicalShard: 1, state: "serving" });
+        expect(flipped.ranges).toEqual([{ first: 0, last: 3, physicalShard: 0, state: "serving" }, { first: 4, last: 15, physicalShard: 1, state: "serving" }]);
+        expect(rangeOf(flipped, 4).physicalShard).toBe(1);
+        expect(physicalShardIn(flipped, 3)).toBe(0);
+    });
+
+    test("a move request is checked against the directory before anything runs", () => {
+        const d = withPrimaryAddresses(initialDirectory(16, 2), (p) => `10.0.0.${p}`);
+        expect(parseLogicalRange("4-7", 16)).toEqual({ first: 4, last: 7 });
+        expect(parseLogicalRange("9", 16)).toEqual({ first: 9, last: 9 });
+        for (const [text, message] of [["7-4", "FIRST must not be above LAST"], ["3-16", "the stack has logical shards 0-15"], ["a-b", "is not FIRST-LAST"], ["-1", "is not FIRST-LAST"]]) {
+            expect(() => parseLogicalRange(text, 16), text).toThrow(message);
+        }
+        expect(moveProblems(d, { range: { first: 0, last: 3 }, to: 1 })).toEqual([]);
+        expect(moveProblems(d, { range: { first: 0, last: 3 }, to: 2 })).toEqual(["--to 2: the shard directory lists physical shards 0-1 (raise instagram:physicalShards and deploy to add one)"]);
+        const elsewhere = withPlacement(withPrimaryAddresses(initialDirectory(16, 3), (p) => `10.0.0.${p}`), 2, { physicalShard: 0, state: "moving", movingTo: 2 });
+        expect(moveProblems(elsewhere, { range: { first: 1, last: 3 }, to: 1 })).toEqual(["logical shard 2 is moving to physical shard 2: finish that move or roll it back first"]);
+        expect(moveProblems(initialDirectory(16, 2), { range: { first: 0, last: 0 }, to: 1 })[0]).toContain("physical shard 1 has no endpoint");
     });
 });
