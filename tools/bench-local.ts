@@ -3,9 +3,13 @@
  * reads and uploads through the edge over HTTPS at a fixed concurrency, requests/s with p50/p99, as a
  * table. Everything is on 127.0.31.0/24 in a temporary directory, and is taken down at the end. Needs root
  * and the local stack's packages (npm run local -- install-deps).
+ * Then rebalancing: `shards move` of one logical shard holding 10,000 rows (and one of 500,000) while a
+ * client keeps signing up users on it (the longest write pause it sees, and the move's own), beside the
+ * anchor a move competes with, a dump and restore of the same schema (pg_dump -n | psql, with writes stopped
+ * for all of it); and a batch of eight logical shards moved, as logical shards per minute.
  * BENCH_SECONDS (default 10) per run, BENCH_CONCURRENCY (default 16).
  */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -14,6 +18,11 @@ import { contextFor } from "../local/session";
 import { readState } from "../local/state";
 import { edgeCertificate } from "../local/services/edge";
 import { loadLoop, percentile, SiteClient } from "../local/site-client";
+import { LocalContext } from "../local/context";
+import { shardHost } from "../local/plan";
+import { psqlAsPostgres, shardPaths } from "../local/services/postgres";
+import { logicalShardForUsername, shardSchema } from "../core/shard-map";
+import { DATABASE } from "../core/database";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -25,9 +34,86 @@ for (const [name, value, max] of [["BENCH_SECONDS", SECONDS, 120], ["BENCH_CONCU
     }
 }
 
+/** The same, without blocking this process (its load loop keeps running meanwhile). */
+function localAsync(dir: string, args: string[]): Promise<{ status: number; out: string }> {
+    return new Promise((resolve) => {
+        const child = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "local", "cli.ts"), ...args, "--dir", dir], { cwd: PROJECT_ROOT });
+        let out = "";
+        child.stdout.on("data", (d) => (out += d));
+        child.stderr.on("data", (d) => (out += d));
+        child.on("close", (code) => resolve({ status: code ?? 1, out }));
+    });
+}
+
 function local(dir: string, args: string[]): { status: number; out: string } {
     const r = spawnSync(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "local", "cli.ts"), ...args, "--dir", dir], { cwd: PROJECT_ROOT, encoding: "utf8" });
     return { status: r.status ?? 1, out: `${r.stdout}${r.stderr}` };
+}
+
+function table(head: string[], rows: string[][]): string {
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+    return [line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+/**
+ * Move one logical shard of physical shard 1 holding `rows` rows to physical shard 0, with a client signing
+ * up users on it all through the move; and the anchor, a dump and restore of the same schema.
+ */
+async function benchHeavyMove(dir: string, ctx: LocalContext, site: SiteClient, logical: number, rows: number): Promise<string[][]> {
+    const source = shardPaths(ctx, shardHost(ctx.plan, 1));
+    const schema = shardSchema(logical);
+    psqlAsPostgres(source, `INSERT INTO ${schema}.users (username) SELECT 'seed_' || i FROM generate_series(1, ${rows}) AS i`);
+    const count = Number(psqlAsPostgres(source, `SELECT count(*) FROM ${schema}.users`));
+
+    // The anchor: dump and restore the same schema into a scratch database (writes would be stopped throughout).
+    psqlAsPostgres(source, "DROP DATABASE IF EXISTS bench_restore", "postgres");
+    psqlAsPostgres(source, "CREATE DATABASE bench_restore", "postgres");
+    const dumpStarted = Date.now();
+    const dump = spawnSync("sh", ["-c", `runuser -u postgres -- pg_dump -h "$1" -n "$2" "$3" | runuser -u postgres -- psql -X -q -h "$1" -d bench_restore -v ON_ERROR_STOP=1 > /dev/null`, "sh", source.sockets, schema, DATABASE], { cwd: "/", encoding: "utf8" });
+    const dumpMs = Date.now() - dumpStarted;
+    psqlAsPostgres(source, "DROP DATABASE bench_restore", "postgres");
+    if (dump.status !== 0) throw new Error(`pg_dump | psql failed: ${dump.stderr}`);
+
+    // A client signing up users on that logical shard all through its move: the longest it waits for a write.
+    const names = Array.from({ length: 400_000 }, (_, i) => `w${logical}_${i}`).filter((n) => logicalShardForUsername(n, ctx.plan.logicalShards) === logical);
+    let writing = true;
+    let lastOk = Date.now();
+    let longestGap = 0;
+    let refused = 0;
+    const writer = (async () => {
+        for (const username of names) {
+            if (!writing) break;
+            const r = await site.request("POST", "/api/v1/users", { username }).catch(() => undefined);
+            if (r?.status === 201) {
+                longestGap = Math.max(longestGap, Date.now() - lastOk);
+                lastOk = Date.now();
+            } else refused++;
+        }
+    })();
+    const moveStarted = Date.now();
+    const move = await localAsync(dir, ["shards", "move", String(logical), "--to", "0"]);
+    const moveS = (Date.now() - moveStarted) / 1000;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    writing = false;
+    await writer;
+    if (move.status !== 0) throw new Error(`shards move ${logical} failed:\n${move.out}`);
+    return [
+        ["shards move (copy while serving, freeze one logical shard)", "1", String(count), `${moveS.toFixed(1)} s`, `${pauseOf(move.out)} ms in the database; ${longestGap} ms seen by a writer (${refused} writes answered 503)`],
+        ["anchor: pg_dump -n | psql of the same schema", "1", String(count), `${(dumpMs / 1000).toFixed(1)} s`, `${dumpMs} ms (writes stopped for all of it)`],
+    ];
+}
+
+const pauseOf = (out: string) => /longest write pause before a flip (\d+) ms/.exec(out)?.[1] ?? "?";
+
+async function benchMoves(dir: string, ctx: LocalContext, site: SiteClient): Promise<string[][]> {
+    const rows = [...await benchHeavyMove(dir, ctx, site, 40, 10_000), ...await benchHeavyMove(dir, ctx, site, 41, 500_000)];
+    const batchStarted = Date.now();
+    const batch = await localAsync(dir, ["shards", "move", "48-55", "--to", "0"]);
+    const batchS = (Date.now() - batchStarted) / 1000;
+    if (batch.status !== 0) throw new Error(`shards move 48-55 failed:\n${batch.out}`);
+    rows.push(["shards move 48-55 (nearly empty)", "8", "-", `${batchS.toFixed(1)} s = ${(8 / (batchS / 60)).toFixed(1)} per minute`, `${pauseOf(batch.out)} ms in the database`]);
+    return rows;
 }
 
 async function main(): Promise<number> {
@@ -56,17 +142,16 @@ async function main(): Promise<number> {
             const lat = share === 1 ? r.latenciesMs.upload : r.latenciesMs.feed;
             rows.push([name, String(CONCURRENCY), (lat.length / r.seconds).toFixed(0), percentile(lat, 50).toFixed(1), percentile(lat, 99).toFixed(1), String(r.failed)]);
         }
+        const moves = await benchMoves(dir, ctx, site);
         site.close();
         const up2 = Date.now();
         const again = local(dir, ["up"]);
         const idempotentS = (Date.now() - up2) / 1000;
         console.log(`\nbring-up from cold to healthy (2 app hosts, 2 shards, Redis, 2 memcached, edge, Munin): ${bringUpS.toFixed(1)} s`);
         console.log(`a second \`up\` (already running, changes nothing): ${idempotentS.toFixed(1)} s${again.status === 0 ? "" : " (failed)"}\n`);
-        const head = ["request", "concurrency", "requests/s", "p50 ms", "p99 ms", "failed"];
-        const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-        const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
-        console.log([line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n"));
-        console.log(`\n(${SECONDS} s per run, HTTPS through the edge nginx, ${os.cpus().length} cores shared by every daemon and the load generator)`);
+        console.log(table(["request", "concurrency", "requests/s", "p50 ms", "p99 ms", "failed"], rows));
+        console.log(`\n(${SECONDS} s per run, HTTPS through the edge nginx, ${os.cpus().length} cores shared by every daemon and the load generator)\n`);
+        console.log(table(["rebalancing", "logical shards", "rows", "took", "longest write pause"], moves));
         return 0;
     } finally {
         const down = local(dir, ["down"]);

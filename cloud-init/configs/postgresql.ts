@@ -27,6 +27,12 @@ export function postgresqlConf(p: PostgresConfParams): string {
         // Logical: a shards move copies a schema to another primary by logical replication (and a
         // standby still streams the physical WAL).
         ["wal_level", "'logical'"],
+        // A move's copy syncs a logical shard's four tables at once, and the apply worker retries (and
+        // notices a finished table) within a second rather than five.
+        ["max_worker_processes", 16],
+        ["max_logical_replication_workers", 8],
+        ["max_sync_workers_per_subscription", 4],
+        ["wal_retrieve_retry_interval", "'1s'"],
         ["max_wal_senders", s.maxWalSenders],
         ["max_replication_slots", s.maxWalSenders],
         ["max_slot_wal_keep_size", `'${p.maxSlotWalKeepSizeMiB}MB'`],

@@ -127,7 +127,10 @@ state)
 copy)
     dest=$(dest_state)
     sub=$(subscription_state)
-    [ "$dest" != present ] || die "this physical shard already holds logical shard $shard as its own copy (serving, or a move already finished): nothing to copy"
+    if [ "$dest" = present ]; then
+        [ "$(here -c "SELECT instagram.move_frozen($shard)")" != t ] || die "this physical shard keeps the read-only copy of logical shard $shard an earlier move left: run shards cleanup first, then move it here"
+        die "this physical shard already holds logical shard $shard as its own copy (serving, or a move already finished): nothing to copy"
+    fi
     if [ "$dest" = receiving ] && [ "$sub" = absent ]; then
         [ "$(source_state)" != frozen ] || die "logical shard $shard was already switched to this copy; run finish (after the directory flip), or rollback"
         log "a receiving copy of logical shard $shard without its subscription: starting that copy afresh"
@@ -176,18 +179,21 @@ switch)
         done
     fi
     waited=0
-    until [ "$(digests here)" = "$(digests there)" ]; do
+    while :; do
+        mine=$(digests here)
+        [ "$mine" != "$(digests there)" ] || break
         [ "$sub" != absent ] || die "the copy here differs from the frozen source and nothing streams any more: run rollback, then move again"
         [ "$waited" -lt "$((SWITCH_TIMEOUT * 20))" ] || thaw_and_die "the copies of logical shard $shard still differ after ${SWITCH_TIMEOUT}s"
         sleep 0.05
         waited=$((waited + 1))
     done
-    there -F ' ' -c "SELECT sequence_name, last_value FROM instagram.move_sequences($shard)" | while read -r seq value; do
-        here -c "SELECT setval('$schema.$seq', greatest($value, (SELECT last_value FROM $schema.$seq)) + 1)" > /dev/null
-    done
+    # One statement per sequence, all in one session: each ends past the source's last value.
+    there -F ' ' -c "SELECT sequence_name, last_value FROM instagram.move_sequences($shard)" \
+        | awk -v s="$schema" '{ printf "SELECT setval(%c%s.%s%c, greatest(%s, (SELECT last_value FROM %s.%s)) + 1);\n", 39, s, $1, 39, $2, s, $1 }' \
+        | here > /dev/null
     # The subscription is left to finish: nothing flows any more (the source is frozen), and ending it
     # (which drops its slot on the source) would only lengthen the pause.
-    rows=$(digests here | awk '{ for (i = 2; i <= NF; i += 3) n += $i } END { print n + 0 }')
+    rows=$(echo "$mine" | awk '{ for (i = 2; i <= NF; i += 3) n += $i } END { print n + 0 }')
     echo "pause_ms=$(($(now_ms) - start)) rows=$rows"
     log "logical shard $shard: the copy here is whole ($rows rows) and $source_address's is frozen; flip the directory, then finish"
     ;;
@@ -203,7 +209,11 @@ finish)
 
 rollback)
     dest=$(dest_state)
-    [ "$dest" != present ] || die "logical shard $shard's copy here is not a move in progress (it serves, or its move finished): not dropping it"
+    if [ "$dest" = present ]; then
+        # A read-only copy an earlier move left here is not this move's: it stays (for shards cleanup).
+        [ "$(here -c "SELECT instagram.move_frozen($shard)")" = t ] || die "logical shard $shard's copy here is not a move in progress (it serves, or its move finished): not dropping it, not thawing the source"
+        log "keeping the read-only copy of logical shard $shard an earlier move left here"
+    fi
     drop_subscription
     if [ "$dest" = receiving ]; then here -c "DROP SCHEMA $schema CASCADE"; fi
     if [ "$(source_state)" != absent ]; then there -c "SELECT instagram.move_thaw($shard)" > /dev/null; fi
