@@ -29,8 +29,17 @@ export function scriptPath(name: ScriptName): string {
 
 const contents = new Map<ScriptName, string>();
 
+/**
+ * What a host gets of a script: its code without the whole-line comments (their explanation stays in the
+ * repository). User data is at most 16 KiB even gzipped, and a shard host ships six scripts. The scripts
+ * have no here-documents, so a line starting with # is always a comment.
+ */
+export function shippedScript(text: string): string {
+    return text.split("\n").filter((line, i) => i === 0 || !/^\s*#/.test(line)).join("\n");
+}
+
 /** A script as a RoleFile; each script is read from disk once per process (every host of a tier ships it). */
 export function scriptFile(name: ScriptName, installPath = scriptPath(name)): RoleFile {
-    if (!contents.has(name)) contents.set(name, fs.readFileSync(path.join(SCRIPTS_DIR, SCRIPTS[name]), "utf8"));
+    if (!contents.has(name)) contents.set(name, shippedScript(fs.readFileSync(path.join(SCRIPTS_DIR, SCRIPTS[name]), "utf8")));
     return { path: installPath, content: contents.get(name)!, permissions: "0755" };
 }

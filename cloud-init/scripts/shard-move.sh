@@ -10,7 +10,8 @@
 #   copy L --from SOURCE      create L's schema here (marked as receiving), publish it on the source,
 #                             subscribe, and wait until every table is copied and streaming
 #   switch L --from SOURCE    freeze the source's copy (its writes fail with SQLSTATE IGM01 from then on),
-#                             wait until this copy has every change, compare both copies table by table,
+#                             wait until this copy has every change, compare both copies table by table
+#                             (row counts; every row's digest too with MOVE_VERIFY=digest),
 #                             advance this copy's ID sequences past the source's. Prints pause_ms=, how long
 #                             it refused writes to L. A copy that does not catch up within SWITCH_TIMEOUT
 #                             seconds thaws the source and fails.
@@ -114,8 +115,12 @@ wait_streaming() {
     done
 }
 
+# MOVE_VERIFY=digest compares every row (order-free hashes) during the freeze, not only each table's count:
+# surer, and the pause grows by about a microsecond a row on each side.
+full=false
+case "${MOVE_VERIFY:-count}" in count) ;; digest) full=true ;; *) bad_usage "MOVE_VERIFY must be count or digest" ;; esac
 digests() { # $1: here or there
-    "$1" -F ' ' -c "SELECT table_name, row_count, digest FROM instagram.move_digest($shard)" | tr '\n' ' '
+    "$1" -F ' ' -c "SELECT table_name, row_count, digest FROM instagram.move_digest($shard, $full)" | tr '\n' ' '
 }
 
 case "$command" in
@@ -125,6 +130,11 @@ state)
     ;;
 
 copy)
+    # CREATE PUBLICATION ... FOR TABLES IN SCHEMA is PostgreSQL 15's (Ubuntu 24.04 ships 16, 22.04 ships 14).
+    for side in here there; do
+        version=$("$side" -c "SHOW server_version_num")
+        [ "$version" -ge 150000 ] || die "moves need PostgreSQL 15 or later on both shards; $side runs $version (Ubuntu 22.04's 14: use ubuntuRelease 24.04)"
+    done
     dest=$(dest_state)
     sub=$(subscription_state)
     if [ "$dest" = present ]; then
@@ -179,14 +189,19 @@ switch)
         done
     fi
     waited=0
+    theirs_file=$(mktemp)
     while :; do
+        # Both sides at once: the comparison is most of the pause.
+        digests there > "$theirs_file" &
         mine=$(digests here)
-        [ "$mine" != "$(digests there)" ] || break
+        wait $! || thaw_and_die "could not read the source's copy of logical shard $shard"
+        [ "$mine" != "$(cat "$theirs_file")" ] || break
         [ "$sub" != absent ] || die "the copy here differs from the frozen source and nothing streams any more: run rollback, then move again"
         [ "$waited" -lt "$((SWITCH_TIMEOUT * 20))" ] || thaw_and_die "the copies of logical shard $shard still differ after ${SWITCH_TIMEOUT}s"
         sleep 0.05
         waited=$((waited + 1))
     done
+    rm -f "$theirs_file"
     # One statement per sequence, all in one session: each ends past the source's last value.
     there -F ' ' -c "SELECT sequence_name, last_value FROM instagram.move_sequences($shard)" \
         | awk -v s="$schema" '{ printf "SELECT setval(%c%s.%s%c, greatest(%s, (SELECT last_value FROM %s.%s)) + 1);\n", 39, s, $1, 39, $2, s, $1 }' \

@@ -143,7 +143,7 @@ describe("PostgreSQL shard with the generated configuration", () => {
         expect(show("shared_buffers")).toBe(`${sizing.sharedBuffersMiB}MB`);
         expect(show("max_connections")).toBe(String(sizing.maxConnections));
         expect(show("password_encryption")).toBe("scram-sha-256");
-        expect(show("wal_level")).toBe("replica");
+        expect(show("wal_level")).toBe("logical");
         expect(show("max_slot_wal_keep_size")).toBe("1GB");
     });
 
@@ -187,6 +187,23 @@ describe("PostgreSQL shard with the generated configuration", () => {
         expect(viaPgbouncer("CREATE TABLE public.x (i int)", ROLES.app, PASSWORDS.app, true).stderr).toMatch(/permission denied/);
         expect(viaPgbouncer("SELECT rolpassword FROM pg_authid", ROLES.app, PASSWORDS.app, true).stderr).toMatch(/permission denied/);
         expect(viaPgbouncer("SELECT * FROM pgbouncer.get_auth('app')", ROLES.app, PASSWORDS.app, true).stderr).toMatch(/permission denied/);
+    });
+
+    test("the replication role gets a move's operations and nothing else; a frozen copy refuses writes with IGM01 and serves reads", () => {
+        const asReplicator = (sql: string) => psql(sql, { host: PRIMARY, db: DB, user: ROLES.replication, password: PASSWORDS.replicator, allowFailure: true });
+        expect(asReplicator("SELECT count(*) FROM shard0003.users").stderr).toMatch(/permission denied/);
+        expect(asReplicator("SELECT instagram.drop_moved_copy(3)").stderr).toMatch(/permission denied/);
+        expect(asReplicator("SELECT instagram.create_shard_schema(9)").status).not.toBe(0);
+        expect(asReplicator("SELECT table_name, row_count FROM instagram.move_digest(3, false) ORDER BY 1").stdout.trim().split("\n")).toEqual(["followers|0", "follows|0", "media|0", "users|0"]);
+        expect(asReplicator("SELECT instagram.move_frozen(3)").stdout.trim()).toBe("f");
+        expect(asReplicator("SELECT instagram.move_freeze(3)").stdout.trim()).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+        const write = viaPgbouncer("INSERT INTO shard0003.users (username) VALUES ('frozen')", ROLES.app, PASSWORDS.app, true);
+        expect(write.stderr).toMatch(/logical shard 3 is moving or has moved: this copy is read-only/);
+        expect(viaPgbouncer("SELECT count(*) FROM shard0003.users", ROLES.app, PASSWORDS.app).stdout.trim()).toBe("0");
+        // Another logical shard on the same physical shard takes writes as before.
+        expect(viaPgbouncer("INSERT INTO shard0002.users (username) VALUES ('unfrozen')", ROLES.app, PASSWORDS.app).status).toBe(0);
+        expect(asReplicator("SELECT instagram.move_thaw(3)").status).toBe(0);
+        expect(viaPgbouncer("INSERT INTO shard0003.users (username) VALUES ('thawed')", ROLES.app, PASSWORDS.app).status).toBe(0);
     });
 
     test("next_id() under concurrent inserts on two logical shards: unique ids that decode to their shard and time", async () => {
