@@ -174,7 +174,14 @@ switch)
         wait_streaming
     fi
     start=$(now_ms)
-    lsn=$(there -c "SELECT instagram.move_freeze($shard)") || die "could not freeze logical shard $shard on $source_address (a long transaction holds its tables?); nothing changed, run switch again"
+    # One session on the source for the whole freeze: the trigger, then (frozen, so fixed from now on) its
+    # WAL position, its tables' digests and its sequences, one tagged line each.
+    frozen_at=$(there -F ' ' -c "SELECT 'lsn', instagram.move_freeze($shard)" \
+        -c "SELECT 'digest', table_name, row_count, digest FROM instagram.move_digest($shard, $full)" \
+        -c "SELECT 'seq', sequence_name, last_value FROM instagram.move_sequences($shard)") \
+        || die "could not freeze logical shard $shard on $source_address (a long transaction holds its tables?); nothing changed, run switch again"
+    lsn=$(echo "$frozen_at" | awk '$1 == "lsn" { print $2 }')
+    theirs=$(echo "$frozen_at" | awk '$1 == "digest" { print $2, $3, $4 }' | tr '\n' ' ')
     thaw_and_die() {
         there -c "SELECT instagram.move_thaw($shard)" > /dev/null || log "could not thaw $source_address: run rollback"
         there -c "SELECT instagram.move_publish($shard)" > /dev/null || true
@@ -183,32 +190,24 @@ switch)
     if [ "$sub" != absent ]; then
         waited=0
         until [ "$(there -c "SELECT coalesce(bool_and(confirmed_flush_lsn >= '$lsn'), false) FROM pg_replication_slots WHERE slot_name = '$object'")" = t ]; do
-            [ "$waited" -lt "$((SWITCH_TIMEOUT * 20))" ] || thaw_and_die "this copy did not reach the source's position $lsn within ${SWITCH_TIMEOUT}s"
-            sleep 0.05
+            [ "$waited" -lt "$((SWITCH_TIMEOUT * 50))" ] || thaw_and_die "this copy did not reach the source's position $lsn within ${SWITCH_TIMEOUT}s"
+            sleep 0.02
             waited=$((waited + 1))
         done
     fi
     waited=0
-    theirs_file=$(mktemp)
-    while :; do
-        # Both sides at once: the comparison is most of the pause.
-        digests there > "$theirs_file" &
-        mine=$(digests here)
-        wait $! || thaw_and_die "could not read the source's copy of logical shard $shard"
-        [ "$mine" != "$(cat "$theirs_file")" ] || break
+    until [ "$(digests here)" = "$theirs" ]; do
         [ "$sub" != absent ] || die "the copy here differs from the frozen source and nothing streams any more: run rollback, then move again"
-        [ "$waited" -lt "$((SWITCH_TIMEOUT * 20))" ] || thaw_and_die "the copies of logical shard $shard still differ after ${SWITCH_TIMEOUT}s"
-        sleep 0.05
+        [ "$waited" -lt "$((SWITCH_TIMEOUT * 50))" ] || thaw_and_die "the copies of logical shard $shard still differ after ${SWITCH_TIMEOUT}s"
+        sleep 0.02
         waited=$((waited + 1))
     done
-    rm -f "$theirs_file"
     # One statement per sequence, all in one session: each ends past the source's last value.
-    there -F ' ' -c "SELECT sequence_name, last_value FROM instagram.move_sequences($shard)" \
-        | awk -v s="$schema" '{ printf "SELECT setval(%c%s.%s%c, greatest(%s, (SELECT last_value FROM %s.%s)) + 1);\n", 39, s, $1, 39, $2, s, $1 }' \
+    echo "$frozen_at" | awk -v s="$schema" '$1 == "seq" { printf "SELECT setval(%c%s.%s%c, greatest(%s, (SELECT last_value FROM %s.%s)) + 1);\n", 39, s, $2, 39, $3, s, $2 }' \
         | here > /dev/null
     # The subscription is left to finish: nothing flows any more (the source is frozen), and ending it
     # (which drops its slot on the source) would only lengthen the pause.
-    rows=$(echo "$mine" | awk '{ for (i = 2; i <= NF; i += 3) n += $i } END { print n + 0 }')
+    rows=$(echo "$theirs" | awk '{ for (i = 2; i <= NF; i += 3) n += $i } END { print n + 0 }')
     echo "pause_ms=$(($(now_ms) - start)) rows=$rows"
     log "logical shard $shard: the copy here is whole ($rows rows) and $source_address's is frozen; flip the directory, then finish"
     ;;
