@@ -205,7 +205,8 @@ async function main(argv: readonly string[]): Promise<number> {
         const promoted = onlyHost(await fleet.run(fleet.targets({ Role: "shard", Shard: String(shard), Member: "standby" }), [`${scriptPath("shardPromote")} ${SHARD_ENV} && hostname -I`], { comment: `instagram promote ${shard}`, timeoutSeconds: 300 }), `Role=shard Shard=${shard} Member=standby`);
         printHosts([promoted]);
         if (promoted.code !== 0) throw new MoveError(`the standby's promote failed (exit ${promoted.code}); the directory still names ${d.physicalShards[shard].endpoint}`);
-        const address = promoted.stdout.trim().split(/\s+/).pop() ?? "";
+        // hostname -I: the host's addresses, its primary interface's first (the last line is its own).
+        const address = promoted.stdout.trim().split("\n").pop()?.trim().split(/\s+/)[0] ?? "";
         if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) throw new MoveError(`the standby was promoted but did not say its address (${JSON.stringify(promoted.stdout)}): point the directory at it by hand`);
         await directory.read();
         await directory.write(withEndpoint(directory.current(), shard, `${address}:${PORTS.pgbouncer}`, true));

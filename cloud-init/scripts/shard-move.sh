@@ -148,8 +148,8 @@ copy)
         dest=absent
     fi
     if [ "$dest" = absent ]; then
-        here -c "SELECT instagram.create_shard_schema($shard)" > /dev/null
-        here -c "COMMENT ON SCHEMA $schema IS 'instagram: receiving logical shard $shard from $source_address'"
+        # One transaction: a schema here without its mark would read as this shard's own copy.
+        here -c "SELECT instagram.create_shard_schema($shard); COMMENT ON SCHEMA $schema IS 'instagram: receiving logical shard $shard from $source_address'" > /dev/null
         log "created $schema here, marked receiving"
     fi
     there -c "SELECT instagram.move_publish($shard)" > /dev/null
