@@ -20,6 +20,19 @@ export const APP_UNIT_NAME = "instagram-app.service";
 export const APP_SHARD_DIRECTORY_FILE = "/var/lib/instagram/shard-directory.json";
 /** The service that keeps it (cloud-init/roles/app.ts). */
 export const SHARD_DIRECTORY_SYNC_SERVICE = "instagram-shard-directory";
+/** How often an app host's sync service reads the directory's SSM parameter (one reader per host). */
+export const SHARD_DIRECTORY_SYNC_INTERVAL_S = 5;
+/** How often each worker re-reads its host's directory file, unless its environment says otherwise. */
+export const SHARD_DIRECTORY_REFRESH_MS = 1000;
+/**
+ * How long after a directory write every app worker routes by it, at most: on AWS the sync service's interval
+ * plus a worker's refresh; on one machine (the file is the directory) a refresh; each with a margin. A move
+ * keeps the new copy frozen this long after its flip, so no host writes it while another still reads the old.
+ */
+export const DIRECTORY_ROUTING_BOUND_MS = {
+    aws: SHARD_DIRECTORY_SYNC_INTERVAL_S * 1000 + SHARD_DIRECTORY_REFRESH_MS + 2000,
+    local: SHARD_DIRECTORY_REFRESH_MS + 500,
+} as const;
 
 /** Largest photo upload nginx and the app accept. */
 export const MAX_UPLOAD_MIB = 10;

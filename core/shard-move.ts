@@ -4,8 +4,9 @@
  * (tools/ops/). The steps run on the shard hosts (cloud-init/scripts/shard-move.sh, one idempotent step per
  * call); this module decides which to run from the directory and what the hosts report, so a move stopped
  * anywhere is resumed, or rolled back, by running the same command again. For each logical shard alone:
- * mark it moving, copy (it keeps serving), switch (freeze the source, catch up, compare, advance sequences),
- * flip the directory, finish. Pure: the driver does every read, write and remote call.
+ * mark it moving, copy (it keeps serving), switch (freeze the source, catch up, compare, advance sequences,
+ * freeze the new copy too), flip the directory, wait until every app host routes by it, finish (the new copy
+ * takes writes). Pure: the driver does every read, write and remote call.
  */
 import { endpointHost, LogicalShardRange, movesUnderWay, rangeOf, ShardDirectory, withPlacement } from "./shard-directory";
 
@@ -22,7 +23,14 @@ export interface MoveDriver {
     /** Run the shard role's move script (its COMMAND and arguments) on a physical shard's current primary. */
     runStep(physicalShard: number, args: readonly string[]): Promise<StepResult>;
     log(line: string): void;
+    /**
+     * How long after a directory write every app host routes by it (core/app-contract.ts
+     * DIRECTORY_ROUTING_BOUND_MS): a flipped logical shard stays frozen on both copies that long.
+     */
+    readonly routingBoundMs: number;
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class MoveError extends Error {}
 
@@ -97,7 +105,10 @@ export async function moveLogicalShards(driver: MoveDriver, req: MoveRequest, co
             // Already there; a run stopped after the flip still owes the destination its finish (the source is
             // the shard that holds its old, frozen copy; without one, finish has nothing to end there).
             const frozenOn = await holderOfFrozenCopy(driver, d, l, req.to);
-            await step(driver, req.to, ["finish", String(l), "--from", frozenOn === undefined ? sourceAddress(d, req.to) : sourceAddress(d, frozenOn)], resume);
+            const from = frozenOn === undefined ? sourceAddress(d, req.to) : sourceAddress(d, frozenOn);
+            // Still receiving (frozen): the flip happened, and maybe only just: let it reach every app host first.
+            if (fields((await step(driver, req.to, ["state", String(l), "--from", from], resume)).stdout).dest === "receiving") await sleep(driver.routingBoundMs);
+            await step(driver, req.to, ["finish", String(l), "--from", from], resume);
             reports.push({ logicalShard: l, from: req.to, to: req.to, note: "already on the destination" });
             continue;
         }
@@ -119,10 +130,14 @@ export async function moveLogicalShards(driver: MoveDriver, req: MoveRequest, co
         if (now.state !== "moving" || now.movingTo !== req.to || now.physicalShard !== from) {
             throw new MoveError(`the shard directory changed under the move of logical shard ${l} (it now says ${now.state} on ${now.physicalShard}${now.movingTo === undefined ? "" : ` → ${now.movingTo}`}); the destination's copy is whole and the source's frozen. ${resume}`);
         }
+        const switchedAt = Date.now();
         await driver.writeDirectory(withPlacement(d, l, { physicalShard: req.to, state: "serving" }), `logical shard ${l}: now on physical shard ${req.to}`);
+        // Both copies stay frozen until every app host routes by the flip: none writes the new copy while
+        // another still reads the old one.
+        await sleep(driver.routingBoundMs);
         await step(driver, req.to, ["finish", String(l), "--from", src], resume);
-        const report = { logicalShard: l, from, to: req.to, pauseMs: Number(switched.pause_ms), rows: Number(switched.rows) };
-        driver.log(`logical shard ${l}: moved ${from} → ${req.to} (${report.rows} rows; writes refused for ${report.pauseMs} ms before the flip)`);
+        const report = { logicalShard: l, from, to: req.to, pauseMs: Number(switched.pause_ms) + (Date.now() - switchedAt), rows: Number(switched.rows) };
+        driver.log(`logical shard ${l}: moved ${from} → ${req.to} (${report.rows} rows; writes refused for ${report.pauseMs} ms)`);
         reports.push(report);
     }
     return reports;

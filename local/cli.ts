@@ -202,7 +202,7 @@ async function runShards(ctx: LocalContext, args: Args): Promise<number> {
     const reports = args.rollback ? await rollBackMove(driver, req) : await moveLogicalShards(driver, req, command);
     for (const r of reports.filter((x) => x.note)) console.log(`logical shard ${r.logicalShard}: ${r.note}`);
     const moved = reports.filter((r) => r.pauseMs !== undefined);
-    if (moved.length > 0) console.log(`local: moved ${moved.length} logical shard${moved.length === 1 ? "" : "s"} to physical shard ${req.to}; longest write pause before a flip ${Math.max(...moved.map((r) => r.pauseMs!))} ms`);
+    if (moved.length > 0) console.log(`local: moved ${moved.length} logical shard${moved.length === 1 ? "" : "s"} to physical shard ${req.to}; longest write pause ${Math.max(...moved.map((r) => r.pauseMs!))} ms`);
     return 0;
 }
 

@@ -12,6 +12,7 @@ import { postgresqlCommonEnv, shardPaths } from "./services/postgres";
 import { SCRIPTS_DIR } from "../cloud-init/scripts";
 import { MoveDriver, StepResult } from "../core/shard-move";
 import { ShardDirectory } from "../core/shard-directory";
+import { DIRECTORY_ROUTING_BOUND_MS } from "../core/app-contract";
 
 function directoryOf(ctx: LocalContext): ShardDirectory {
     const d = readLocalDirectory(ctx.dir);
@@ -48,5 +49,7 @@ export function localMoveDriver(ctx: LocalContext, log: (line: string) => void =
         },
         runStep: (physicalShard, args) => runOnShard(ctx, physicalShard, args),
         log,
+        // The app workers re-read the stack's directory file itself.
+        routingBoundMs: DIRECTORY_ROUTING_BOUND_MS.local,
     };
 }

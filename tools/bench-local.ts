@@ -104,7 +104,7 @@ async function benchHeavyMove(dir: string, ctx: LocalContext, site: SiteClient, 
     ];
 }
 
-const pauseOf = (out: string) => /longest write pause before a flip (\d+) ms/.exec(out)?.[1] ?? "?";
+const pauseOf = (out: string) => /longest write pause (\d+) ms/.exec(out)?.[1] ?? "?";
 
 async function benchMoves(dir: string, ctx: LocalContext, site: SiteClient): Promise<string[][]> {
     const rows = [...await benchHeavyMove(dir, ctx, site, 40, 10_000), ...await benchHeavyMove(dir, ctx, site, 41, 500_000)];

@@ -187,7 +187,7 @@ async function main(argv: readonly string[]): Promise<number> {
             const reports = args.rollback ? await rollBackMove(driver, req) : await moveLogicalShards(driver, req, `npm run ops -- shards move ${rangeText} --to ${req.to} --stack ${args.stack}`);
             for (const r of reports.filter((x) => x.note)) console.log(`logical shard ${r.logicalShard}: ${r.note}`);
             const moved = reports.filter((r) => r.pauseMs !== undefined);
-            if (moved.length > 0) console.log(`ops: moved ${moved.length} logical shard${moved.length === 1 ? "" : "s"} to physical shard ${req.to}; longest write pause before a flip ${Math.max(...moved.map((r) => r.pauseMs!))} ms (app hosts follow the directory within a few seconds)`);
+            if (moved.length > 0) console.log(`ops: moved ${moved.length} logical shard${moved.length === 1 ? "" : "s"} to physical shard ${req.to}; longest write pause ${Math.max(...moved.map((r) => r.pauseMs!))} ms`);
             return 0;
         }
 

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ShardRange } from "../../core/shard-map";
 import { directoryFromShardMap, directoryProblems, ShardDirectory } from "../../core/shard-directory";
-import { APP_CREDENTIALS, APP_ENV, MAX_UPLOAD_MIB } from "../../core/app-contract";
+import { APP_CREDENTIALS, APP_ENV, MAX_UPLOAD_MIB, SHARD_DIRECTORY_REFRESH_MS } from "../../core/app-contract";
 import { MAX_LOGICAL_SHARDS } from "../../core/ids";
 import { PORTS } from "../../core/ports";
 
@@ -100,7 +100,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         if (env[E.shardDirectory]!.startsWith("/")) directoryFile = env[E.shardDirectory];
         else problems.push(`${E.shardDirectory}=${env[E.shardDirectory]}: expected an absolute path`);
     }
-    const directoryRefreshMs = Number(env[E.shardDirectoryRefreshMs] ?? 5000);
+    const directoryRefreshMs = Number(env[E.shardDirectoryRefreshMs] ?? SHARD_DIRECTORY_REFRESH_MS);
     if (!Number.isInteger(directoryRefreshMs) || directoryRefreshMs < 100 || directoryRefreshMs > 600_000) problems.push(`${E.shardDirectoryRefreshMs}=${env[E.shardDirectoryRefreshMs]}: expected 100 to 600000`);
     const defaultUploadBytes = MAX_UPLOAD_MIB * 1024 * 1024;
     const maxUploadBytes = Number(env[E.maxUploadBytes] ?? defaultUploadBytes);
@@ -110,7 +110,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         shardMap,
         directory,
         directoryFile,
-        directoryRefreshMs: Number.isInteger(directoryRefreshMs) ? directoryRefreshMs : 5000,
+        directoryRefreshMs: Number.isInteger(directoryRefreshMs) ? directoryRefreshMs : SHARD_DIRECTORY_REFRESH_MS,
         shards,
         dbPassword: credential(env, APP_CREDENTIALS.dbPassword, E.dbPassword),
         memcached,

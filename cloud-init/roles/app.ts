@@ -8,7 +8,7 @@ import { nginxAppSite } from "../configs/nginx-app";
 import { scriptFile, scriptPath } from "../scripts";
 import {
     APP_COUNTERS, APP_ENV_FILE, APP_HOME, APP_SHARD_DIRECTORY_FILE, APP_SOCKET, APP_STATS_FILE, appEnvironmentVariables, AppRuntimeSettings,
-    SHARD_DIRECTORY_SYNC_SERVICE,
+    SHARD_DIRECTORY_SYNC_SERVICE, SHARD_DIRECTORY_SYNC_INTERVAL_S,
 } from "../../core/app-contract";
 
 /** NodeSource's repository signing key (https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key). */
@@ -65,7 +65,6 @@ export function muninInstagramPluginConf(statsFile: string): string {
 const MUNIN_PLUGIN = "/usr/local/share/munin/plugins/instagram_";
 
 /** Seconds between the host's reads of the shard directory parameter (the app re-reads the copy every 5 s). */
-export const SHARD_DIRECTORY_SYNC_INTERVAL_S = 5;
 
 /** The unit that keeps APP_SHARD_DIRECTORY_FILE current: one SSM reader per host, restarted if it ever stops. */
 export function shardDirectorySyncUnit(parameter: string): string {

@@ -12,11 +12,12 @@
 #   switch L --from SOURCE    freeze the source's copy (its writes fail with SQLSTATE IGM01 from then on),
 #                             wait until this copy has every change, compare both copies table by table
 #                             (row counts; every row's digest too with MOVE_VERIFY=digest),
-#                             advance this copy's ID sequences past the source's. Prints pause_ms=, how long
-#                             it refused writes to L. A copy that does not catch up within SWITCH_TIMEOUT
-#                             seconds thaws the source and fails.
-#   finish L --from SOURCE    after the directory names this shard for L: end the subscription and the
-#                             source's publication; this copy is no longer "receiving"
+#                             advance this copy's ID sequences past the source's, freeze this copy too.
+#                             Prints pause_ms=, how long writes to L have been refused so far. A copy that does
+#                             not catch up within SWITCH_TIMEOUT seconds thaws the source and fails.
+#   finish L --from SOURCE    once every app host routes L here (the directory flipped, and the tools waited
+#                             out its propagation): end the subscription and the source's publication, take
+#                             writes; this copy is no longer "receiving"
 #   rollback L --from SOURCE  undo a move that is not finished: drop the subscription and the receiving copy
 #                             here, thaw the source
 #   frozen                    the logical shards whose copies here are frozen (left behind, or mid-switch)
@@ -205,6 +206,10 @@ switch)
     # One statement per sequence, all in one session: each ends past the source's last value.
     echo "$frozen_at" | awk -v s="$schema" '$1 == "seq" { printf "SELECT setval(%c%s.%s%c, greatest(%s, (SELECT last_value FROM %s.%s)) + 1);\n", 39, s, $2, 39, $3, s, $2 }' \
         | here > /dev/null
+    # This copy refuses writes too until finish: the directory's flip reaches every app host only within a
+    # bound, and until then a host that still routes by the old entry reads the source, which must not miss
+    # a write made here meanwhile. Both copies are identical and frozen until finish.
+    here -c "SELECT instagram.move_freeze($shard)" > /dev/null
     # The subscription is left to finish: nothing flows any more (the source is frozen), and ending it
     # (which drops its slot on the source) would only lengthen the pause.
     rows=$(echo "$theirs" | awk '{ for (i = 2; i <= NF; i += 3) n += $i } END { print n + 0 }')
@@ -217,7 +222,10 @@ finish)
     [ "$dest" != absent ] || die "this physical shard holds no copy of logical shard $shard"
     drop_subscription
     if [ -n "$source_address" ]; then there -c "SELECT instagram.move_unpublish($shard)" > /dev/null || log "could not end the publication on $source_address: shards cleanup drops it with the copy"; fi
-    if [ "$dest" = receiving ]; then here -c "COMMENT ON SCHEMA $schema IS NULL"; fi
+    if [ "$dest" = receiving ]; then
+        # Writes resume here (and the mark goes) in one transaction.
+        here -c "SELECT instagram.move_thaw($shard); COMMENT ON SCHEMA $schema IS NULL" > /dev/null
+    fi
     log "logical shard $shard is served from here"
     ;;
 

@@ -10,6 +10,7 @@ import { shellQuote } from "../../core/shell-quote";
 import { scriptPath } from "../../cloud-init/scripts";
 import { SHARD_ENV } from "../../cloud-init/roles/postgres";
 import { Fleet, HostResult } from "./fleet";
+import { DIRECTORY_ROUTING_BOUND_MS } from "../../core/app-contract";
 
 export class StackDirectory {
     readonly name: string;
@@ -57,6 +58,14 @@ export function onlyHost(results: readonly HostResult[], what: string): HostResu
     throw new MoveError(results.length === 0 ? `no running host matched ${what} (is it up, with the SSM agent online?)` : `${results.length} hosts matched ${what}: ${results.map((r) => r.name).join(", ")}`);
 }
 
+/** DIRECTORY_ROUTING_BOUND_MS.aws, or INSTAGRAM_OPS_ROUTING_BOUND_MS (tests; an app fleet with other intervals). */
+function routingBoundMs(): number {
+    const raw = process.env.INSTAGRAM_OPS_ROUTING_BOUND_MS;
+    if (raw === undefined) return DIRECTORY_ROUTING_BOUND_MS.aws;
+    if (!/^\d{1,6}$/.test(raw)) throw new MoveError(`INSTAGRAM_OPS_ROUTING_BOUND_MS=${raw}: expected milliseconds, 0 to 999999`);
+    return Number(raw);
+}
+
 export function awsMoveDriver(fleet: Fleet, directory: StackDirectory, log: (line: string) => void = console.log): MoveDriver {
     return {
         readDirectory: () => directory.read(),
@@ -72,5 +81,7 @@ export function awsMoveDriver(fleet: Fleet, directory: StackDirectory, log: (lin
             return { code: host.code, stdout: host.stdout, stderr: host.stderr };
         },
         log,
+        // Each app host's sync service copies the parameter to a file, which its workers re-read.
+        routingBoundMs: routingBoundMs(),
     };
 }
