@@ -40,6 +40,12 @@ export interface PostgresShardArgs {
     readonly protectData: boolean;
     /** Where standbys connect from for replication (the private subnets). */
     readonly replicationCidrs: readonly string[];
+    /**
+     * Tags that put a host's data volumes under the daily snapshot policy (components/shard-snapshots.ts):
+     * given to the standby where there is one (a snapshot's freeze then never pauses the primary), else to
+     * the primary.
+     */
+    readonly snapshotTags: Readonly<Record<string, string>>;
 }
 
 /** One host of a shard with the data volumes attached to it. */
@@ -104,7 +110,10 @@ export class PostgresShard extends pulumi.ComponentResource {
             azIndex,
             roleSpec,
             // What the policy pack checks the attachments against (shard-raid-volume-count), known at preview.
-            tags: { Shard: String(args.physicalShard), Member: kind, RaidVolumes: String(volumes.length), RaidLevel: String(args.raidLevel) },
+            tags: {
+                Shard: String(args.physicalShard), Member: kind, RaidVolumes: String(volumes.length), RaidLevel: String(args.raidLevel),
+                ...(kind === (args.standby ? "standby" : "primary") ? args.snapshotTags : {}),
+            },
         }, this);
 
         const attachments = volumes.map((volume, v) => new aws.ec2.VolumeAttachment(`${memberName}-data-${v}`, {

@@ -10,6 +10,7 @@ import { InstagramConfig } from "../core/config";
 import { instanceSpec } from "../core/instance-types";
 import { monitoringHostIp, privateSubnetCidr } from "../core/network-plan";
 import { ShardRange } from "../core/shard-map";
+import { shardSnapshotTag, ShardSnapshots } from "./shard-snapshots";
 import { directoryShardMap, formatShardDirectory, logicalShardsOn, ShardDirectory, shardDirectoryParameterName, withPrimaryAddresses } from "../core/shard-directory";
 import { appWorkerCount, memcachedSizing, postgresSizing } from "../core/sizing";
 import { HOST_ROLES, HostRole } from "../core/security-rules";
@@ -160,7 +161,9 @@ export class InstagramStack extends pulumi.ComponentResource {
             standby: c.shardStandby,
             protectData: c.deletionProtection,
             replicationCidrs: Array.from({ length: c.azCount }, (_, i) => privateSubnetCidr(c.vpcCidr, i)),
+            snapshotTags: shardSnapshotTag(pulumi.getStack()),
         }, parent));
+        new ShardSnapshots("shard-snapshots", { time: c.shardSnapshotTime, retention: c.shardSnapshotRetention }, parent);
 
         // The directory as deployed state: written here on the first deploy and kept, with each physical shard's
         // endpoint, on every later one (the config never moves a logical shard; see core/shard-directory.ts).

@@ -36,6 +36,10 @@ export interface InstagramConfig {
     readonly shardVolumeGiB: number;
     readonly shardRaidLevel: RaidLevel;
     readonly shardStandby: boolean;
+    /** When (UTC, HH:MM) each shard's data volumes are snapshotted together, daily. */
+    readonly shardSnapshotTime: string;
+    /** How many daily snapshot sets of each shard are kept. */
+    readonly shardSnapshotRetention: number;
     readonly redisInstanceType: string;
     readonly redisReplica: boolean;
     readonly memcachedNodes: number;
@@ -134,6 +138,9 @@ const nodeVersion: Parser<string> = (raw) =>
 const sha256: Parser<string> = (raw) =>
     /^[0-9a-f]{64}$/.test(raw) ? ok(raw) : no("the SHA-256 of an uploaded app release (64 lower-case hex digits), as `pulumi stack output appRelease` prints it");
 
+const utcTime: Parser<string> = (raw) =>
+    /^([01]\d|2[0-3]):[0-5]\d$/.test(raw) ? ok(raw) : no("a time of day in UTC as HH:MM (24-hour), such as 03:00");
+
 const raidLevel: Parser<RaidLevel> = (raw) => (raw === "0" ? ok(0) : raw === "10" ? ok(10) : no("0 or 10"));
 
 interface KeySpec<K extends keyof InstagramConfig> {
@@ -169,6 +176,8 @@ export const CONFIG_KEYS: readonly KeySpec<keyof InstagramConfig>[] = [
     spec("shardVolumeGiB", integer(1, 16384)),
     spec("shardRaidLevel", raidLevel),
     spec("shardStandby", boolean),
+    spec("shardSnapshotTime", utcTime),
+    spec("shardSnapshotRetention", integer(1, 1000)),
     spec("redisInstanceType", instanceType),
     spec("redisReplica", boolean),
     spec("memcachedNodes", integer(1, 64)),

@@ -107,7 +107,7 @@ async function benchHeavyMove(dir: string, ctx: LocalContext, site: SiteClient, 
 const pauseOf = (out: string) => /longest write pause (\d+) ms/.exec(out)?.[1] ?? "?";
 
 async function benchMoves(dir: string, ctx: LocalContext, site: SiteClient): Promise<string[][]> {
-    const rows = [...await benchHeavyMove(dir, ctx, site, 40, 10_000), ...await benchHeavyMove(dir, ctx, site, 41, 500_000)];
+    const rows = [...await benchHeavyMove(dir, ctx, site, 40, 10_000), ...await benchHeavyMove(dir, ctx, site, 41, 500_000), ...await benchHeavyMove(dir, ctx, site, 42, 5_000_000)];
     const batchStarted = Date.now();
     const batch = await localAsync(dir, ["shards", "move", "48-55", "--to", "0"]);
     const batchS = (Date.now() - batchStarted) / 1000;

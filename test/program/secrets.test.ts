@@ -48,10 +48,15 @@ describe("secrets", () => {
     });
 
     test("every host role is assumable only by EC2 and managed through SSM", () => {
-        for (const role of run.ofType(T.role)) {
+        const profiles = new Set(run.ofType(T.instanceProfile).map((p) => p.name));
+        const hostRoles = run.ofType(T.role).filter((r) => profiles.has(r.name));
+        expect(hostRoles).toHaveLength(5);
+        for (const role of hostRoles) {
             expect(JSON.parse(role.inputs.assumeRolePolicy).Statement).toEqual([{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }]);
             const attached = run.ofType(T.rolePolicyAttachment).filter((a) => a.inputs.role === role.state.name).map((a) => a.inputs.policyArn);
             expect(attached).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
         }
+        // The only other role is Data Lifecycle Manager's (test/program/snapshots.test.ts).
+        expect(run.ofType(T.role).filter((r) => !profiles.has(r.name)).map((r) => JSON.parse(r.inputs.assumeRolePolicy).Statement[0].Principal.Service)).toEqual(["dlm.amazonaws.com"]);
     });
 });

@@ -34,8 +34,11 @@ function expectedCounts(stack: string, overrides: Record<string, unknown>) {
         // The five secrets and the shard directory.
         [T.ssmParameter]: 6,
         [T.randomPassword]: 5,
-        [T.role]: 5,
+        // One per host tier, and Data Lifecycle Manager's for the shard snapshots.
+        [T.role]: 5 + 1,
         [T.instanceProfile]: 5,
+        "aws:dlm/lifecyclePolicy:LifecyclePolicy": 1,
+        "aws:ssm/document:Document": 1,
         "instagram:host:UbuntuHost": c.appServers + shardHosts + (c.redisReplica ? 2 : 1) + c.memcachedNodes + 1,
         "instagram:postgres:PostgresShard": c.physicalShards,
     };
