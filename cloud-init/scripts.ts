@@ -17,8 +17,15 @@ export const SCRIPTS = {
     muninInstagram: "munin-instagram.sh",
     muninHtpasswd: "munin-htpasswd.sh",
     shardDirectorySync: "shard-directory-sync.sh",
+    toolsInstall: "tools-install.sh",
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
+
+/**
+ * Scripts a host needs only once it runs (operations, not boot): shipped as the "host tools" tarball in the
+ * artifacts bucket (components/host-tools.ts) and installed by instagram-tools-install, not in user data.
+ */
+export const HOST_TOOLS: readonly ScriptName[] = ["shardMove", "shardPromote"];
 
 export const SCRIPTS_DIR = path.join(__dirname, "scripts");
 
@@ -42,4 +49,12 @@ export function shippedScript(text: string): string {
 export function scriptFile(name: ScriptName, installPath = scriptPath(name)): RoleFile {
     if (!contents.has(name)) contents.set(name, shippedScript(fs.readFileSync(path.join(SCRIPTS_DIR, SCRIPTS[name]), "utf8")));
     return { path: installPath, content: contents.get(name)!, permissions: "0755" };
+}
+
+/** The host tools as the tarball holds them: each script under its installed name (instagram-...). */
+export function hostToolFiles(): { name: string; content: string }[] {
+    return HOST_TOOLS.map((tool) => {
+        const file = scriptFile(tool);
+        return { name: path.basename(file.path), content: file.content };
+    });
 }

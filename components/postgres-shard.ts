@@ -46,6 +46,8 @@ export interface PostgresShardArgs {
      * the primary.
      */
     readonly snapshotTags: Readonly<Record<string, string>>;
+    /** The host tools tarball every member installs at boot (components/host-tools.ts). */
+    readonly hostTools: { readonly url: pulumi.Input<string>; readonly sha256: string };
 }
 
 /** One host of a shard with the data volumes attached to it. */
@@ -90,7 +92,7 @@ export class PostgresShard extends pulumi.ComponentResource {
             tags: { Name: `${memberName}-data-${v}`, Role: "shard", Shard: String(args.physicalShard), Member: kind },
         }, { parent: this, protect: args.protectData }));
 
-        const roleSpec = pulumi.all([pulumi.all(volumes.map((v) => v.id)), primaryAddress]).apply(([volumeIds, primary]) => shardRole({
+        const roleSpec = pulumi.all([pulumi.all(volumes.map((v) => v.id)), primaryAddress, args.hostTools.url]).apply(([volumeIds, primary, toolsUrl]) => shardRole({
             shard: args.physicalShard,
             kind,
             hostname: memberName,
@@ -103,6 +105,7 @@ export class PostgresShard extends pulumi.ComponentResource {
             volumeGiB: args.volumeGiB,
             logicalShards: args.logicalShards,
             primaryAddress: primary,
+            hostTools: { url: toolsUrl, sha256: args.hostTools.sha256 },
         }));
         const host = tierHost(args.hosts, {
             hostname: memberName,

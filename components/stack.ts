@@ -11,6 +11,7 @@ import { instanceSpec } from "../core/instance-types";
 import { monitoringHostIp, privateSubnetCidr } from "../core/network-plan";
 import { ShardRange } from "../core/shard-map";
 import { shardSnapshotTag, ShardSnapshots } from "./shard-snapshots";
+import { HostTools } from "./host-tools";
 import { directoryShardMap, formatShardDirectory, logicalShardsOn, ShardDirectory, shardDirectoryParameterName, withPrimaryAddresses } from "../core/shard-directory";
 import { appWorkerCount, memcachedSizing, postgresSizing } from "../core/sizing";
 import { HOST_ROLES, HostRole } from "../core/security-rules";
@@ -106,6 +107,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             deletionProtection: c.deletionProtection,
             accessLogs: { bucket: media.logsBucket.id, prefix: "s3/artifacts/" },
         }, parent);
+        const hostTools = new HostTools("host-tools", { bucket: release.bucket }, parent);
 
         // The shard directory's ARN, from its fixed name: the app hosts' identity exists before the parameter,
         // whose value names the shard primaries' addresses.
@@ -118,7 +120,7 @@ export class InstagramStack extends pulumi.ComponentResource {
                 { Sid: "PhotosReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: pulumi.interpolate`${media.bucket.arn}/*` },
                 release.readStatement,
             ],
-            shard: [],
+            shard: [hostTools.readStatement],
             redis: [],
             memcached: [],
             monitoring: [],
@@ -162,6 +164,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             protectData: c.deletionProtection,
             replicationCidrs: Array.from({ length: c.azCount }, (_, i) => privateSubnetCidr(c.vpcCidr, i)),
             snapshotTags: shardSnapshotTag(pulumi.getStack()),
+            hostTools: { url: hostTools.url, sha256: hostTools.sha256 },
         }, parent));
         new ShardSnapshots("shard-snapshots", { time: c.shardSnapshotTime, retention: c.shardSnapshotRetention }, parent);
 

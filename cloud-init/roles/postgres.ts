@@ -37,6 +37,11 @@ export interface ShardParams {
     readonly primaryAddress?: string;
     /** Where standbys connect from for replication: the VPC's private subnets. */
     readonly replicationCidrs: readonly string[];
+    /**
+     * The host tools tarball (components/host-tools.ts: instagram-shard-move, -promote) the host installs at
+     * boot; the one-machine stack runs those scripts from the checkout instead.
+     */
+    readonly hostTools?: { readonly url: string; readonly sha256: string };
 }
 
 /** Usable size of the array: RAID 10 mirrors, so half. */
@@ -110,9 +115,9 @@ export function shardRole(p: ShardParams): RoleSpec {
         },
         scriptFile("shardRaid"),
         scriptFile("shardPostgres"),
-        scriptFile("shardPromote"),
-        // On the standby too: once promoted it is the shard's primary, and moves run on primaries.
-        scriptFile("shardMove"),
+        // The operational tools (move, promote; on the standby too: once promoted it is the primary) come
+        // as the host tools tarball, installed below with these two.
+        ...(p.hostTools ? [scriptFile("s3Get"), scriptFile("toolsInstall")] : []),
     ];
     const muninPlugins = ["postgres_bgwriter", "postgres_checkpoints", "postgres_connections_db", "postgres_users", "postgres_xlog", `postgres_size_${DATABASE}`, `postgres_cache_${DATABASE}`, `postgres_transactions_${DATABASE}`];
     return {
@@ -123,6 +128,8 @@ export function shardRole(p: ShardParams): RoleSpec {
             ["systemctl", "daemon-reload"],
             [scriptPath("shardRaid"), SHARD_ENV],
             [scriptPath("shardPostgres"), SHARD_ENV],
+            // After PostgreSQL: the tools are for operations, and serving does not wait for them.
+            ...(p.hostTools ? [[scriptPath("toolsInstall"), p.hostTools.url, p.hostTools.sha256]] : []),
             // Back after a reboot: enabled explicitly, not left to the package's defaults (the boot script
             // already started it; no restart).
             ["systemctl", "enable", "postgresql"],

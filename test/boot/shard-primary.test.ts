@@ -55,8 +55,10 @@ describe("a shard primary's first boot, its last volume attached late", () => {
         expect(await sh(vm, "cat /sys/block/md*/md/raid_disks")).toBe("4");
     });
 
-    test("cloud-init is done without an error and the role's marker is there", async () => {
+    test("cloud-init is done without an error and the role's marker is there; the host tools are installed from the artifacts bucket", async () => {
         await expectBootDone(vm, "common postgres-primary");
+        expect(await sh(vm, "instagram-shard-move 2>&1; echo \"exit $?\"")).toMatch(/usage: shard-move ENV_FILE[\s\S]*exit 2$/);
+        expect(await sh(vm, "test -x /usr/local/sbin/instagram-shard-promote && echo yes")).toBe("yes");
         expect(aws.ssmReads.sort()).toEqual(["/instagram/dev/pgbouncer-auth", "/instagram/dev/postgres-app", "/instagram/dev/postgres-replication"]);
     });
 

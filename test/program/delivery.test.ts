@@ -2,6 +2,9 @@
  * App delivery under mocks: the build step, the content-addressed artifact in a private bucket, what the
  * app hosts may read, how a new release rolls out, and the health gate at the end of `pulumi up`.
  */
+import * as crypto from "crypto";
+import { spawnSync } from "child_process";
+import { hostToolsTarball } from "../../components/host-tools";
 import * as yaml from "js-yaml";
 import { beforeAll, describe, expect, test, vi } from "vitest";
 import { ProgramRun, RecordedResource } from "../../tools/offline/runtime";
@@ -46,12 +49,14 @@ describe("app delivery", () => {
         expect(dev.ofType(T.versioning).find((r) => r.inputs.bucket === bucketId)!.inputs.versioningConfiguration.status).toBe("Enabled");
     });
 
-    test("app hosts may read the release objects and nothing else of the artifacts bucket; no other tier may", () => {
+    test("app hosts may read the release objects and nothing else of the artifacts bucket, shard hosts the host tools; no other tier may", () => {
         const arn = artifactsBucket(dev).state.arn as string;
         for (const policy of dev.ofType(T.rolePolicy)) {
             const touching = policyOf(policy).Statement.filter((s) => JSON.stringify(s.Resource).includes(arn));
             if (policy.name === "app-host-tier") {
                 expect(touching).toEqual([{ Sid: "AppReleasesRead", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${arn}/releases/*` }]);
+            } else if (policy.name === "shard-host-tier") {
+                expect(touching).toEqual([{ Sid: "HostToolsRead", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${arn}/tools/*` }]);
             } else {
                 expect(touching, policy.name).toEqual([]);
             }
@@ -149,9 +154,28 @@ describe("app delivery", () => {
         const sha = "ab".repeat(32);
         const run = await runStack("dev", { "instagram:appRelease": sha });
         expect(run.ofType(COMMAND).map((c) => c.name)).not.toContain("app-bundle");
-        expect(run.ofType(OBJECT)).toEqual([]);
+        expect(run.ofType(OBJECT).map((o) => o.name)).toEqual(["host-tools"]);
         expect(run.calls.find((c) => c.token === "aws:s3/getObject:getObject")?.inputs).toMatchObject({ key: `releases/${sha}.tar.gz`, bucket: artifactsBucket(run).state.bucket });
         expect(cloudConfig(appHosts(run)[0]).runcmd).toContainEqual(["/usr/local/sbin/instagram-app-install", `s3://${artifactsBucket(run).state.bucket}/releases/${sha}.tar.gz`, sha]);
         await expect(runStack("dev", { "instagram:appRelease": "latest" })).rejects.toThrow(/instagram:appRelease = "latest": must be the SHA-256 of an uploaded app release/);
+    });
+
+    test("the host tools tarball: under its SHA-256 in the artifacts bucket, holding the move and promote scripts; every shard host installs exactly it", () => {
+        const object = dev.named(OBJECT, "host-tools");
+        const bytes = Buffer.from(object.inputs.contentBase64, "base64");
+        const sha = crypto.createHash("sha256").update(bytes).digest("hex");
+        expect(object.inputs.key).toBe(`tools/${sha}.tar.gz`);
+        expect(hostToolsTarball().sha256).toBe(sha);
+        const listing = spawnSync("tar", ["-tvzf", "-"], { input: bytes, encoding: "utf8" }).stdout;
+        expect(listing).toMatch(/^-rwxr-xr-x 0\/0 .* instagram-shard-move$/m);
+        expect(listing).toMatch(/^-rwxr-xr-x 0\/0 .* instagram-shard-promote$/m);
+        const shards = dev.ofType(T.instance).filter((i) => hostName(i).startsWith("shard-"));
+        expect(shards.length).toBeGreaterThan(0);
+        for (const host of shards) {
+            const doc = cloudConfig(host);
+            expect(doc.runcmd, hostName(host)).toContainEqual(["/usr/local/sbin/instagram-tools-install", `s3://${artifactsBucket(dev).state.bucket}/tools/${sha}.tar.gz`, sha]);
+            // Not in the user data itself: that is what the tarball is for.
+            expect(doc.write_files.map((f: { path: string }) => f.path)).not.toContain("/usr/local/sbin/instagram-shard-move");
+        }
     });
 });

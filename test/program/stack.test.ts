@@ -29,7 +29,8 @@ function expectedCounts(stack: string, overrides: Record<string, unknown>) {
         [T.bucket]: 4,
         // the bundle build, one in-service wait per app host, the site's health gate
         "command:local:Command": 1 + c.appServers + 1,
-        "aws:s3/bucketObjectv2:BucketObjectv2": 1,
+        // The app release and the host tools.
+        "aws:s3/bucketObjectv2:BucketObjectv2": 2,
         [T.distribution]: 1,
         // The five secrets and the shard directory.
         [T.ssmParameter]: 6,

@@ -30,6 +30,8 @@ export interface StackUnderTest {
     readonly outputs: Record<string, unknown>;
     /** Every package any host's user data installs: the image has them all (the VMs have no network). */
     readonly packages: string[];
+    /** The S3 objects the program uploads with their bytes (the host tools), by path-style key ("/bucket/key"). */
+    readonly objects: Record<string, Buffer>;
 }
 
 /** The dev stack with a 4-volume RAID 10 on each shard host, plus `config`. */
@@ -41,6 +43,10 @@ export async function stackUnderTest(config: Record<string, unknown> = {}): Prom
         vpcPrefixLength: Number(String(run.config["instagram:vpcCidr"]).split("/")[1]),
         outputs: run.outputs,
         packages: [...new Set(run.ofType(T.instance).flatMap((i) => cloudConfig(userDataOf(i)).packages ?? []))],
+        objects: Object.fromEntries(run.ofType("aws:s3/bucketObjectv2:BucketObjectv2").filter((o) => o.inputs.contentBase64).map((o) => {
+            const bucket = run.ofType(T.bucket).find((b) => b.state.id === o.inputs.bucket)!;
+            return [`/${bucket.state.bucket}/${o.inputs.key}`, Buffer.from(o.inputs.contentBase64, "base64")];
+        })),
         host(name: string): HostUnderTest {
             const instance = run.ofType(T.instance).find((i) => i.inputs.tags.Name === name);
             if (!instance) throw new Error(`the program has no host named ${name}`);

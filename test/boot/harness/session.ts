@@ -52,7 +52,7 @@ export class BootSession {
 
     /** Starts `host`'s VM (the program's user data, the instance type's memory); does not wait. */
     async launch(host: HostUnderTest, o: BootOptions = {}): Promise<BootedVm> {
-        const aws = await startAwsStandIns(`${this.loopbackNet}.${this.nextLoopback++}`, { parameters: this.stack.parameters, objects: o.objects, privateIp: host.privateIp });
+        const aws = await startAwsStandIns(`${this.loopbackNet}.${this.nextLoopback++}`, { parameters: this.stack.parameters, objects: { ...this.stack.objects, ...o.objects }, privateIp: host.privateIp });
         this.standIns.push(aws);
         let privateNet;
         if (o.privateNet) {
