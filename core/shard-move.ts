@@ -68,7 +68,7 @@ export interface MoveReport {
     readonly logicalShard: number;
     readonly from: number;
     readonly to: number;
-    /** How long writes to this logical shard were refused by its source before the directory flipped. */
+    /** How long writes to this logical shard were refused: from the freeze to the finish. */
     readonly pauseMs?: number;
     readonly rows?: number;
     /** Nothing to do: already there, or rolled back, with why. */
