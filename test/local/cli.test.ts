@@ -37,8 +37,11 @@ describe("npm run local: input", () => {
         [["logs"], "logs takes one HOST or ROLE"],
         [["promote"], "promote takes one SHARD number"],
         [["down", "extra"], "down takes no arguments"],
-        [["shards"], 'shards takes one subcommand: status (got "")'],
-        [["shards", "move", "0-3"], 'shards takes one subcommand: status (got "move 0-3")'],
+        [["shards"], 'shards takes a subcommand: status, move or cleanup (got "")'],
+        [["shards", "move", "0-3"], "shards move takes FIRST-LAST and --to P"],
+        [["shards", "status", "--to", "1"], "shards status takes no arguments"],
+        [["status", "--rollback"], "--to and --rollback belong to shards move"],
+        [["shards", "move", "0-3", "--to", "one"], "--to one: must be a physical shard number"],
     ])("%j exits 2: %s", (args, message) => {
         const r = local(args as string[]);
         expect(r.status).toBe(2);
