@@ -120,7 +120,8 @@ export async function moveLogicalShards(driver: MoveDriver, req: MoveRequest, co
         }
         driver.log(`logical shard ${l}: copying from physical shard ${from} (${src}) to ${req.to}`);
         const state = fields((await step(driver, req.to, ["state", String(l), "--from", src], resume)).stdout);
-        // Switched already (the run stopped before the flip): the switch step re-checks the copy and goes on.
+        // A receiving copy whose subscription ended before any flip (dropped by hand: a run's own steps keep it
+        // until finish): copy would refuse, and the switch step checks the copy against the frozen source.
         if (!(state.dest === "receiving" && state.subscription === "absent" && state.source === "frozen")) {
             await step(driver, req.to, ["copy", String(l), "--from", src], resume);
         }
@@ -141,6 +142,19 @@ export async function moveLogicalShards(driver: MoveDriver, req: MoveRequest, co
         reports.push(report);
     }
     return reports;
+}
+
+/** What a move or rollback run says when done: each logical shard's note, then the moved count and longest pause. */
+export function moveReportLines(reports: readonly MoveReport[], to: number, prefix: string): string[] {
+    const lines = reports.filter((r) => r.note).map((r) => `logical shard ${r.logicalShard}: ${r.note}`);
+    const moved = reports.filter((r) => r.pauseMs !== undefined);
+    if (moved.length > 0) lines.push(`${prefix}: moved ${moved.length} logical shard${moved.length === 1 ? "" : "s"} to physical shard ${to}; longest write pause ${Math.max(...moved.map((r) => r.pauseMs!))} ms`);
+    return lines;
+}
+
+/** What `shards cleanup` says of the copies it dropped. */
+export function cleanupLine(dropped: readonly unknown[], prefix: string): string {
+    return `${prefix}: ${dropped.length === 0 ? "no read-only copy to drop" : `dropped ${dropped.length} read-only cop${dropped.length === 1 ? "y" : "ies"}`}`;
 }
 
 /** Undo what a move of req.range to req.to left unfinished; a logical shard already flipped is left (said). */

@@ -23,7 +23,7 @@ import { installDeps, missingMessage, missingRequirements } from "./deps";
 import { LocalPlanError, shardHost } from "./plan";
 import { directoryPath, writeLocalDirectory } from "./shard-directory";
 import { describeDirectory, withPrimaryAddresses } from "../core/shard-directory";
-import { cleanUpMovedCopies, moveLogicalShards, MoveError, moveStatus, parseLogicalRange, rollBackMove } from "../core/shard-move";
+import { cleanupLine, cleanUpMovedCopies, moveLogicalShards, MoveError, moveReportLines, moveStatus, parseLogicalRange, rollBackMove } from "../core/shard-move";
 import { localMoveDriver } from "./shard-move";
 import { down, envOf, orderedHosts, promote, SERVICES, siteLines, statusOf, up, waitForSite } from "./stack";
 import { LocalState, readState, sameStack, takeLock, writeState } from "./state";
@@ -192,17 +192,14 @@ async function runShards(ctx: LocalContext, args: Args): Promise<number> {
         return 0;
     }
     if (sub === "cleanup") {
-        const dropped = await cleanUpMovedCopies(driver);
-        console.log(`local: ${dropped.length === 0 ? "no read-only copy to drop" : `dropped ${dropped.length} read-only cop${dropped.length === 1 ? "y" : "ies"}`}`);
+        console.log(cleanupLine(await cleanUpMovedCopies(driver), "local"));
         return 0;
     }
     const d = await driver.readDirectory();
     const req = { range: parseLogicalRange(rangeText, d.logicalShards), to: args.to! };
     const command = `npm run local -- shards move ${rangeText} --to ${args.to}`;
     const reports = args.rollback ? await rollBackMove(driver, req) : await moveLogicalShards(driver, req, command);
-    for (const r of reports.filter((x) => x.note)) console.log(`logical shard ${r.logicalShard}: ${r.note}`);
-    const moved = reports.filter((r) => r.pauseMs !== undefined);
-    if (moved.length > 0) console.log(`local: moved ${moved.length} logical shard${moved.length === 1 ? "" : "s"} to physical shard ${req.to}; longest write pause ${Math.max(...moved.map((r) => r.pauseMs!))} ms`);
+    for (const line of moveReportLines(reports, req.to, "local")) console.log(line);
     return 0;
 }
 

@@ -34,10 +34,13 @@ for (const [name, value, max] of [["BENCH_SECONDS", SECONDS, 120], ["BENCH_CONCU
     }
 }
 
-/** The same, without blocking this process (its load loop keeps running meanwhile). */
+/** `npm run local -- ARGS --dir DIR`, as node's arguments. */
+const cliArgs = (dir: string, args: string[]) => ["--import", "tsx", path.join(PROJECT_ROOT, "local", "cli.ts"), ...args, "--dir", dir];
+
+/** local(), without blocking this process (its load loop keeps running meanwhile). */
 function localAsync(dir: string, args: string[]): Promise<{ status: number; out: string }> {
     return new Promise((resolve) => {
-        const child = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "local", "cli.ts"), ...args, "--dir", dir], { cwd: PROJECT_ROOT });
+        const child = spawn(process.execPath, cliArgs(dir, args), { cwd: PROJECT_ROOT });
         let out = "";
         child.stdout.on("data", (d) => (out += d));
         child.stderr.on("data", (d) => (out += d));
@@ -46,7 +49,7 @@ function localAsync(dir: string, args: string[]): Promise<{ status: number; out:
 }
 
 function local(dir: string, args: string[]): { status: number; out: string } {
-    const r = spawnSync(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "local", "cli.ts"), ...args, "--dir", dir], { cwd: PROJECT_ROOT, encoding: "utf8" });
+    const r = spawnSync(process.execPath, cliArgs(dir, args), { cwd: PROJECT_ROOT, encoding: "utf8" });
     return { status: r.status ?? 1, out: `${r.stdout}${r.stderr}` };
 }
 

@@ -15,7 +15,7 @@ import * as readline from "readline";
 import { ConfigError, validateConfig } from "../core/config";
 import { HOST_ROLES, HostRole } from "../core/security-rules";
 import { describeDirectory, endpointHost, withEndpoint } from "../core/shard-directory";
-import { cleanUpMovedCopies, moveLogicalShards, MoveError, moveStatus, parseLogicalRange, rollBackMove } from "../core/shard-move";
+import { cleanupLine, cleanUpMovedCopies, moveLogicalShards, MoveError, moveReportLines, moveStatus, parseLogicalRange, rollBackMove } from "../core/shard-move";
 import { PORTS } from "../core/ports";
 import { shellQuote } from "../core/shell-quote";
 import { scriptPath } from "../cloud-init/scripts";
@@ -177,17 +177,14 @@ async function main(argv: readonly string[]): Promise<number> {
             }
             if (sub === "cleanup") {
                 if (!(await confirm(`ops: will drop, on each physical shard of ${where}, the read-only copies of logical shards the directory serves from elsewhere`, args.yes))) return 1;
-                const dropped = await cleanUpMovedCopies(driver);
-                console.log(`ops: ${dropped.length === 0 ? "no read-only copy to drop" : `dropped ${dropped.length} read-only cop${dropped.length === 1 ? "y" : "ies"}`}`);
+                console.log(cleanupLine(await cleanUpMovedCopies(driver), "ops"));
                 return 0;
             }
             const req = { range: parseLogicalRange(rangeText, d.logicalShards), to: args.to! };
             const what = args.rollback ? `roll back the move of logical shards ${rangeText} to physical shard ${req.to}` : `move logical shards ${rangeText} to physical shard ${req.to}, one at a time (writes to each pause for its switch)`;
             if (!(await confirm(`ops: will ${what} in ${where}`, args.yes))) return 1;
             const reports = args.rollback ? await rollBackMove(driver, req) : await moveLogicalShards(driver, req, `npm run ops -- shards move ${rangeText} --to ${req.to} --stack ${args.stack}`);
-            for (const r of reports.filter((x) => x.note)) console.log(`logical shard ${r.logicalShard}: ${r.note}`);
-            const moved = reports.filter((r) => r.pauseMs !== undefined);
-            if (moved.length > 0) console.log(`ops: moved ${moved.length} logical shard${moved.length === 1 ? "" : "s"} to physical shard ${req.to}; longest write pause ${Math.max(...moved.map((r) => r.pauseMs!))} ms`);
+            for (const line of moveReportLines(reports, req.to, "ops")) console.log(line);
             return 0;
         }
 
