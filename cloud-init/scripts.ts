@@ -12,6 +12,9 @@ export const SCRIPTS = {
     shardPostgres: "shard-postgres.sh",
     shardPromote: "shard-promote.sh",
     shardMove: "shard-move.sh",
+    backupLib: "backup-lib.sh",
+    shardBackup: "shard-backup.sh",
+    shardRestore: "shard-restore.sh",
     redisAuth: "redis-auth.sh",
     privateAddress: "private-address.sh",
     muninInstagram: "munin-instagram.sh",
@@ -25,7 +28,7 @@ export type ScriptName = keyof typeof SCRIPTS;
  * Scripts a host needs only once it runs (operations, not boot): shipped as the "host tools" tarball in the
  * artifacts bucket (components/host-tools.ts) and installed by instagram-tools-install, not in user data.
  */
-export const HOST_TOOLS: readonly ScriptName[] = ["shardMove", "shardPromote"];
+export const HOST_TOOLS: readonly ScriptName[] = ["shardMove", "shardPromote", "shardBackup", "shardRestore"];
 
 export const SCRIPTS_DIR = path.join(__dirname, "scripts");
 

@@ -48,6 +48,8 @@ export interface PostgresShardArgs {
     readonly snapshotTags: Readonly<Record<string, string>>;
     /** The host tools tarball every member installs at boot (components/host-tools.ts). */
     readonly hostTools: { readonly url: pulumi.Input<string>; readonly sha256: string };
+    /** pgBackRest: the stack's backup bucket (the shard's stanza under its own prefix), retention and schedule. */
+    readonly backup: { readonly bucket: pulumi.Input<string>; readonly region: string; readonly retentionFull: number; readonly fullDay: string; readonly time: string };
 }
 
 /** One host of a shard with the data volumes attached to it. */
@@ -92,7 +94,7 @@ export class PostgresShard extends pulumi.ComponentResource {
             tags: { Name: `${memberName}-data-${v}`, Role: "shard", Shard: String(args.physicalShard), Member: kind },
         }, { parent: this, protect: args.protectData }));
 
-        const roleSpec = pulumi.all([pulumi.all(volumes.map((v) => v.id)), primaryAddress, args.hostTools.url]).apply(([volumeIds, primary, toolsUrl]) => shardRole({
+        const roleSpec = pulumi.all([pulumi.all(volumes.map((v) => v.id)), primaryAddress, args.hostTools.url, args.backup.bucket]).apply(([volumeIds, primary, toolsUrl, backupBucket]) => shardRole({
             shard: args.physicalShard,
             kind,
             hostname: memberName,
@@ -106,6 +108,12 @@ export class PostgresShard extends pulumi.ComponentResource {
             logicalShards: args.logicalShards,
             primaryAddress: primary,
             hostTools: { url: toolsUrl, sha256: args.hostTools.sha256 },
+            backup: {
+                repository: { kind: "s3", bucket: backupBucket, region: args.backup.region },
+                retentionFull: args.backup.retentionFull,
+                fullDay: args.backup.fullDay,
+                time: args.backup.time,
+            },
         }));
         const host = tierHost(args.hosts, {
             hostname: memberName,

@@ -13,6 +13,11 @@ export interface PrivateBucketArgs {
     readonly objectOwnership?: "BucketOwnerEnforced" | "BucketOwnerPreferred";
     /** Expire objects (and old versions) after this many days: for log buckets. */
     readonly expireAfterDays?: number;
+    /**
+     * Keep a deleted or overwritten object's old version this many days, then let S3 delete it: for buckets
+     * whose writer expires its own files (the backup repository), so a mistaken delete can be undone.
+     */
+    readonly deletedVersionDays?: number;
     /** Statements added to the bucket policy, given the bucket's ARN. */
     readonly policyStatements?: (bucketArn: pulumi.Output<string>) => pulumi.Input<unknown>[];
     /**
@@ -59,6 +64,22 @@ export class PrivateBucket extends pulumi.ComponentResource {
             rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
         }, parent);
         new aws.s3.BucketVersioning(name, { bucket, versioningConfiguration: { status: "Enabled" } }, parent);
+        if (args.expireAfterDays !== undefined && args.deletedVersionDays !== undefined) {
+            throw new Error(`bucket ${name}: expireAfterDays and deletedVersionDays are two lifecycles; give one`);
+        }
+        if (args.deletedVersionDays !== undefined) {
+            new aws.s3.BucketLifecycleConfiguration(name, {
+                bucket,
+                rules: [{
+                    id: "expire-deleted-versions",
+                    status: "Enabled",
+                    filter: {},
+                    noncurrentVersionExpiration: { noncurrentDays: args.deletedVersionDays },
+                    expiration: { expiredObjectDeleteMarker: true },
+                    abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                }],
+            }, parent);
+        }
         if (args.expireAfterDays !== undefined) {
             new aws.s3.BucketLifecycleConfiguration(name, {
                 bucket,

@@ -12,6 +12,7 @@ import { monitoringHostIp, privateSubnetCidr } from "../core/network-plan";
 import { ShardRange } from "../core/shard-map";
 import { shardSnapshotTag, ShardSnapshots } from "./shard-snapshots";
 import { HostTools } from "./host-tools";
+import { BackupRepository } from "./backups";
 import { directoryShardMap, formatShardDirectory, logicalShardsOn, ShardDirectory, shardDirectoryParameterName, withPrimaryAddresses } from "../core/shard-directory";
 import { appWorkerCount, memcachedSizing, postgresSizing } from "../core/sizing";
 import { HOST_ROLES, HostRole } from "../core/security-rules";
@@ -108,6 +109,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             accessLogs: { bucket: media.logsBucket.id, prefix: "s3/artifacts/" },
         }, parent);
         const hostTools = new HostTools("host-tools", { bucket: release.bucket }, parent);
+        const backups = new BackupRepository("backups", { deletedVersionDays: c.backupDeletedRetentionDays, protect: c.deletionProtection, accessLogs: { bucket: media.logsBucket.id, prefix: "s3/backups/" } }, parent);
 
         // The shard directory's ARN, from its fixed name: the app hosts' identity exists before the parameter,
         // whose value names the shard primaries' addresses.
@@ -120,7 +122,7 @@ export class InstagramStack extends pulumi.ComponentResource {
                 { Sid: "PhotosReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: pulumi.interpolate`${media.bucket.arn}/*` },
                 release.readStatement,
             ],
-            shard: [hostTools.readStatement],
+            shard: [hostTools.readStatement, ...backups.shardStatements],
             redis: [],
             memcached: [],
             monitoring: [],
@@ -165,6 +167,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             replicationCidrs: Array.from({ length: c.azCount }, (_, i) => privateSubnetCidr(c.vpcCidr, i)),
             snapshotTags: shardSnapshotTag(pulumi.getStack()),
             hostTools: { url: hostTools.url, sha256: hostTools.sha256 },
+            backup: { bucket: backups.bucket.bucket.bucket, region: c.region, retentionFull: c.backupRetentionFull, fullDay: c.backupFullDay, time: c.backupTime },
         }, parent));
         new ShardSnapshots("shard-snapshots", { time: c.shardSnapshotTime, retention: c.shardSnapshotRetention }, parent);
 

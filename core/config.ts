@@ -13,6 +13,9 @@ export const PROJECT = "instagram";
 
 export type RaidLevel = 0 | 10;
 
+export const BACKUP_DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] as const;
+export type BackupDay = (typeof BACKUP_DAYS)[number];
+
 export interface InstagramConfig {
     readonly region: string;
     /** A named AWS CLI profile for both providers (aws:profile); unset means the SDK's default chain. */
@@ -40,6 +43,14 @@ export interface InstagramConfig {
     readonly shardSnapshotTime: string;
     /** How many daily snapshot sets of each shard are kept. */
     readonly shardSnapshotRetention: number;
+    /** The day of the week (Mon..Sun) of each shard's weekly full pgBackRest backup. */
+    readonly backupFullDay: BackupDay;
+    /** When (UTC, HH:MM) the backups run: the weekly full on backupFullDay, a differential every other day. */
+    readonly backupTime: string;
+    /** How many full backups (with their differentials and the WAL they need) pgBackRest keeps per shard. */
+    readonly backupRetentionFull: number;
+    /** Days the backup bucket keeps a file pgBackRest expired or overwrote (its versioning), before S3 deletes it. */
+    readonly backupDeletedRetentionDays: number;
     readonly redisInstanceType: string;
     readonly redisReplica: boolean;
     readonly memcachedNodes: number;
@@ -178,6 +189,10 @@ export const CONFIG_KEYS: readonly KeySpec<keyof InstagramConfig>[] = [
     spec("shardStandby", boolean),
     spec("shardSnapshotTime", utcTime),
     spec("shardSnapshotRetention", integer(1, 1000)),
+    spec("backupFullDay", oneOf(BACKUP_DAYS)),
+    spec("backupTime", utcTime),
+    spec("backupRetentionFull", integer(1, 100)),
+    spec("backupDeletedRetentionDays", integer(1, 3650)),
     spec("redisInstanceType", instanceType),
     spec("redisReplica", boolean),
     spec("memcachedNodes", integer(1, 64)),

@@ -4,6 +4,7 @@ export const SECRET_NAMES = [
     "postgres-app",
     "postgres-replication",
     "pgbouncer-auth",
+    "pgbackrest-cipher",
     "redis-auth",
     "munin-web",
 ] as const;
@@ -14,6 +15,8 @@ export const SECRET_READERS: Record<SecretName, readonly string[]> = {
     "postgres-app": ["app", "shard"],
     "postgres-replication": ["shard"],
     "pgbouncer-auth": ["shard"],
+    // The backup repository's encryption passphrase: without it the bucket's contents are noise.
+    "pgbackrest-cipher": ["shard"],
     "redis-auth": ["app", "redis"],
     "munin-web": ["monitoring"],
 };

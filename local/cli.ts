@@ -10,6 +10,9 @@
  *   shards move FIRST-LAST --to P [--rollback]   move logical shards to physical shard P (resumes a stopped
  *                            move; --rollback undoes what is not finished)
  *   shards cleanup           drop the read-only copies moves left behind
+ *   backup SHARD [--type full|diff|incr]   a pgBackRest backup of a shard now (up takes the first full one)
+ *   restore SHARD --to TIME|latest [--timeline N] [--force] [--dry-run]   point-in-time recovery of a shard from its
+ *                            repository (.local/backups); then its standby is rebuilt and memcached emptied
  *   install-deps             apt-get install what is missing (root)
  * Common: --dir DIR (default .local in the project). Exit 2 on bad usage, 1 on failure.
  */
@@ -28,10 +31,12 @@ import { localMoveDriver } from "./shard-move";
 import { down, envOf, orderedHosts, promote, SERVICES, siteLines, statusOf, up, waitForSite } from "./stack";
 import { LocalState, readState, sameStack, takeLock, writeState } from "./state";
 import { tail } from "./processes";
+import { BACKUP_TYPES, BackupType, backupShard, restoreShard } from "./backup";
 
 const USAGE = `usage: npm run local -- up [--stack NAME] [--set KEY=VALUE]... [--net 127.0.20] [--workers N] [--dir DIR]
        npm run local -- down | status | logs HOST|ROLE [--lines N] | promote SHARD | install-deps   [--dir DIR]
-       npm run local -- shards status | shards move FIRST-LAST --to P [--rollback] | shards cleanup   [--dir DIR]`;
+       npm run local -- shards status | shards move FIRST-LAST --to P [--rollback] | shards cleanup   [--dir DIR]
+       npm run local -- backup SHARD [--type full|diff|incr] | restore SHARD --to TIME|latest [--timeline N] [--force] [--dry-run]   [--dir DIR]`;
 
 class UsageError extends Error {}
 
@@ -44,9 +49,16 @@ interface Args {
     workers?: number;
     dir: string;
     lines: number;
-    /** shards move: the destination physical shard, and whether to roll back. */
-    to?: number;
+    /** shards move: the destination physical shard (a number); restore: the target time or "latest". */
+    to?: string;
     rollback: boolean;
+    /** backup: full, diff or incr. */
+    type?: BackupType;
+    /** restore: replace a running primary's data; only say what would be restored. */
+    force: boolean;
+    dryRun: boolean;
+    /** restore: the (older) timeline the target time is on. */
+    timeline?: number;
 }
 
 /** --set instagram:appServers=2: numbers, booleans and JSON arrays as Pulumi config would hold them. */
@@ -69,7 +81,7 @@ function parseSet(text: string): [string, unknown] {
 }
 
 export function parseArgs(argv: readonly string[]): Args {
-    const args: Args = { command: "", positional: [], overrides: {}, dir: path.join(PROJECT_ROOT, ".local"), lines: 40, rollback: false };
+    const args: Args = { command: "", positional: [], overrides: {}, dir: path.join(PROJECT_ROOT, ".local"), lines: 40, rollback: false, force: false, dryRun: false };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         const value = () => {
@@ -82,10 +94,18 @@ export function parseArgs(argv: readonly string[]): Args {
         else if (arg === "--net") args.net = value();
         else if (arg === "--dir") args.dir = path.resolve(value());
         else if (arg === "--rollback") args.rollback = true;
-        else if (arg === "--to") {
+        else if (arg === "--force") args.force = true;
+        else if (arg === "--dry-run") args.dryRun = true;
+        else if (arg === "--to") args.to = value();
+        else if (arg === "--timeline") {
             const raw = value();
-            if (!/^\d{1,3}$/.test(raw)) throw new UsageError(`--to ${raw}: must be a physical shard number`);
-            args.to = Number(raw);
+            if (!/^[1-9]\d{0,8}$/.test(raw)) throw new UsageError(`--timeline ${raw}: must be a timeline number`);
+            args.timeline = Number(raw);
+        }
+        else if (arg === "--type") {
+            const raw = value();
+            if (!(BACKUP_TYPES as readonly string[]).includes(raw)) throw new UsageError(`--type ${raw}: must be one of ${BACKUP_TYPES.join(", ")}`);
+            args.type = raw as BackupType;
         }
         else if (arg === "--workers" || arg === "--lines") {
             const raw = value();
@@ -97,23 +117,32 @@ export function parseArgs(argv: readonly string[]): Args {
         else if (!args.command) args.command = arg;
         else args.positional.push(arg);
     }
-    if (!["up", "down", "status", "logs", "promote", "shards", "install-deps"].includes(args.command)) {
+    if (!["up", "down", "status", "logs", "promote", "shards", "backup", "restore", "install-deps"].includes(args.command)) {
         throw new UsageError(args.command ? `unknown command ${JSON.stringify(args.command)}` : "missing command");
     }
     if (args.command === "shards") {
         const [sub, ...rest] = args.positional;
         if (sub === "move") {
             if (rest.length !== 1 || args.to === undefined) throw new UsageError("shards move takes FIRST-LAST and --to P");
+            if (!/^\d{1,3}$/.test(args.to)) throw new UsageError(`--to ${args.to}: must be a physical shard number`);
         } else if (sub === "status" || sub === "cleanup") {
             if (rest.length > 0 || args.to !== undefined || args.rollback) throw new UsageError(`shards ${sub} takes no arguments`);
         } else {
             throw new UsageError(`shards takes a subcommand: status, move or cleanup (got ${JSON.stringify(args.positional.join(" "))})`);
         }
+    } else if (args.command === "restore") {
+        if (args.to === undefined) throw new UsageError("restore takes --to TIME (such as \"2026-12-01 21:07:30\", UTC) or --to latest");
     } else if (args.to !== undefined || args.rollback) {
-        throw new UsageError("--to and --rollback belong to shards move");
+        throw new UsageError("--to belongs to shards move and restore, --rollback to shards move");
     }
-    if (args.command !== "shards" && (args.command === "logs" || args.command === "promote") !== (args.positional.length === 1)) {
-        throw new UsageError(args.command === "logs" ? "logs takes one HOST or ROLE" : args.command === "promote" ? "promote takes one SHARD number" : `${args.command} takes no arguments`);
+    if (args.command !== "restore" && (args.force || args.dryRun || args.timeline)) throw new UsageError("--force, --dry-run and --timeline belong to restore");
+    if (args.command !== "backup" && args.type) throw new UsageError("--type belongs to backup");
+    const oneArgument = { logs: "one HOST or ROLE", promote: "one SHARD number", backup: "one SHARD number", restore: "one SHARD number" } as Record<string, string>;
+    if (args.command !== "shards" && (args.command in oneArgument) !== (args.positional.length === 1)) {
+        throw new UsageError(args.command in oneArgument ? `${args.command} takes ${oneArgument[args.command]}` : `${args.command} takes no arguments`);
+    }
+    if ((args.command === "backup" || args.command === "restore" || args.command === "promote") && !/^\d{1,3}$/.test(args.positional[0])) {
+        throw new UsageError(`${args.command} ${args.positional[0]}: not a physical shard number`);
     }
     if (args.command !== "up" && (args.stack || args.net || args.workers || Object.keys(args.overrides).length)) {
         throw new UsageError(`${args.command} acts on the stack \`up\` started; --stack, --set, --net and --workers belong to up`);
@@ -196,7 +225,7 @@ async function runShards(ctx: LocalContext, args: Args): Promise<number> {
         return 0;
     }
     const d = await driver.readDirectory();
-    const req = { range: parseLogicalRange(rangeText, d.logicalShards), to: args.to! };
+    const req = { range: parseLogicalRange(rangeText, d.logicalShards), to: Number(args.to) };
     const command = `npm run local -- shards move ${rangeText} --to ${args.to}`;
     const reports = args.rollback ? await rollBackMove(driver, req) : await moveLogicalShards(driver, req, command);
     for (const line of moveReportLines(reports, req.to, "local")) console.log(line);
@@ -244,12 +273,15 @@ async function main(argv: readonly string[]): Promise<number> {
             }
             case "shards":
                 return await runShards(ctx, args);
-            case "promote": {
-                const shard = Number(args.positional[0]);
-                if (!Number.isInteger(shard) || shard < 0) throw new Error(`promote ${args.positional[0]}: not a physical shard number`);
-                writeState(args.dir, await promote(ctx, state, shard));
+            case "promote":
+                writeState(args.dir, await promote(ctx, state, Number(args.positional[0])));
                 return 0;
-            }
+            case "backup":
+                await backupShard(ctx, state, Number(args.positional[0]), args.type ?? "incr");
+                return 0;
+            case "restore":
+                await restoreShard(ctx, state, { shard: Number(args.positional[0]), to: args.to!, timeline: args.timeline, force: args.force, dryRun: args.dryRun });
+                return 0;
         }
         return 2;
     } catch (e) {

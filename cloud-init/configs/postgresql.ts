@@ -10,6 +10,8 @@ export interface PostgresConfParams {
     readonly port?: number;
     /** Slots keep WAL for a standby that falls behind; this bounds how much, so the primary's disk cannot fill. */
     readonly maxSlotWalKeepSizeMiB: number;
+    /** Where every WAL segment goes (pgBackRest's archive-push); a standby archives once it is promoted. */
+    readonly archiveCommand?: string;
 }
 
 export function postgresqlConf(p: PostgresConfParams): string {
@@ -37,6 +39,15 @@ export function postgresqlConf(p: PostgresConfParams): string {
         ["max_replication_slots", s.maxWalSenders],
         ["max_slot_wal_keep_size", `'${p.maxSlotWalKeepSizeMiB}MB'`],
         ["wal_compression", "on"],
+        ...(p.archiveCommand
+            ? ([
+                  ["archive_mode", "on"],
+                  ["archive_command", `'${p.archiveCommand.replace(/'/g, "''")}'`],
+                  // A quiet shard still closes a segment every minute, so the archive is never more than a
+                  // minute behind: the most a restore from the repository can lose.
+                  ["archive_timeout", "'60s'"],
+              ] as [string, string][])
+            : []),
         ["hot_standby", "on"],
         ["hot_standby_feedback", "on"],
         ["checkpoint_timeout", "'15min'"],

@@ -10,6 +10,7 @@ import { pgHbaConf } from "../configs/pg-hba";
 import { clusterBootstrapSql, databaseBootstrapSql, replicationSlotSql, standbySlotName } from "../configs/postgres-sql";
 import { LogicalShardRange } from "../../core/shard-directory";
 import { scriptFile, scriptPath } from "../scripts";
+import { archiveCommand, BackupRepository, backupS3Endpoint, backupStanza, backupUnits, pgBackRestConf } from "../configs/pgbackrest";
 import { RELEASE_FACTS, UbuntuRelease } from "../../core/ubuntu";
 import { PostgresSizing } from "../../core/sizing";
 import { DATABASE, DB_ROLES as ROLES } from "../../core/database";
@@ -18,6 +19,18 @@ export const DATA_MOUNT = "/data";
 export const SHARD_ENV = "/etc/instagram/shard.env";
 export const CONF_SRC = "/etc/instagram/postgresql";
 const PASSFILE = "/var/lib/postgresql/.pgpass";
+/** pgBackRest's configuration directory on a shard host (the role's file, plus conf.d written at boot). */
+export const BACKUP_CONF_DIR = "/etc/pgbackrest";
+export const BACKUP_LIB = "/usr/local/lib/instagram/backup-lib.sh";
+
+export interface ShardBackupParams {
+    readonly repository: BackupRepository;
+    /** Full backups kept (instagram:backupRetentionFull). */
+    readonly retentionFull: number;
+    /** The weekly full backup's day and the daily backup's UTC time (instagram:backupFullDay, backupTime). */
+    readonly fullDay: string;
+    readonly time: string;
+}
 
 export interface ShardParams {
     readonly shard: number;
@@ -42,6 +55,8 @@ export interface ShardParams {
      * boot; the one-machine stack runs those scripts from the checkout instead.
      */
     readonly hostTools?: { readonly url: string; readonly sha256: string };
+    /** pgBackRest: where the shard's WAL archive and backups go, how many are kept, when they are taken. */
+    readonly backup: ShardBackupParams;
 }
 
 /** Usable size of the array: RAID 10 mirrors, so half. */
@@ -63,6 +78,9 @@ export function shardEnv(p: ShardParams): string {
         RAID_LEVEL: String(p.raidLevel),
         CONF_SRC,
         SECRETS_DIR,
+        BACKUP_STANZA: backupStanza(p.shard),
+        BACKUP_CONF_DIR,
+        ...(p.backup.repository.kind === "s3" ? { BACKUP_S3_ENDPOINT: backupS3Endpoint(p.backup.repository.region) } : {}),
         // Informational (the SQL creates the schemas): one range as FIRST/LAST, otherwise the list.
         ...(p.logicalShards.length === 1
             ? { FIRST_LOGICAL_SHARD: String(p.logicalShards[0].first), LAST_LOGICAL_SHARD: String(p.logicalShards[0].last) }
@@ -85,7 +103,8 @@ export function shardRole(p: ShardParams): RoleSpec {
     const conf = (path: string, content: string, permissions = "0644") => ({ path: `${CONF_SRC}/${path}`, content, permissions });
     const files = [
         { path: SHARD_ENV, content: shardEnv(p), permissions: "0644" },
-        conf("instagram.conf", postgresqlConf({ sizing: p.sizing, listenAddresses: "*", maxSlotWalKeepSizeMiB })),
+        conf("instagram.conf", postgresqlConf({ sizing: p.sizing, listenAddresses: "*", maxSlotWalKeepSizeMiB, archiveCommand: archiveCommand(BACKUP_CONF_DIR, p.shard) })),
+        conf("pgbackrest.conf", pgBackRestConf({ shard: p.shard, repository: p.backup.repository, retentionFull: p.backup.retentionFull })),
         conf("pg_hba.conf", pgHbaConf({ database: DATABASE, appRoles: [ROLES.app, ROLES.pgbouncer], replicationRole: ROLES.replication, replicationCidrs: p.replicationCidrs })),
         ...(p.kind === "primary"
             ? [
@@ -113,16 +132,19 @@ export function shardRole(p: ShardParams): RoleSpec {
             permissions: "0644",
             defer: true,
         },
+        ...backupUnits({ fullDay: p.backup.fullDay, time: p.backup.time, script: scriptPath("shardBackup"), envFile: SHARD_ENV, dataMount: DATA_MOUNT })
+            .map((unit) => ({ path: `/etc/systemd/system/${unit.name}`, content: unit.content, permissions: "0644" })),
         scriptFile("shardRaid"),
+        scriptFile("backupLib", BACKUP_LIB),
         scriptFile("shardPostgres"),
-        // The operational tools (move, promote; on the standby too: once promoted it is the primary) come
+        // The operational tools (move, promote, backup, restore; on the standby too: once promoted it is the primary) come
         // as the host tools tarball, installed below with these two.
         ...(p.hostTools ? [scriptFile("s3Get"), scriptFile("toolsInstall")] : []),
     ];
     const muninPlugins = ["postgres_bgwriter", "postgres_checkpoints", "postgres_connections_db", "postgres_users", "postgres_xlog", `postgres_size_${DATABASE}`, `postgres_cache_${DATABASE}`, `postgres_transactions_${DATABASE}`];
     return {
         roles: [`postgres-${p.kind}`],
-        packages: ["postgresql", "pgbouncer", "mdadm", "xfsprogs", "nvme-cli", "vmtouch", "libdbd-pg-perl"],
+        packages: ["postgresql", "pgbouncer", "pgbackrest", "mdadm", "xfsprogs", "nvme-cli", "vmtouch", "libdbd-pg-perl"],
         files,
         commands: [
             ["systemctl", "daemon-reload"],
@@ -133,9 +155,10 @@ export function shardRole(p: ShardParams): RoleSpec {
             // Back after a reboot: enabled explicitly, not left to the package's defaults (the boot script
             // already started it; no restart).
             ["systemctl", "enable", "postgresql"],
+            ["systemctl", "enable", "--now", "instagram-shard-backup-full.timer", "instagram-shard-backup-diff.timer"],
             ...muninPlugins.map((plugin) => ["ln", "-sfn", `/usr/share/munin/plugins/${plugin.replace(new RegExp(`${DATABASE}$`), "")}`, `/etc/munin/plugins/${plugin}`]),
         ],
         services: ["pgbouncer", "munin-node"],
-        secrets: p.kind === "primary" ? ["postgres-app", "postgres-replication", "pgbouncer-auth"] : ["postgres-replication", "pgbouncer-auth"],
+        secrets: p.kind === "primary" ? ["postgres-app", "postgres-replication", "pgbouncer-auth", "pgbackrest-cipher"] : ["postgres-replication", "pgbouncer-auth", "pgbackrest-cipher"],
     };
 }

@@ -2,14 +2,18 @@
 # Put a shard's PostgreSQL on its data array and bring it into its role, idempotently:
 #   - the Ubuntu package created a cluster on the root disk: drop it and use the array instead;
 #   - a replaced host finds the cluster already on the array and registers it as it is;
+#   - a primary on blank volumes restores its shard from the backup repository (pgBackRest) when the
+#     repository holds one, and initializes an empty cluster only when the repository has never seen the
+#     shard (the first boot creates its stanza before serving a write); anything in between is refused;
 #   - a new primary is initialized, then bootstrapped (roles, database, pgbouncer's auth function, the
-#     logical-shard schemas, the standby's replication slot) by SQL generated from the stack's config;
+#     logical-shard schemas, the standby's replication slot) by SQL generated from the stack's config, and
+#     its first full backup is taken before it serves;
 #   - a new standby is cloned from its primary with pg_basebackup through its slot, then streams;
 #   - passwords come from the files fetch-secrets wrote and reach psql on stdin, never argv.
 #
 # usage: shard-postgres ENV_FILE   (the role writes /etc/instagram/shard.env)
-# The tests point MOUNTPOINT, PASSFILE, PGBOUNCER_USERLIST and postgresql-common's PG_CLUSTER_CONF_ROOT
-# at a temporary directory; on a host they keep their defaults.
+# The tests point MOUNTPOINT, PASSFILE, PGBOUNCER_USERLIST, postgresql-common's PG_CLUSTER_CONF_ROOT and
+# backup-lib's paths at a temporary directory; on a host they keep their defaults.
 set -eu
 
 # PostgreSQL's major version: the release's (PG_VERSION, from the role) when it is installed; otherwise the
@@ -45,6 +49,8 @@ MOUNTPOINT=${MOUNTPOINT:-mountpoint}
 log() { echo "shard-postgres: $*" >&2; }
 die() { log "$*"; exit 1; }
 as_postgres() { runuser -u postgres -- "$@"; }
+# shellcheck source=backup-lib.sh
+. "${INSTAGRAM_BACKUP_LIB:-/usr/local/lib/instagram/backup-lib.sh}"
 
 secret() { # NAME: print a password fetched at boot, after checking its shape (it is pasted into SQL)
     value=$(cat "$SECRETS_DIR/$1") || die "secret $1 is missing from $SECRETS_DIR (did fetch-secrets run?)"
@@ -69,9 +75,18 @@ $MOUNTPOINT -q "$DATA_MOUNT" || die "$DATA_MOUNT is not mounted; shard-raid must
 # $(...) in a command's argument would not stop the script, so no password is read that way.
 replication_pw=$(secret postgres-replication)
 pgbouncer_pw=$(secret pgbouncer-auth)
+cipher_pw=$(secret pgbackrest-cipher)
 if [ "$KIND" = primary ]; then app_pw=$(secret postgres-app); fi
+write_backup_conf "$cipher_pw" "$datadir"
+restored=no
 
 current=$(pg_lsclusters -h | awk -v v="$PG_VERSION" '$1 == v && $2 == "main" { print $6 }')
+if [ "$current" = "$datadir" ] && [ ! -f "$datadir/PG_VERSION" ]; then
+    # The volumes under a registered cluster were replaced (or wiped): its /etc entry describes nothing.
+    log "the cluster registered at $datadir has no data there (blank volumes): forgetting its registration"
+    rm -rf "$confdir"
+    current=""
+fi
 if [ "$current" != "$datadir" ]; then
     if [ -n "$current" ]; then
         log "dropping the package's cluster at $current (the data belongs on $DATA_MOUNT)"
@@ -87,8 +102,22 @@ if [ "$current" != "$datadir" ]; then
         install -d -o postgres -g postgres -m 0755 "$confdir"
         cp -a "$conf_backup/." "$confdir/"
     elif [ "$KIND" = primary ]; then
-        log "initializing a new primary in $datadir"
-        pg_createcluster -d "$datadir" --locale C.UTF-8 "$PG_VERSION" main -- --auth-local=peer --auth-host=scram-sha-256 --data-checksums
+        case $(backup_repo_state) in
+            none)
+                log "no backup of $BACKUP_STANZA has ever been taken: initializing a new shard in $datadir"
+                pg_createcluster -d "$datadir" --locale C.UTF-8 "$PG_VERSION" main -- --auth-local=peer --auth-host=scram-sha-256 --data-checksums
+                ;;
+            backup)
+                log "blank volumes, and $BACKUP_STANZA's repository holds its backups: restoring the shard (the latest backup, then all archived WAL)"
+                pg_createcluster -d "$datadir" "$PG_VERSION" main
+                find "$datadir" -mindepth 1 -delete
+                backrest restore --type=default >&2
+                restored=yes
+                ;;
+            *)
+                die "blank volumes, and $BACKUP_STANZA's repository holds the shard's stanza or WAL archive but no backup to restore: refusing to serve an empty cluster as shard $SHARD. If it really is a new shard, delete the stanza first (pgbackrest --stanza=$BACKUP_STANZA stanza-delete --force, on a stopped cluster)"
+                ;;
+        esac
     else
         : "${PRIMARY_ADDRESS:?}" "${STANDBY_SLOT:?}"
         pg_createcluster -d "$datadir" "$PG_VERSION" main
@@ -117,7 +146,15 @@ rm -rf "$conf_backup.new"
 cp -a "$confdir" "$conf_backup.new"
 rm -rf "$conf_backup"
 mv "$conf_backup.new" "$conf_backup"
-pg_ctlcluster "$PG_VERSION" main restart
+if [ "$restored" = yes ]; then
+    # pg_ctl gives up waiting after a minute; the replay goes on, and wait_until_promoted follows it.
+    pg_ctlcluster "$PG_VERSION" main restart || log "PostgreSQL is still replaying the restored WAL"
+    wait_until_promoted "$RESTORE_WAIT_SECONDS"
+    reset_recovery_settings
+    log "restored $BACKUP_STANZA from its repository: $(as_postgres psql -X -A -t -d postgres -c "SELECT 'now on timeline ' || timeline_id || ', last transaction replayed ' || coalesce(pg_last_xact_replay_timestamp()::text, '(none)') FROM pg_control_checkpoint()")"
+else
+    pg_ctlcluster "$PG_VERSION" main restart
+fi
 
 if [ "$KIND" = primary ]; then
     psql_run() { as_postgres psql -X -q -v ON_ERROR_STOP=1 "$@"; }
@@ -130,6 +167,13 @@ if [ "$KIND" = primary ]; then
     } | psql_run -d postgres
     psql_run -d "$DATABASE" -f "$CONF_SRC/database.sql"
     if [ -f "$CONF_SRC/slot.sql" ]; then psql_run -d postgres -f "$CONF_SRC/slot.sql"; fi
+    # The stanza exists from the first boot on (what tells a later blank boot that the shard is not new),
+    # and a shard is restorable before it serves: its first full backup is taken here.
+    backrest stanza-create >&2
+    if [ "$(backup_repo_state)" != backup ]; then
+        log "taking $BACKUP_STANZA's first full backup"
+        backrest backup --type=full >&2
+    fi
 fi
 
 # pgbouncer logs in as its auth_user with the plain-text password (a SCRAM secret there cannot run auth_query).

@@ -11,7 +11,7 @@ import * as path from "path";
 import { account, hostDir, LocalContext, logFile, ownedDir, writeFileAs } from "../context";
 import { LocalHost, LocalPlan, shardHost } from "../plan";
 import { pidAlive, sleep, tail } from "../processes";
-import { CONF_SRC, shardEnv, ShardParams, shardRole } from "../../cloud-init/roles/postgres";
+import { BACKUP_CONF_DIR, CONF_SRC, shardEnv, ShardParams, shardRole } from "../../cloud-init/roles/postgres";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
 import { postgresSizing, PostgresSizing } from "../../core/sizing";
 import { DATABASE } from "../../core/database";
@@ -41,6 +41,16 @@ export interface ShardPaths {
     readonly passfile: string;
     readonly userlist: string;
     readonly clusterDir: string;
+    /** pgBackRest's configuration directory (the host's /etc/pgbackrest) and its spool, log and lock paths. */
+    readonly backupConf: string;
+    readonly backupRun: string;
+    /** The shard's backup repository: shared by its primary and standby, as the bucket prefix is on AWS. */
+    readonly repository: string;
+}
+
+/** Where the one-machine stack keeps a physical shard's backups (the S3 bucket's stand-in). */
+export function localRepository(ctx: LocalContext, shard: number): string {
+    return path.join(ctx.dir, "backups", `shard-${shard}`);
 }
 
 export function shardPaths(ctx: LocalContext, host: LocalHost): ShardPaths {
@@ -57,6 +67,9 @@ export function shardPaths(ctx: LocalContext, host: LocalHost): ShardPaths {
         passfile: path.join(root, "pgpass"),
         userlist: path.join(root, "pgbouncer-userlist.txt"),
         clusterDir: path.join(data, "postgresql", installedPostgresVersion(), "main"),
+        backupConf: path.join(root, "etc-pgbackrest"),
+        backupRun: path.join(root, "pgbackrest"),
+        repository: localRepository(ctx, host.shard!.physicalShard),
     };
 }
 
@@ -78,6 +91,7 @@ function shardParams(ctx: LocalContext, host: LocalHost): ShardParams {
         primaryAddress: kind === "standby" ? primary.address : undefined,
         // On loopback every connection comes from 127.0.0.1, whichever 127.x address it goes to.
         replicationCidrs: ["127.0.0.1/32"],
+        backup: { repository: { kind: "posix", path: localRepository(ctx, shard.physicalShard) }, retentionFull: 4, fullDay: "Sun", time: "02:00" },
     };
 }
 
@@ -91,20 +105,26 @@ function writeRoleFiles(ctx: LocalContext, host: LocalHost, secrets: StartEnv["s
     ownedDir(p.sockets, postgres, 0o755);
     ownedDir(p.secrets, undefined, 0o700);
     ownedDir(p.confSrc);
+    ownedDir(path.dirname(p.repository), postgres, 0o750);
+    ownedDir(p.repository, postgres, 0o750);
+    ownedDir(p.backupRun, postgres, 0o750);
     const params = shardParams(ctx, host);
     for (const file of shardRole(params).files.filter((f) => f.path.startsWith(`${CONF_SRC}/`))) {
         const content = file.content
             .replace("listen_addresses = '*'", `listen_addresses = '${host.address}'\nunix_socket_directories = '${p.sockets}'\nexternal_pid_file = '${p.sockets}/main.pid'`)
-            .replace("passfile=/var/lib/postgresql/.pgpass", `passfile=${p.passfile}`);
+            .replace("passfile=/var/lib/postgresql/.pgpass", `passfile=${p.passfile}`)
+            .replace(`--config-path=${BACKUP_CONF_DIR} `, `--config-path=${p.backupConf} `);
         writeFileAs(path.join(p.confSrc, path.basename(file.path)), content, Number.parseInt(file.permissions, 8));
     }
     const env = shardEnv(params)
         .replace(/PG_VERSION='\d+'/, `PG_VERSION='${installedPostgresVersion()}'`)
         .replace("DATA_MOUNT='/data'", `DATA_MOUNT='${p.data}'`)
         .replace(`CONF_SRC='${CONF_SRC}'`, `CONF_SRC='${p.confSrc}'`)
-        .replace(`SECRETS_DIR='${SECRETS_DIR}'`, `SECRETS_DIR='${p.secrets}'`);
+        .replace(`SECRETS_DIR='${SECRETS_DIR}'`, `SECRETS_DIR='${p.secrets}'`)
+        .replace(`BACKUP_CONF_DIR='${BACKUP_CONF_DIR}'`, `BACKUP_CONF_DIR='${p.backupConf}'`) +
+        ["spool", "log", "lock"].map((d) => `BACKUP_${d.toUpperCase()}_DIR='${path.join(p.backupRun, d)}'\n`).join("");
     writeFileAs(p.env, env);
-    for (const name of ["postgres-app", "postgres-replication", "pgbouncer-auth"] as const) writeFileAs(path.join(p.secrets, name), secrets[name], 0o600);
+    for (const name of ["postgres-app", "postgres-replication", "pgbouncer-auth", "pgbackrest-cipher"] as const) writeFileAs(path.join(p.secrets, name), secrets[name], 0o600);
     return p;
 }
 
@@ -119,7 +139,16 @@ export function postmasterPid(p: ShardPaths): number | undefined {
 }
 
 export function postgresqlCommonEnv(p: ShardPaths): NodeJS.ProcessEnv {
-    return { ...process.env, PG_CLUSTER_CONF_ROOT: p.confRoot, PGHOST: p.sockets, MOUNTPOINT: "true", PASSFILE: p.passfile, PGBOUNCER_USERLIST: p.userlist };
+    return {
+        ...process.env,
+        PG_CLUSTER_CONF_ROOT: p.confRoot,
+        PGHOST: p.sockets,
+        MOUNTPOINT: "true",
+        PASSFILE: p.passfile,
+        PGBOUNCER_USERLIST: p.userlist,
+        INSTAGRAM_BACKUP_LIB: path.join(SCRIPTS_DIR, "backup-lib.sh"),
+        SHARD_POSTGRES: path.join(SCRIPTS_DIR, "shard-postgres.sh"),
+    };
 }
 
 /** psql as the postgres superuser over the host's socket. */

@@ -16,7 +16,8 @@ const sizing = postgresSizing("r7i.large", 100);
 const shardParams = (kind: "primary" | "standby", extra: Partial<ShardParams> = {}): ShardParams => ({
     shard: 0, kind, hostname: `shard-0-${kind}`, ubuntuRelease: "24.04", sizing, volumeIds: ["vol-0123456789abcdef0", "vol-0123456789abcdef1"],
     raidLevel: 0, volumeGiB: 100, logicalShards: [{ first: 0, last: 9 }], hasStandby: true,
-    primaryAddress: kind === "standby" ? "10.20.0.5" : undefined, replicationCidrs: ["10.20.0.0/18", "10.20.64.0/18"], ...extra,
+    primaryAddress: kind === "standby" ? "10.20.0.5" : undefined, replicationCidrs: ["10.20.0.0/18", "10.20.64.0/18"],
+    backup: { repository: { kind: "s3", bucket: "backups-bucket", region: "us-east-1" }, retentionFull: 4, fullDay: "Sun", time: "02:00" }, ...extra,
 });
 const shard = (kind: "primary" | "standby", extra: Partial<ShardParams> = {}) => shardRole(shardParams(kind, extra));
 const app = appRole({

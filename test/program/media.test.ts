@@ -14,7 +14,7 @@ const forBucket = (type: string, bucketId: string) => run.ofType(type).find((r) 
 describe("media store", () => {
     test("every bucket blocks public access four ways, encrypts, versions and refuses plain HTTP", () => {
         const buckets = run.ofType(T.bucket);
-        expect(buckets.map((b) => b.name).sort()).toEqual(["app-artifacts", "edge-logs", "media", "media-logs"]);
+        expect(buckets.map((b) => b.name).sort()).toEqual(["app-artifacts", "backups", "edge-logs", "media", "media-logs"]);
         for (const b of buckets) {
             const id = b.state.id;
             expect(forBucket(T.publicAccessBlock, id).inputs, b.name).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
@@ -68,12 +68,13 @@ describe("media store", () => {
         expect(run.named(T.distribution, "media").inputs.viewerCertificate.acmCertificateArn).toBe(run.named(T.certificateValidation, "media-cert").state.certificateArn);
     });
 
-    test("the media and artifacts buckets' access logs go to the log bucket, under the prefix its policy admits", () => {
+    test("the media, artifacts and backup buckets' access logs go to the log bucket, under the prefix its policy admits", () => {
         const logging = run.ofType("aws:s3/bucketLogging:BucketLogging");
         const logs = run.named(T.bucket, "media-logs").state.id;
         expect(logging.map((l) => l.inputs).sort((a, b) => a.targetPrefix.localeCompare(b.targetPrefix))).toEqual([
             expect.objectContaining({ bucket: run.named(T.bucket, "media").state.id, targetBucket: logs, targetPrefix: "s3/" }),
             expect.objectContaining({ bucket: run.named(T.bucket, "app-artifacts").state.id, targetBucket: logs, targetPrefix: "s3/artifacts/" }),
+            expect.objectContaining({ bucket: run.named(T.bucket, "backups").state.id, targetBucket: logs, targetPrefix: "s3/backups/" }),
         ]);
     });
 });

@@ -30,7 +30,7 @@ describe("secrets", () => {
         const arn = (s: string) => run.ofType(T.ssmParameter).find((p) => p.inputs.name.endsWith(`/${s}`))!.state.arn;
         const readable = (tier: string) => tierPolicy(tier)?.Statement.filter((s) => s.Sid === "ReadOwnSecrets").flatMap((s) => s.Resource).sort() ?? [];
         expect(readable("app")).toEqual([arn("postgres-app"), arn("redis-auth")].sort());
-        expect(readable("shard")).toEqual(["postgres-app", "postgres-replication", "pgbouncer-auth"].map(arn).sort());
+        expect(readable("shard")).toEqual(["postgres-app", "postgres-replication", "pgbouncer-auth", "pgbackrest-cipher"].map(arn).sort());
         expect(readable("redis")).toEqual([arn("redis-auth")]);
         expect(readable("monitoring")).toEqual([arn("munin-web")]);
         expect(tierPolicy("memcached")).toBeUndefined();

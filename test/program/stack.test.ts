@@ -26,15 +26,16 @@ function expectedCounts(stack: string, overrides: Record<string, unknown>) {
         [T.listener]: 2,
         [T.certificate]: 2,
         [T.record]: 2 + 2 + 1 + 1,
-        [T.bucket]: 4,
+        // Media, its logs, the app artifacts, the edge logs, and the backup repository.
+        [T.bucket]: 5,
         // the bundle build, one in-service wait per app host, the site's health gate
         "command:local:Command": 1 + c.appServers + 1,
         // The app release and the host tools.
         "aws:s3/bucketObjectv2:BucketObjectv2": 2,
         [T.distribution]: 1,
-        // The five secrets and the shard directory.
-        [T.ssmParameter]: 6,
-        [T.randomPassword]: 5,
+        // The six secrets and the shard directory.
+        [T.ssmParameter]: 7,
+        [T.randomPassword]: 6,
         // One per host tier, and Data Lifecycle Manager's for the shard snapshots.
         [T.role]: 5 + 1,
         [T.instanceProfile]: 5,
@@ -69,7 +70,7 @@ describe("the whole stack", () => {
         const ips = run.outputs.privateIps as Record<string, string[]>;
         expect(Object.fromEntries(Object.entries(ips).map(([k, v]) => [k, v.length]))).toEqual({ app: 25, shardPrimary: 12, shardStandby: 12, redis: 2, memcached: 6, monitoring: 1 });
         expect(ips.monitoring).toEqual(["10.20.0.10"]);
-        expect(run.outputs.secretParameters).toHaveLength(5);
+        expect(run.outputs.secretParameters).toHaveLength(6);
     });
 
     test("tags: every AWS resource goes through one of the stack's two providers, whose defaultTags carry Project, Stack and ManagedBy; no resource repeats them; data sources use them too", async () => {
