@@ -19,6 +19,7 @@ export const SCRIPTS = {
     privateAddress: "private-address.sh",
     muninInstagram: "munin-instagram.sh",
     muninHtpasswd: "munin-htpasswd.sh",
+    muninBackup: "munin-backup.sh",
     shardDirectorySync: "shard-directory-sync.sh",
     toolsInstall: "tools-install.sh",
 } as const;

@@ -8,13 +8,16 @@
  *                                      move; --rollback undoes what is not finished)
  *   shards cleanup                     drop the read-only copies moves left behind
  *   promote SHARD                      promote physical shard SHARD's standby, then point the directory at it
+ *   restore SHARD --to TIME|latest [--timeline N] [--force]   point-in-time recovery of a physical shard from
+ *                                      its pgBackRest repository on its serving primary (the plan first), then
+ *                                      its standby rebuilt and memcached emptied
  * Common: --yes (do not ask before acting). The stack must have a Pulumi.NAME.yaml here (its aws:region and
  * aws:profile are used) and a shard directory in that region. Exit 2 on bad usage, 1 on failure.
  */
 import * as readline from "readline";
 import { ConfigError, validateConfig } from "../core/config";
 import { HOST_ROLES, HostRole } from "../core/security-rules";
-import { describeDirectory, endpointHost, withEndpoint } from "../core/shard-directory";
+import { describeDirectory, endpointHost, ShardDirectory, withEndpoint } from "../core/shard-directory";
 import { cleanupLine, cleanUpMovedCopies, moveLogicalShards, MoveError, moveReportLines, moveStatus, parseLogicalRange, rollBackMove } from "../core/shard-move";
 import { PORTS } from "../core/ports";
 import { shellQuote } from "../core/shell-quote";
@@ -28,23 +31,31 @@ const USAGE = `usage: npm run ops -- run --role ${HOST_ROLES.join("|")} [--max-c
        npm run ops -- shards status --stack NAME
        npm run ops -- shards move FIRST-LAST --to P [--rollback] --stack NAME [--yes]
        npm run ops -- shards cleanup --stack NAME [--yes]
-       npm run ops -- promote SHARD --stack NAME [--yes]`;
+       npm run ops -- promote SHARD --stack NAME [--yes]
+       npm run ops -- restore SHARD --to TIME|latest [--timeline N] [--force] --stack NAME [--yes]`;
 
 class UsageError extends Error {}
 
 export interface OpsArgs {
-    command: "run" | "shards" | "promote";
+    command: "run" | "shards" | "promote" | "restore";
     positional: string[];
     stack: string;
     role?: HostRole;
     maxConcurrency?: string;
     maxErrors?: string;
-    to?: number;
+    /** shards move: the destination physical shard; restore: the target time or "latest". */
+    to?: string;
     rollback: boolean;
     yes: boolean;
+    /** restore: replace a running primary's data; the (older) timeline the target time is on. */
+    force: boolean;
+    timeline?: number;
     /** After `--`: the shell command for `run`. */
     remote: string[];
 }
+
+/** A restore's target time as instagram-shard-restore takes it (it checks again on the host). */
+const RESTORE_TIME = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?( ?(Z|UTC|[+-]\d{2}(:?\d{2})?))?$/;
 
 /** SSM's own forms: a count, or a percentage. */
 const SSM_RATE = /^([1-9][0-9]{0,3}|[1-9][0-9]?%|100%)$/;
@@ -56,7 +67,7 @@ export function parseOpsArgs(argv: readonly string[]): OpsArgs {
     const remote = dash < 0 ? [] : argv.slice(dash + 1);
     let command: string | undefined;
     const positional: string[] = [];
-    const a: Partial<OpsArgs> & { rollback: boolean; yes: boolean } = { rollback: false, yes: false };
+    const a: Partial<OpsArgs> & { rollback: boolean; yes: boolean; force: boolean } = { rollback: false, yes: false, force: false };
     for (let i = 0; i < own.length; i++) {
         const arg = own[i];
         const value = () => {
@@ -80,17 +91,19 @@ export function parseOpsArgs(argv: readonly string[]): OpsArgs {
             const v = value();
             if (!SSM_ERRORS.test(v)) throw new UsageError(`--max-errors ${v}: a number of hosts (0-9999) or a percentage (0%-100%)`);
             a.maxErrors = v;
-        } else if (arg === "--to") {
+        } else if (arg === "--to") a.to = value();
+        else if (arg === "--timeline") {
             const v = value();
-            if (!/^\d{1,3}$/.test(v)) throw new UsageError(`--to ${v}: must be a physical shard number`);
-            a.to = Number(v);
-        } else if (arg === "--rollback") a.rollback = true;
+            if (!/^[1-9]\d{0,8}$/.test(v)) throw new UsageError(`--timeline ${v}: must be a timeline number`);
+            a.timeline = Number(v);
+        } else if (arg === "--force") a.force = true;
+        else if (arg === "--rollback") a.rollback = true;
         else if (arg === "--yes") a.yes = true;
         else if (arg.startsWith("--")) throw new UsageError(`unknown option ${arg}`);
         else if (!command) command = arg;
         else positional.push(arg);
     }
-    if (command !== "run" && command !== "shards" && command !== "promote") throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : "missing command");
+    if (command !== "run" && command !== "shards" && command !== "promote" && command !== "restore") throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : "missing command");
     if (!a.stack) throw new UsageError("--stack NAME is required: the tool acts on one deployed stack, named");
     if (command === "run") {
         if (!a.role) throw new UsageError("run needs --role");
@@ -103,12 +116,17 @@ export function parseOpsArgs(argv: readonly string[]): OpsArgs {
         const [sub, ...rest] = positional;
         if (sub === "move") {
             if (rest.length !== 1 || a.to === undefined) throw new UsageError("shards move takes FIRST-LAST and --to P");
+            if (!/^\d{1,3}$/.test(a.to)) throw new UsageError(`--to ${a.to}: must be a physical shard number`);
         } else if (sub === "status" || sub === "cleanup") {
             if (rest.length > 0 || a.to !== undefined || a.rollback) throw new UsageError(`shards ${sub} takes no arguments`);
         } else throw new UsageError(`shards takes a subcommand: status, move or cleanup (got ${JSON.stringify(positional.join(" "))})`);
-    } else if (a.to !== undefined || a.rollback) throw new UsageError("--to and --rollback belong to shards move");
-    if (command === "promote" && (positional.length !== 1 || !/^\d{1,3}$/.test(positional[0]))) throw new UsageError("promote takes one physical shard number");
-    return { command, positional, stack: a.stack, role: a.role, maxConcurrency: a.maxConcurrency, maxErrors: a.maxErrors, to: a.to, rollback: a.rollback, yes: a.yes, remote };
+    } else if (command === "restore") {
+        if (a.to === undefined) throw new UsageError("restore takes --to TIME (such as \"2026-12-01 21:07:30\", UTC) or --to latest");
+        if (a.to !== "latest" && !RESTORE_TIME.test(a.to)) throw new UsageError(`--to ${a.to}: not a time (YYYY-MM-DD HH:MM[:SS[.ffffff]] [+ZZ|UTC]) or latest`);
+    } else if (a.to !== undefined || a.rollback) throw new UsageError("--to belongs to shards move and restore, --rollback to shards move");
+    if (command !== "restore" && (a.force || a.timeline)) throw new UsageError("--force and --timeline belong to restore");
+    if ((command === "promote" || command === "restore") && (positional.length !== 1 || !/^\d{1,3}$/.test(positional[0]))) throw new UsageError(`${command} takes one physical shard number`);
+    return { command, positional, stack: a.stack, role: a.role, maxConcurrency: a.maxConcurrency, maxErrors: a.maxErrors, to: a.to, rollback: a.rollback, yes: a.yes, force: a.force, timeline: a.timeline, remote };
 }
 
 /** Say what will happen; go on with --yes, or when the operator answers y at a terminal. */
@@ -132,6 +150,43 @@ function printHosts(results: readonly HostResult[]): void {
         if (r.stderr) console.log(r.stderr.trimEnd().split("\n").map((l) => `stderr: ${l}`).join("\n"));
     }
 }
+
+/** A restore takes as long as its WAL replay: SSM waits this long for it. */
+const RESTORE_TIMEOUT_S = 6 * 3600;
+
+/**
+ * restore: the plan (instagram-shard-restore --dry-run on the shard's serving primary), confirmed; the
+ * restore there; the other member re-cloned from it (the restored primary is on a new timeline); memcached
+ * emptied on every node, so no app worker serves a row the restore took back.
+ */
+async function restore(fleet: Fleet, d: ShardDirectory, shard: number, args: OpsArgs, where: string, hasStandby: boolean): Promise<number> {
+    if (!d.physicalShards[shard]) throw new MoveError(`restore ${shard}: the shard directory lists physical shards 0-${d.physicalShards.length - 1}`);
+    const serving = primaryMember(d, shard);
+    const other = serving === "primary" ? "standby" : "primary";
+    const member = (m: string) => fleet.targets({ Role: "shard", Shard: String(shard), Member: m });
+    const restoreCommand = (extra: string[]) => [scriptPath("shardRestore"), SHARD_ENV, "--to", args.to!, ...(args.timeline ? ["--timeline", String(args.timeline)] : []), ...extra].map(shellQuote).join(" ");
+    const plan = onlyHost(await fleet.run(member(serving), [`${restoreCommand(["--dry-run"])} 2>&1`], { comment: `instagram restore ${shard}: plan`, timeoutSeconds: 300 }), `Role=shard Shard=${shard} Member=${serving}`);
+    printHosts([plan]);
+    if (plan.code !== 0) throw new MoveError(`physical shard ${shard}'s restore cannot be planned (exit ${plan.code}); nothing was changed`);
+    const then = [hasStandby ? `rebuild its ${other} from it` : "", "empty memcached"].filter(Boolean).join(", then ");
+    if (!(await confirm(`ops: will restore physical shard ${shard} of ${where} on its ${serving} as above${args.force ? ", replacing the running primary's data" : ""}, then ${then}`, args.yes))) return 1;
+    const restored = onlyHost(await fleet.run(member(serving), [`${restoreCommand(args.force ? ["--force"] : [])} 2>&1`], { comment: `instagram restore ${shard}`, timeoutSeconds: RESTORE_TIMEOUT_S }), `Role=shard Shard=${shard} Member=${serving}`);
+    printHosts([restored]);
+    if (restored.code !== 0) throw new MoveError(`physical shard ${shard}'s restore failed (exit ${restored.code}); see its output above`);
+    if (hasStandby) {
+        const recloned = onlyHost(await fleet.run(member(other), [`${[scriptPath("shardRestore"), SHARD_ENV, "--reclone"].join(" ")} 2>&1`], { comment: `instagram restore ${shard}: rebuild the ${other}`, timeoutSeconds: RESTORE_TIMEOUT_S }), `Role=shard Shard=${shard} Member=${other}`);
+        printHosts([recloned]);
+        if (recloned.code !== 0) throw new MoveError(`physical shard ${shard} is restored, but rebuilding its ${other} failed (exit ${recloned.code}): run instagram-shard-restore ${SHARD_ENV} --reclone there again`);
+    }
+    const flushed = await fleet.run(fleet.targets({ Role: "memcached" }), [MEMCACHED_FLUSH], { comment: `instagram restore ${shard}: empty memcached` });
+    printHosts(flushed);
+    if (flushed.some((r) => r.code !== 0 || r.stdout.trim() !== "OK")) throw new MoveError(`physical shard ${shard} is restored, but not every memcached node was emptied: run ${JSON.stringify(MEMCACHED_FLUSH)} on them (npm run ops -- run --role memcached)`);
+    console.log(`ops: physical shard ${shard} of ${where} is restored (${args.to}) and takes writes; ${flushed.length} memcached nodes emptied`);
+    return 0;
+}
+
+/** memcached's flush_all over its loopback listener (bash's /dev/tcp: the hosts have no nc by default). */
+const MEMCACHED_FLUSH = `bash -c 'exec 3<>/dev/tcp/127.0.0.1/${PORTS.memcached}; printf "flush_all\\r\\n" >&3; read -r reply <&3; printf "%s\\n" "\${reply%$(printf "\\r")}"'`;
 
 async function main(argv: readonly string[]): Promise<number> {
     let args: OpsArgs;
@@ -180,7 +235,7 @@ async function main(argv: readonly string[]): Promise<number> {
                 console.log(cleanupLine(await cleanUpMovedCopies(driver), "ops"));
                 return 0;
             }
-            const req = { range: parseLogicalRange(rangeText, d.logicalShards), to: args.to! };
+            const req = { range: parseLogicalRange(rangeText, d.logicalShards), to: Number(args.to) };
             const what = args.rollback ? `roll back the move of logical shards ${rangeText} to physical shard ${req.to}` : `move logical shards ${rangeText} to physical shard ${req.to}, one at a time (writes to each pause for its switch)`;
             if (!(await confirm(`ops: will ${what} in ${where}`, args.yes))) return 1;
             const reports = args.rollback ? await rollBackMove(driver, req) : await moveLogicalShards(driver, req, `npm run ops -- shards move ${rangeText} --to ${req.to} --stack ${args.stack}`);
@@ -188,8 +243,10 @@ async function main(argv: readonly string[]): Promise<number> {
             return 0;
         }
 
-        // promote
         const shard = Number(args.positional[0]);
+        if (args.command === "restore") return await restore(fleet, d, shard, args, where, config.shardStandby);
+
+        // promote
         if (!d.physicalShards[shard]) throw new MoveError(`promote ${shard}: the shard directory lists physical shards 0-${d.physicalShards.length - 1}`);
         if (primaryMember(d, shard) === "standby") throw new MoveError(`physical shard ${shard}'s standby was already promoted (it serves at ${d.physicalShards[shard].endpoint})`);
         if (!config.shardStandby) throw new MoveError(`stack ${args.stack} has no standbys (instagram:shardStandby is false): there is nothing to promote`);

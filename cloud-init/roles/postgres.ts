@@ -23,6 +23,15 @@ const PASSFILE = "/var/lib/postgresql/.pgpass";
 export const BACKUP_CONF_DIR = "/etc/pgbackrest";
 export const BACKUP_LIB = "/usr/local/lib/instagram/backup-lib.sh";
 
+/** The backup plugin's graphs (cloud-init/scripts/munin-backup.sh), linked as instagram_<graph>. */
+export const BACKUP_MUNIN_GRAPHS = ["backup_age", "wal_archive"] as const;
+const BACKUP_MUNIN_PLUGIN = "/usr/local/share/munin/plugins/instagram_backup";
+
+/** The backup plugin's settings: as postgres (it reads the repository and pg_stat_archiver), with the shard's env file. */
+export function muninBackupPluginConf(envFile: string, pgHost?: string): string {
+    return BACKUP_MUNIN_GRAPHS.map((g) => `[instagram_${g}]\nuser postgres\nenv.envfile ${envFile}\n${pgHost ? `env.PGHOST ${pgHost}\n` : ""}`).join("\n");
+}
+
 export interface ShardBackupParams {
     readonly repository: BackupRepository;
     /** Full backups kept (instagram:backupRetentionFull). */
@@ -128,10 +137,11 @@ export function shardRole(p: ShardParams): RoleSpec {
         },
         {
             path: "/etc/munin/plugin-conf.d/instagram-postgres",
-            content: "[postgres_*]\nuser postgres\nenv.PGUSER postgres\n",
+            content: `[postgres_*]\nuser postgres\nenv.PGUSER postgres\n\n${muninBackupPluginConf(SHARD_ENV)}`,
             permissions: "0644",
             defer: true,
         },
+        scriptFile("muninBackup", BACKUP_MUNIN_PLUGIN),
         ...backupUnits({ fullDay: p.backup.fullDay, time: p.backup.time, script: scriptPath("shardBackup"), envFile: SHARD_ENV, dataMount: DATA_MOUNT })
             .map((unit) => ({ path: `/etc/systemd/system/${unit.name}`, content: unit.content, permissions: "0644" })),
         scriptFile("shardRaid"),
@@ -156,6 +166,7 @@ export function shardRole(p: ShardParams): RoleSpec {
             // already started it; no restart).
             ["systemctl", "enable", "postgresql"],
             ["systemctl", "enable", "--now", "instagram-shard-backup-full.timer", "instagram-shard-backup-diff.timer"],
+            ...BACKUP_MUNIN_GRAPHS.map((g) => ["ln", "-sfn", BACKUP_MUNIN_PLUGIN, `/etc/munin/plugins/instagram_${g}`]),
             ...muninPlugins.map((plugin) => ["ln", "-sfn", `/usr/share/munin/plugins/${plugin.replace(new RegExp(`${DATABASE}$`), "")}`, `/etc/munin/plugins/${plugin}`]),
         ],
         services: ["pgbouncer", "munin-node"],

@@ -14,6 +14,8 @@ import { muninInstagramPluginConf } from "../../cloud-init/roles/app";
 import { APP_COUNTERS } from "../../core/app-contract";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
 import { appPaths } from "./app";
+import { shardPaths } from "./postgres";
+import { BACKUP_MUNIN_GRAPHS, muninBackupPluginConf } from "../../cloud-init/roles/postgres";
 import { LocalService, startDaemon } from "./service";
 import { PORTS } from "../../core/ports";
 
@@ -37,6 +39,14 @@ function preparePlugins(ctx: LocalContext, host: LocalHost): { plugins: string; 
         fs.chmodSync(script, 0o755);
         for (const counter of APP_COUNTERS) fs.symlinkSync(script, path.join(plugins, `instagram_${counter}`));
         writeFileAs(path.join(conf, "instagram"), muninInstagramPluginConf(appPaths(ctx, host).stats));
+    }
+    if (host.role === "shard-primary" || host.role === "shard-standby") {
+        const script = path.join(dir, "instagram_backup");
+        fs.copyFileSync(path.join(SCRIPTS_DIR, "munin-backup.sh"), script);
+        fs.chmodSync(script, 0o755);
+        for (const graph of BACKUP_MUNIN_GRAPHS) fs.symlinkSync(script, path.join(plugins, `instagram_${graph}`));
+        const shard = shardPaths(ctx, host);
+        writeFileAs(path.join(conf, "instagram-backup"), muninBackupPluginConf(shard.env, shard.sockets));
     }
     return { plugins, conf };
 }

@@ -7,7 +7,9 @@
  *     pgbouncer with SCRAM, the logical-shard schemas and next_id(), cloud-init done with the role's marker;
  *   - the standby clones the primary through its slot and streams: a row written on the primary is read on it;
  *   - the primary is replaced: a fresh root image with the same four disks assembles the array instead of
- *     creating one and finds the row written before.
+ *     creating one and finds the row written before; its backup timer's service takes a backup;
+ *   - the primary is replaced with blank volumes (as a change of AZ does): it restores its shard from the
+ *     backup bucket (the session's S3 stand-in, which every VM shares) instead of serving an empty cluster.
  */
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -59,7 +61,24 @@ describe("a shard primary's first boot, its last volume attached late", () => {
         await expectBootDone(vm, "common postgres-primary");
         expect(await sh(vm, "instagram-shard-move 2>&1; echo \"exit $?\"")).toMatch(/usage: shard-move ENV_FILE[\s\S]*exit 2$/);
         expect(await sh(vm, "test -x /usr/local/sbin/instagram-shard-promote && echo yes")).toBe("yes");
-        expect(aws.ssmReads.sort()).toEqual(["/instagram/dev/pgbouncer-auth", "/instagram/dev/postgres-app", "/instagram/dev/postgres-replication"]);
+        expect(aws.ssmReads.sort()).toEqual(["/instagram/dev/pgbackrest-cipher", "/instagram/dev/pgbouncer-auth", "/instagram/dev/postgres-app", "/instagram/dev/postgres-replication"]);
+    });
+
+    test("its first full backup and its WAL are in the backup bucket under the shard's prefix, encrypted; the backup timers are set", async () => {
+        expect(vm.consoleText()).toMatch(/no backup of shard-0 has ever been taken: initializing a new shard/);
+        const backups = session.backups.keys("pgbackrest/shard-0/backup/shard-0/");
+        expect(backups.some((k) => /\/\d{8}-\d{6}F\/backup\.manifest$/.test(k))).toBe(true);
+        expect(session.backups.objects.get("pgbackrest/shard-0/backup/shard-0/backup.info")!.subarray(0, 8).toString("latin1")).toBe("Salted__");
+        await psql(vm, "select pg_switch_wal()");
+        let archived = "";
+        for (let i = 0; i < 30 && archived !== "t"; i++) {
+            archived = await psql(vm, "select archived_count > 0 and failed_count = 0 from pg_stat_archiver");
+            if (archived !== "t") await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+        expect(archived).toBe("t");
+        expect(session.backups.keys("pgbackrest/shard-0/archive/shard-0/").length).toBeGreaterThan(1);
+        expect(await sh(vm, "systemctl is-enabled instagram-shard-backup-full.timer instagram-shard-backup-diff.timer")).toBe("enabled\nenabled");
+        expect(await sh(vm, "systemctl show -p TimersCalendar --value instagram-shard-backup-full.timer")).toMatch(/Sun \*-\*-\* 02:00:00 UTC/);
     });
 
     test("the four volumes are a RAID 10 array, XFS striped to match, mounted on /data", async () => {
@@ -125,6 +144,26 @@ describe("a replaced shard primary", () => {
         expect(log).not.toMatch(/creating RAID/);
         expect(log).toMatch(/shard-raid: (assembling existing array|array .* is already running)/);
         expect(await psql(vm, "select string_agg(username, ',' order by username) from shard0005.users")).toBe("boot-test,streamed");
+        // What the daily timer starts: an incremental backup now (it also archives the WAL up to now).
+        await psql(vm, "insert into shard0005.users (username) values ('backed-up')");
+        await sh(vm, "systemctl start instagram-shard-backup@incr.service", 600_000);
+        expect(await sh(vm, "journalctl -u instagram-shard-backup@incr.service --no-pager -o cat")).toMatch(/incr backup of shard-0 taken in \d+ s/);
+        await vm.stop();
+    });
+});
+
+describe("a shard primary replaced with blank volumes", () => {
+    test("restores its shard from the backup bucket instead of initializing an empty cluster, then serves", async () => {
+        const blank = primary.volumeIds.map((volumeId, i) => ({ volumeId, file: makeDisk(path.join(session.dir, `blank-vol${i}.img`), 2) }));
+        const { vm } = await session.boot(primary, { label: "blank volumes", disks: blank, privateNet: true });
+        const log = vm.consoleText();
+        expect(log).toMatch(/shard-raid: all 4 disks are blank: creating RAID 10/);
+        expect(log).toMatch(/blank volumes, and shard-0's repository holds its backups: restoring the shard/);
+        expect(log).not.toMatch(/initializing a new shard/);
+        await expectBootDone(vm, "common postgres-primary");
+        expect(await psql(vm, "select string_agg(username, ',' order by username) from shard0005.users")).toBe("backed-up,boot-test,streamed");
+        expect(await psql(vm, "select pg_is_in_recovery()")).toBe("f");
+        expect(await sh(vm, throughPgbouncer("select count(*) from shard0005.users"))).toBe("3");
         await vm.stop();
     });
 });

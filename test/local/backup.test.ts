@@ -10,6 +10,7 @@
  * S3-compatible server, and none is packaged for npm or Debian here (see README, Backups).
  */
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -22,6 +23,7 @@ import { localRepository, psqlAsPostgres, shardPaths } from "../../local/service
 import { SiteClient } from "../../local/site-client";
 import { logicalShardForUsername, shardSchema } from "../../core/shard-map";
 import { runLocal } from "../harness/local-cli";
+import { PORTS } from "../../core/ports";
 
 const NET = "127.0.26";
 let dir: string;
@@ -30,6 +32,7 @@ let site: SiteClient;
 
 const local = (...args: string[]) => runLocal(dir, args);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const address = (host: string) => hostNamed(ctx.plan, host)!.address;
 const primary = () => shardPaths(ctx, hostNamed(ctx.plan, "shard-0-primary")!);
 const standby = () => shardPaths(ctx, hostNamed(ctx.plan, "shard-0-standby")!);
 const sql = (query: string, p = primary()) => psqlAsPostgres(p, query);
@@ -45,6 +48,21 @@ async function ok(...args: string[]): Promise<string> {
 function usernames(p = primary()): string[] {
     const schemas = sql("SELECT nspname FROM pg_namespace WHERE nspname ~ '^shard[0-9]+$' ORDER BY 1", p).split("\n").filter(Boolean);
     return schemas.flatMap((s) => sql(`SELECT username FROM ${s}.users`, p).split("\n").filter(Boolean)).sort();
+}
+
+/** munin-node's answer to `fetch PLUGIN` on a host (as the Munin master asks it), without the final ".". */
+function muninFetch(address: string, plugin: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const socket = net.connect(PORTS.muninNode, address);
+        let data = "";
+        socket.setTimeout(15_000, () => socket.destroy(new Error(`munin-node on ${address} did not answer fetch ${plugin}`)));
+        socket.on("data", (chunk) => {
+            data += chunk.toString();
+            if (data.split("\n").length === 2) socket.write(`fetch ${plugin}\nquit\n`);
+        });
+        socket.on("close", () => resolve(data.split("\n").slice(1).join("\n").replace(/\n\.\n?$/, "").trim()));
+        socket.on("error", reject);
+    });
 }
 
 /** Each signed-up user's id, by username: the API reads a profile by id. */
@@ -84,6 +102,15 @@ describe("backups and point-in-time recovery on the one-machine stack", () => {
         sql("SELECT pg_switch_wal()");
         await sleep(1500);
         expect(sql("SELECT archived_count > 0 AND failed_count = 0 FROM pg_stat_archiver")).toBe("t");
+    });
+
+    test("Munin reports the backup's age and the WAL archive's lag (primary), unknown lag on the standby", async () => {
+        const primaryAge = await muninFetch(address("shard-0-primary"), "instagram_backup_age");
+        expect(Number(/newest\.value ([\d.]+)/.exec(primaryAge)?.[1])).toBeLessThan(1);
+        expect(Number(/full\.value ([\d.]+)/.exec(primaryAge)?.[1])).toBeLessThan(1);
+        expect(await muninFetch(address("shard-0-primary"), "instagram_wal_archive")).toMatch(/^lag\.value \d+\nready\.value \d+\nfailed\.value 0$/);
+        expect(await muninFetch(address("shard-0-standby"), "instagram_wal_archive")).toBe("lag.value U\nready.value U\nfailed.value U");
+        expect(await muninFetch(address("shard-0-standby"), "instagram_backup_age")).toMatch(/^newest\.value [\d.]+\nfull\.value [\d.]+$/);
     });
 
     test("rows before T, T, rows after, a delete: restore to T gives exactly the rows committed before T", async () => {

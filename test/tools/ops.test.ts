@@ -51,6 +51,11 @@ function shardHost(id: string, shard: number, member: "primary" | "standby", add
             ran.push({ host: `shard-${shard}-${member}`, command });
             if (command.includes("pg_is_in_recovery")) return primaryAlive ? { code: 0, stdout: "f\n" } : { code: 1, stdout: "", stderr: "psql: error: connection refused" };
             if (command.includes("instagram-shard-promote")) return { code: 0, stdout: `${address}\n` };
+            if (command.includes("instagram-shard-restore")) {
+                if (command.includes("--reclone")) return { code: 0, stdout: `instagram-shard-restore: rebuilding shard ${shard}'s standby\n` };
+                if (command.includes("--dry-run")) return { code: 0, stdout: "instagram-shard-restore: shard 0 (shard-0): restore the full backup 20261201-020000F (finished 2026-12-01 02:04:00+00)\n" };
+                return command.includes("--force") ? { code: 0, stdout: "instagram-shard-restore: shard 0 restored: timeline 2, taking writes\n" } : { code: 1, stdout: "instagram-shard-restore: PostgreSQL is running as shard 0's primary\n" };
+            }
             const [, , step, logical, , from] = command.split(" ");
             const l = Number(logical);
             const source = from === "10.0.1.10" ? 0 : 1;
@@ -66,6 +71,14 @@ function shardHost(id: string, shard: number, member: "primary" | "standby", add
         },
     };
 }
+
+const memcachedHost = (id: string, n: number, stack = "dev"): FakeInstance => ({
+    id, name: `memcached-${n}`, tags: { Stack: stack, Role: "memcached" },
+    run: (commands) => {
+        ran.push({ host: `memcached-${n}`, command: commands[0] });
+        return { code: 0, stdout: "OK\n" };
+    },
+});
 
 const appHost = (id: string, n: number, code: number): FakeInstance => ({
     id, name: `app-${n}`, tags: { Stack: "dev", Role: "app" },
@@ -87,6 +100,7 @@ beforeAll(async () => {
         appHost("i-0a000000000000001", 0, 0), appHost("i-0a000000000000002", 1, 3),
         shardHost("i-0b000000000000001", 0, "primary", "10.0.1.10"), shardHost("i-0b000000000000002", 0, "standby", "10.0.3.30"),
         shardHost("i-0b000000000000003", 1, "primary", "10.0.2.20"),
+        memcachedHost("i-0e000000000000001", 0), memcachedHost("i-0e000000000000002", 1), memcachedHost("i-0e000000000000003", 0, PROD),
         // The instagram-2011 stack has standbys (dev has none).
         shardHost("i-0d000000000000001", 0, "primary", "10.0.1.10", PROD), shardHost("i-0d000000000000002", 0, "standby", "10.0.3.30", PROD),
         shardHost("i-0d000000000000003", 1, "primary", "10.0.2.20", PROD),
@@ -221,5 +235,38 @@ describe("npm run ops", () => {
         ran.length = 0;
         await ops("shards", "status", "--stack", PROD);
         expect(ran.filter((x) => x.command.endsWith(" frozen")).map((x) => x.host).slice(0, 2)).toEqual(["shard-0-standby", "shard-1-primary"]);
+    });
+
+    test("restore 0 --to TIME: the plan from the serving primary first; the restore there, the other member re-cloned, every memcached node emptied", async () => {
+        const bad = await ops("restore", "0", "--to", "yesterday", "--stack", "dev", "--yes");
+        expect(bad.status).toBe(2);
+        expect(bad.stderr).toContain("--to yesterday: not a time");
+        expect(ssm.requests).toEqual([]);
+
+        const unconfirmed = await ops("restore", "0", "--to", "2026-12-01 21:07:30", "--stack", "dev");
+        expect(unconfirmed.status).toBe(1);
+        expect(unconfirmed.stdout).toContain("restore the full backup 20261201-020000F");
+        expect(unconfirmed.stdout).toContain("ops: will restore physical shard 0 of stack dev in us-east-1 on its primary as above, then empty memcached");
+        expect(ran.map((r) => r.command)).toEqual(["/usr/local/sbin/instagram-shard-restore /etc/instagram/shard.env --to '2026-12-01 21:07:30' --dry-run 2>&1"]);
+
+        // Without --force the host refuses to replace a running primary, and the CLI stops there.
+        ran.length = 0;
+        const refused = await ops("restore", "0", "--to", "2026-12-01 21:07:30", "--stack", "dev", "--yes");
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toContain("physical shard 0's restore failed (exit 1)");
+        expect(ran.some((r) => r.host.startsWith("memcached"))).toBe(false);
+
+        ran.length = 0;
+        const twelve = initialDirectory(2000, 12);
+        ssm.parameters.set(shardDirectoryParameterName(PROD), { value: formatShardDirectory({ ...twelve, physicalShards: twelve.physicalShards.map((p) => ({ ...p, endpoint: `10.0.${p.physicalShard + 1}.10:6432` })) }), version: 3 });
+        const ok = await ops("restore", "0", "--to", "2026-12-01 21:07:30", "--timeline", "1", "--force", "--stack", PROD, "--yes");
+        expect(ok.status, ok.stderr).toBe(0);
+        expect(ran.map((r) => `${r.host}: ${r.command}`)).toEqual([
+            "shard-0-primary: /usr/local/sbin/instagram-shard-restore /etc/instagram/shard.env --to '2026-12-01 21:07:30' --timeline 1 --dry-run 2>&1",
+            "shard-0-primary: /usr/local/sbin/instagram-shard-restore /etc/instagram/shard.env --to '2026-12-01 21:07:30' --timeline 1 --force 2>&1",
+            "shard-0-standby: /usr/local/sbin/instagram-shard-restore /etc/instagram/shard.env --reclone 2>&1",
+            expect.stringMatching(/^memcached-0: bash -c 'exec 3<>\/dev\/tcp\/127\.0\.0\.1\/11211; printf "flush_all/),
+        ]);
+        expect(ok.stdout).toContain("physical shard 0 of stack instagram-2011 in us-east-1 is restored (2026-12-01 21:07:30) and takes writes; 1 memcached nodes emptied");
     });
 });

@@ -67,6 +67,9 @@ mkdir -p "$rootfs/etc/systemd/system/cloud-final.service.d"
 cat > "$rootfs/etc/systemd/system/cloud-final.service.d/boot-test-endpoints.conf" <<'UNIT'
 [Service]
 Environment=INSTAGRAM_IMDS_ENDPOINT=http://10.0.2.100 INSTAGRAM_SSM_ENDPOINT=http://10.0.2.101 INSTAGRAM_S3_ENDPOINT=http://10.0.2.102
+# pgBackRest's S3 client: the TLS stand-in for the backup bucket, and the stand-in IMDS's credentials (it asks
+# only 169.254.169.254 for the instance profile's, which the VM cannot reach).
+Environment=INSTAGRAM_BACKUP_S3_ENDPOINT=10.0.2.103:443 INSTAGRAM_BACKUP_S3_CREDENTIALS=ASIABOOTTEST:boot/test+secret:boot-test-token
 # A volume that never arrives fails the boot after 2 minutes here, not the role's 10.
 Environment=WAIT_SECONDS=120
 UNIT

@@ -2,7 +2,8 @@
  * Stand-ins for what a booting host reaches on AWS, on loopback: instance metadata (IMDSv2, the role's
  * credentials, region, the VM's own address), SSM GetParameter for the stack's secrets, and S3 GetObject
  * for release bundles. The VMs reach them through guestfwd at the addresses build-image.sh gives the role
- * scripts (INSTAGRAM_IMDS_ENDPOINT=http://10.0.2.100, INSTAGRAM_SSM_ENDPOINT=...101, INSTAGRAM_S3_ENDPOINT=...102).
+ * scripts (INSTAGRAM_IMDS_ENDPOINT=http://10.0.2.100, INSTAGRAM_SSM_ENDPOINT=...101, INSTAGRAM_S3_ENDPOINT=...102,
+ * and pgBackRest INSTAGRAM_BACKUP_S3_ENDPOINT=10.0.2.103:443: the session's backup bucket, shared by its VMs).
  */
 import * as http from "http";
 import { FakeImds, startFakeImds } from "../../harness/fake-imds";
@@ -15,8 +16,11 @@ export interface AwsStandIns {
     close(): Promise<void>;
 }
 
-export async function startAwsStandIns(host: string, o: { parameters: Record<string, string>; objects?: Record<string, Buffer>; privateIp?: string }): Promise<AwsStandIns> {
-    const creds = { Code: "Success", AccessKeyId: "ASIABOOTTEST", SecretAccessKey: "boot/test+secret", Token: "boot-test-token", Expiration: "2030-01-01T00:00:00Z" };
+/** What the stand-in IMDS hands out as the role's credentials (build-image.sh gives pgBackRest the same). */
+export const BOOT_CREDENTIALS = { accessKeyId: "ASIABOOTTEST", secretAccessKey: "boot/test+secret", sessionToken: "boot-test-token" };
+
+export async function startAwsStandIns(host: string, o: { parameters: Record<string, string>; objects?: Record<string, Buffer>; privateIp?: string; backupS3?: { host: string; port: number } }): Promise<AwsStandIns> {
+    const creds = { Code: "Success", AccessKeyId: BOOT_CREDENTIALS.accessKeyId, SecretAccessKey: BOOT_CREDENTIALS.secretAccessKey, Token: BOOT_CREDENTIALS.sessionToken, Expiration: "2030-01-01T00:00:00Z" };
     const imds: FakeImds = await startFakeImds(host, {
         "iam/security-credentials/": "boot-test-role",
         "iam/security-credentials/boot-test-role": JSON.stringify(creds),
@@ -57,6 +61,7 @@ export async function startAwsStandIns(host: string, o: { parameters: Record<str
             { guest: "10.0.2.100", guestPort: 80, host, hostPort: imdsPort },
             { guest: "10.0.2.101", guestPort: 80, host, hostPort: ssmPort },
             { guest: "10.0.2.102", guestPort: 80, host, hostPort: s3Port },
+            ...(o.backupS3 ? [{ guest: "10.0.2.103", guestPort: 443, host: o.backupS3.host, hostPort: o.backupS3.port }] : []),
         ],
         ssmReads,
         close: async () => {

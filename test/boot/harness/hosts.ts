@@ -32,6 +32,8 @@ export interface StackUnderTest {
     readonly packages: string[];
     /** The S3 objects the program uploads with their bytes (the host tools), by path-style key ("/bucket/key"). */
     readonly objects: Record<string, Buffer>;
+    /** The backup bucket's name: the shard hosts' pgBackRest repository. */
+    readonly backupBucket: string;
 }
 
 /** The dev stack with a 4-volume RAID 10 on each shard host, plus `config`. */
@@ -40,6 +42,7 @@ export async function stackUnderTest(config: Record<string, unknown> = {}): Prom
     const parameters = Object.fromEntries(run.ofType(T.ssmParameter).map((p) => [p.inputs.name as string, p.inputs.value as string]));
     return {
         parameters,
+        backupBucket: run.ofType(T.bucket).find((b) => b.name === "backups")!.state.bucket as string,
         vpcPrefixLength: Number(String(run.config["instagram:vpcCidr"]).split("/")[1]),
         outputs: run.outputs,
         packages: [...new Set(run.ofType(T.instance).flatMap((i) => cloudConfig(userDataOf(i)).packages ?? []))],

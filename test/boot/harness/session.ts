@@ -8,7 +8,8 @@ import * as os from "os";
 import * as path from "path";
 import { expect } from "vitest";
 import { bootImage, BootImage } from "./image";
-import { AwsStandIns, startAwsStandIns } from "./aws";
+import { AwsStandIns, BOOT_CREDENTIALS, startAwsStandIns } from "./aws";
+import { FakeS3 } from "../../harness/fake-s3";
 import { HostUnderTest, StackUnderTest } from "./hosts";
 import { PrivateNet, startPrivateNet } from "./private-net";
 import { Vm, VmDisk } from "./vm";
@@ -42,17 +43,22 @@ export class BootSession {
     /** The promise, not the hub: VMs launched together must share one segment. */
     private net?: Promise<PrivateNet>;
     private nextLoopback = 1;
+    /** The backup bucket every VM of the session shares (a replaced host restores from what the first wrote). */
+    readonly backups: FakeS3;
+    private backupsAddress?: Promise<{ host: string; port: number }>;
 
     /** `loopbackNet` ("127.0.15") is where this file's stand-ins listen, one address per VM. */
     constructor(readonly stack: StackUnderTest, private readonly loopbackNet: string, prefix: string) {
         if (process.getuid?.() !== 0) throw new Error("the boot test builds its image with debootstrap: run as root");
         this.image = bootImage(stack.packages);
+        this.backups = new FakeS3(stack.backupBucket, BOOT_CREDENTIALS);
         this.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     }
 
     /** Starts `host`'s VM (the program's user data, the instance type's memory); does not wait. */
     async launch(host: HostUnderTest, o: BootOptions = {}): Promise<BootedVm> {
-        const aws = await startAwsStandIns(`${this.loopbackNet}.${this.nextLoopback++}`, { parameters: this.stack.parameters, objects: { ...this.stack.objects, ...o.objects }, privateIp: host.privateIp });
+        this.backupsAddress ??= this.backups.start(`${this.loopbackNet}.249`);
+        const aws = await startAwsStandIns(`${this.loopbackNet}.${this.nextLoopback++}`, { parameters: this.stack.parameters, objects: { ...this.stack.objects, ...o.objects }, privateIp: host.privateIp, backupS3: await this.backupsAddress });
         this.standIns.push(aws);
         let privateNet;
         if (o.privateNet) {
@@ -93,6 +99,7 @@ export class BootSession {
     async close(): Promise<void> {
         for (const vm of this.vms) await vm.stop();
         for (const aws of this.standIns) await aws.close();
+        if (this.backupsAddress) await this.backups.stop();
         await (await this.net)?.close();
         if (this.bootTimes.length) console.log(`boot times:\n${this.bootTimes.map((b) => `  ${b}`).join("\n")}`);
         fs.rmSync(this.dir, { recursive: true, force: true });
