@@ -16,6 +16,8 @@ export const SCRIPTS = {
     shardBackup: "shard-backup.sh",
     shardRestore: "shard-restore.sh",
     redisAuth: "redis-auth.sh",
+    redisDump: "redis-dump.sh",
+    redisRestore: "redis-restore.sh",
     privateAddress: "private-address.sh",
     muninInstagram: "munin-instagram.sh",
     muninHtpasswd: "munin-htpasswd.sh",

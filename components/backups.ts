@@ -1,6 +1,6 @@
 /**
  * The stack's backup repository: one private, versioned, encrypted S3 bucket holding every shard's
- * pgBackRest stanza under its own prefix (pgbackrest/shard-N).
+ * pgBackRest stanza under its own prefix (pgbackrest/shard-N), and the Redis dumps (redis/).
  * pgBackRest encrypts before upload (the passphrase is the stack's pgbackrest-cipher secret), S3 encrypts
  * again at rest, and versioning keeps what pgBackRest expires for deletedVersionDays, so a mistaken delete
  * of the repository itself can be undone.
@@ -10,6 +10,7 @@ import { PrivateBucket } from "./private-bucket";
 import { PolicyStatement } from "./host";
 
 import { PGBACKREST_PREFIX } from "../cloud-init/configs/pgbackrest";
+import { REDIS_DUMP_PREFIX } from "../cloud-init/roles/redis";
 
 export interface BackupRepositoryArgs {
     /** Days a file pgBackRest expired (or anything overwritten) stays recoverable (instagram:backupDeletedRetentionDays). */
@@ -25,6 +26,8 @@ export class BackupRepository extends pulumi.ComponentResource {
     readonly bucket: PrivateBucket;
     /** What a shard host needs of the bucket: list, read, write and delete under pgbackrest/ only. */
     readonly shardStatements: PolicyStatement[];
+    /** What a Redis host needs: put and read its dumps under redis/ only (no delete: versions expire by lifecycle). */
+    readonly redisStatements: PolicyStatement[];
 
     constructor(name: string, args: BackupRepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:backup:BackupRepository", name, {}, opts);
@@ -40,6 +43,9 @@ export class BackupRepository extends pulumi.ComponentResource {
         this.shardStatements = [
             listUnder("BackupRepositoryList", PGBACKREST_PREFIX),
             { Sid: "BackupRepositoryReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: pulumi.interpolate`${arn}/${PGBACKREST_PREFIX}/*` },
+        ];
+        this.redisStatements = [
+            { Sid: "RedisDumpsReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: pulumi.interpolate`${arn}/${REDIS_DUMP_PREFIX}/*` },
         ];
         this.registerOutputs({ bucket: this.bucket.bucket.bucket });
     }

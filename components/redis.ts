@@ -14,6 +14,8 @@ export interface RedisArgs {
     readonly replica: boolean;
     /** Decides the Redis major version the role configures for. */
     readonly ubuntuRelease: UbuntuRelease;
+    /** The backup bucket the persisting host copies its RDB to, hourly (components/backups.ts). */
+    readonly dumpBucket: pulumi.Input<string>;
 }
 
 /** Redis for feeds, activity and sessions: a primary in AZ 0 and an optional persisting replica in AZ 1. */
@@ -31,14 +33,14 @@ export class Redis extends pulumi.ComponentResource {
             hostname: `${name}-primary`,
             instanceType: args.instanceType,
             azIndex: 0,
-            roleSpec: redisRole({ kind: "primary", maxMemoryMiB, redisMajor }),
+            roleSpec: pulumi.output(args.dumpBucket).apply((bucket) => redisRole({ kind: "primary", maxMemoryMiB, redisMajor, dumps: { bucket, takesDumps: !args.replica } })),
         }, this);
         if (args.replica) {
             this.replica = tierHost(args.hosts, {
                 hostname: `${name}-replica`,
                 instanceType: args.instanceType,
                 azIndex: 1,
-                roleSpec: this.primary.privateIp.apply((primaryAddress) => redisRole({ kind: "replica", maxMemoryMiB, redisMajor, primaryAddress })),
+                roleSpec: pulumi.all([this.primary.privateIp, args.dumpBucket]).apply(([primaryAddress, bucket]) => redisRole({ kind: "replica", maxMemoryMiB, redisMajor, primaryAddress, dumps: { bucket, takesDumps: true } })),
             }, this);
         }
         this.registerOutputs({ primaryIp: this.primary.privateIp, replicaIp: this.replica?.privateIp });

@@ -123,7 +123,7 @@ export class InstagramStack extends pulumi.ComponentResource {
                 release.readStatement,
             ],
             shard: [hostTools.readStatement, ...backups.shardStatements],
-            redis: [],
+            redis: backups.redisStatements,
             memcached: [],
             monitoring: [],
         };
@@ -190,7 +190,7 @@ export class InstagramStack extends pulumi.ComponentResource {
         }, { parent: this, provider: awsProvider, protect: c.deletionProtection });
         this.shardDirectoryParameter = directoryParameter.name;
 
-        const redis = new Redis("redis", { hosts: placement("redis"), instanceType: c.redisInstanceType, replica: c.redisReplica, ubuntuRelease: c.ubuntuRelease }, parent);
+        const redis = new Redis("redis", { hosts: placement("redis"), instanceType: c.redisInstanceType, replica: c.redisReplica, ubuntuRelease: c.ubuntuRelease, dumpBucket: backups.bucket.bucket.bucket }, parent);
         const memcached = new MemcachedPool("memcached", {
             hosts: placement("memcached"),
             nodes: c.memcachedNodes,

@@ -3,13 +3,15 @@
  * instagram-shard-restore) run against the host directories, with the shard's repository a directory under
  * .local/backups (S3 on AWS). A restore runs on the shard's serving primary, then rebuilds its standby
  * (the restored primary is on a new timeline) and empties memcached (it caches rows the restore took back).
+ * Redis: instagram-redis-dump on the host that persists into .local/backups/redis, instagram-redis-restore
+ * on the primary from there (or a file).
  */
 import { spawn } from "child_process";
 import * as readline from "readline";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { LocalContext, logFile } from "./context";
+import { hostDir, LocalContext, logFile } from "./context";
 import { hostNamed, LocalHost } from "./plan";
 import { LocalState } from "./state";
 import { postgresqlCommonEnv, shardPaths } from "./services/postgres";
@@ -42,13 +44,17 @@ export function servingHost(ctx: LocalContext, state: LocalState, shard: number)
  */
 async function runScript(ctx: LocalContext, host: LocalHost, script: string, args: string[]): Promise<void> {
     const p = shardPaths(ctx, host);
+    await runOn(ctx, host, "postgres", script, [p.env, ...args], postgresqlCommonEnv(p));
+}
+
+async function runOn(ctx: LocalContext, host: LocalHost, daemon: string, script: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
     const log = logFile(ctx, host, script.replace(/\.sh$/, ""));
     fs.mkdirSync(path.dirname(log), { recursive: true });
-    const child = spawn("sh", [path.join(SCRIPTS_DIR, script), p.env, ...args], { env: postgresqlCommonEnv(p), cwd: "/", stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("sh", [path.join(SCRIPTS_DIR, script), ...args], { env, cwd: "/", stdio: ["ignore", "pipe", "pipe"] });
     for (const stream of [child.stdout, child.stderr]) {
         readline.createInterface({ input: stream }).on("line", (line) => {
             fs.appendFileSync(log, `${line}\n`);
-            if (line.trim()) ctx.progress(host.name, "postgres", line.replace(/^instagram-shard-\w+: /, ""));
+            if (line.trim()) ctx.progress(host.name, daemon, line.replace(/^(instagram-shard-\w+|redis-dump|redis-restore): /, ""));
         });
     }
     const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
@@ -85,4 +91,33 @@ export async function restoreShard(ctx: LocalContext, state: LocalState, req: Re
     const standby = hostNamed(ctx.plan, `shard-${req.shard}-standby`);
     if (standby && standby.name !== primary.name) await runScript(ctx, standby, "shard-restore.sh", ["--reclone"]);
     await flushMemcached(ctx);
+}
+
+/** Where the one-machine stack keeps the Redis dumps (the backup bucket's redis/ prefix on AWS). */
+export function localRedisDumps(ctx: LocalContext): string {
+    return path.join(ctx.dir, "backups", "redis");
+}
+
+/** What the Redis scripts need to know of a local Redis host: its address, data directory and password files. */
+function redisEnv(ctx: LocalContext, host: LocalHost): NodeJS.ProcessEnv {
+    return {
+        ...process.env,
+        REDIS_HOST: host.address,
+        REDIS_DIR: hostDir(ctx, host, "data"),
+        REDIS_SECRET: hostDir(ctx, host, "secrets", "redis-auth"),
+        REDIS_AUTH_CONF: hostDir(ctx, host, "redis-auth.conf"),
+    };
+}
+
+/** A Redis dump now, from the host that persists (the replica, else the primary). */
+export async function backupRedis(ctx: LocalContext): Promise<void> {
+    const host = ctx.plan.hosts.find((h) => h.role === "redis-replica") ?? ctx.plan.hosts.find((h) => h.role === "redis-primary")!;
+    fs.mkdirSync(localRedisDumps(ctx), { recursive: true });
+    await runOn(ctx, host, "redis", "redis-dump.sh", [localRedisDumps(ctx)], redisEnv(ctx, host));
+}
+
+/** Load a dump (the latest, or `from`) into the Redis primary; the replica re-syncs from it. */
+export async function restoreRedis(ctx: LocalContext, o: { from?: string; force: boolean }): Promise<void> {
+    const host = ctx.plan.hosts.find((h) => h.role === "redis-primary")!;
+    await runOn(ctx, host, "redis", "redis-restore.sh", [o.from ?? localRedisDumps(ctx), ...(o.force ? ["--force"] : [])], redisEnv(ctx, host));
 }

@@ -11,6 +11,8 @@
  *                            move; --rollback undoes what is not finished)
  *   shards cleanup           drop the read-only copies moves left behind
  *   backup SHARD [--type full|diff|incr]   a pgBackRest backup of a shard now (up takes the first full one)
+ *   backup redis             a Redis dump now (.local/backups/redis), from the replica
+ *   restore redis [--from FILE] [--force]   load the latest Redis dump (or FILE) into the Redis primary
  *   restore SHARD --to TIME|latest [--timeline N] [--force] [--dry-run]   point-in-time recovery of a shard from its
  *                            repository (.local/backups); then its standby is rebuilt and memcached emptied
  *   install-deps             apt-get install what is missing (root)
@@ -31,12 +33,13 @@ import { localMoveDriver } from "./shard-move";
 import { down, envOf, orderedHosts, promote, SERVICES, siteLines, statusOf, up, waitForSite } from "./stack";
 import { LocalState, readState, sameStack, takeLock, writeState } from "./state";
 import { tail } from "./processes";
-import { BACKUP_TYPES, BackupType, backupShard, restoreShard } from "./backup";
+import { BACKUP_TYPES, BackupType, backupRedis, backupShard, restoreRedis, restoreShard } from "./backup";
 
 const USAGE = `usage: npm run local -- up [--stack NAME] [--set KEY=VALUE]... [--net 127.0.20] [--workers N] [--dir DIR]
        npm run local -- down | status | logs HOST|ROLE [--lines N] | promote SHARD | install-deps   [--dir DIR]
        npm run local -- shards status | shards move FIRST-LAST --to P [--rollback] | shards cleanup   [--dir DIR]
-       npm run local -- backup SHARD [--type full|diff|incr] | restore SHARD --to TIME|latest [--timeline N] [--force] [--dry-run]   [--dir DIR]`;
+       npm run local -- backup SHARD [--type full|diff|incr] | restore SHARD --to TIME|latest [--timeline N] [--force] [--dry-run]   [--dir DIR]
+       npm run local -- backup redis | restore redis [--from FILE] [--force]   [--dir DIR]`;
 
 class UsageError extends Error {}
 
@@ -59,6 +62,8 @@ interface Args {
     dryRun: boolean;
     /** restore: the (older) timeline the target time is on. */
     timeline?: number;
+    /** restore redis: the dump to load instead of the latest. */
+    from?: string;
 }
 
 /** --set instagram:appServers=2: numbers, booleans and JSON arrays as Pulumi config would hold them. */
@@ -97,6 +102,7 @@ export function parseArgs(argv: readonly string[]): Args {
         else if (arg === "--force") args.force = true;
         else if (arg === "--dry-run") args.dryRun = true;
         else if (arg === "--to") args.to = value();
+        else if (arg === "--from") args.from = path.resolve(value());
         else if (arg === "--timeline") {
             const raw = value();
             if (!/^[1-9]\d{0,8}$/.test(raw)) throw new UsageError(`--timeline ${raw}: must be a timeline number`);
@@ -130,6 +136,8 @@ export function parseArgs(argv: readonly string[]): Args {
         } else {
             throw new UsageError(`shards takes a subcommand: status, move or cleanup (got ${JSON.stringify(args.positional.join(" "))})`);
         }
+    } else if (args.command === "restore" && args.positional[0] === "redis") {
+        if (args.to !== undefined || args.timeline || args.dryRun) throw new UsageError("restore redis loads a dump: it takes --from FILE and --force, not --to, --timeline or --dry-run");
     } else if (args.command === "restore") {
         if (args.to === undefined) throw new UsageError("restore takes --to TIME (such as \"2026-12-01 21:07:30\", UTC) or --to latest");
     } else if (args.to !== undefined || args.rollback) {
@@ -137,12 +145,15 @@ export function parseArgs(argv: readonly string[]): Args {
     }
     if (args.command !== "restore" && (args.force || args.dryRun || args.timeline)) throw new UsageError("--force, --dry-run and --timeline belong to restore");
     if (args.command !== "backup" && args.type) throw new UsageError("--type belongs to backup");
-    const oneArgument = { logs: "one HOST or ROLE", promote: "one SHARD number", backup: "one SHARD number", restore: "one SHARD number" } as Record<string, string>;
+    if (args.from && !(args.command === "restore" && args.positional[0] === "redis")) throw new UsageError("--from belongs to restore redis");
+    if (args.command === "backup" && args.positional[0] === "redis" && args.type) throw new UsageError("--type belongs to a shard's backup; a Redis dump is always whole");
+    const oneArgument = { logs: "one HOST or ROLE", promote: "one SHARD number", backup: "one SHARD number or redis", restore: "one SHARD number or redis" } as Record<string, string>;
     if (args.command !== "shards" && (args.command in oneArgument) !== (args.positional.length === 1)) {
         throw new UsageError(args.command in oneArgument ? `${args.command} takes ${oneArgument[args.command]}` : `${args.command} takes no arguments`);
     }
-    if ((args.command === "backup" || args.command === "restore" || args.command === "promote") && !/^\d{1,3}$/.test(args.positional[0])) {
-        throw new UsageError(`${args.command} ${args.positional[0]}: not a physical shard number`);
+    const redisToo = args.command === "backup" || args.command === "restore";
+    if ((redisToo || args.command === "promote") && !/^\d{1,3}$/.test(args.positional[0]) && !(redisToo && args.positional[0] === "redis")) {
+        throw new UsageError(`${args.command} ${args.positional[0]}: not a physical shard number${redisToo ? " (or redis)" : ""}`);
     }
     if (args.command !== "up" && (args.stack || args.net || args.workers || Object.keys(args.overrides).length)) {
         throw new UsageError(`${args.command} acts on the stack \`up\` started; --stack, --set, --net and --workers belong to up`);
@@ -277,9 +288,14 @@ async function main(argv: readonly string[]): Promise<number> {
                 writeState(args.dir, await promote(ctx, state, Number(args.positional[0])));
                 return 0;
             case "backup":
-                await backupShard(ctx, state, Number(args.positional[0]), args.type ?? "incr");
+                if (args.positional[0] === "redis") await backupRedis(ctx);
+                else await backupShard(ctx, state, Number(args.positional[0]), args.type ?? "incr");
                 return 0;
             case "restore":
+                if (args.positional[0] === "redis") {
+                    await restoreRedis(ctx, { from: args.from, force: args.force });
+                    return 0;
+                }
                 await restoreShard(ctx, state, { shard: Number(args.positional[0]), to: args.to!, timeline: args.timeline, force: args.force, dryRun: args.dryRun });
                 return 0;
         }

@@ -20,6 +20,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
     { program: "pg_ctlcluster", pkg: "postgresql-common", found: onPath("pg_ctlcluster") },
     { program: "psql", pkg: "postgresql-client", found: onPath("psql") },
     { program: "pgbouncer", pkg: "pgbouncer", found: onPath("pgbouncer") },
+    { program: "pgbackrest", pkg: "pgbackrest", found: onPath("pgbackrest") },
     { program: "redis-server", pkg: "redis-server", found: onPath("redis-server") },
     { program: "redis-cli", pkg: "redis-tools", found: onPath("redis-cli") },
     { program: "memcached", pkg: "memcached", found: onPath("memcached") },

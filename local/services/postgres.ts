@@ -105,7 +105,7 @@ function writeRoleFiles(ctx: LocalContext, host: LocalHost, secrets: StartEnv["s
     ownedDir(p.sockets, postgres, 0o755);
     ownedDir(p.secrets, undefined, 0o700);
     ownedDir(p.confSrc);
-    ownedDir(path.dirname(p.repository), postgres, 0o750);
+    ownedDir(path.dirname(p.repository), undefined, 0o755);
     ownedDir(p.repository, postgres, 0o750);
     ownedDir(p.backupRun, postgres, 0o750);
     const params = shardParams(ctx, host);

@@ -9,6 +9,7 @@
  * The repository is a directory (.local/backups/shard-N): pgBackRest's S3 client would need an
  * S3-compatible server, and none is packaged for npm or Debian here (see README, Backups).
  */
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -76,7 +77,7 @@ beforeAll(async () => {
     if (process.getuid?.() !== 0) throw new Error("the local stack runs daemons as their own users and binds ports 80/443: run as root (as CI does)");
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "local-backup-"));
     fs.chmodSync(dir, 0o755);
-    await ok("up", "--stack", "dev", "--net", NET, "--workers", "1", "--set", "instagram:shardStandby=true");
+    await ok("up", "--stack", "dev", "--net", NET, "--workers", "1", "--set", "instagram:shardStandby=true", "--set", "instagram:redisReplica=true");
     ctx = contextFor(dir, readState(dir)!, () => undefined);
     site = new SiteClient(`${NET}.1`, edgeCertificate(ctx), "dev.example.com");
 }, 180_000);
@@ -185,4 +186,31 @@ describe("backups and point-in-time recovery on the one-machine stack", () => {
         expect(usernames()).toEqual(kept);
         expect(sql("SELECT pg_is_in_recovery()", standby())).toBe("t");
     }, 180_000);
+
+    test("backup redis copies the replica's RDB; restore redis loads it into the primary (not over data without --force), and the replica follows", async () => {
+        const redis = (host: string, ...args: string[]) =>
+            execFileSync("redis-cli", ["--no-auth-warning", "-h", address(host), ...args], { encoding: "utf8", env: { ...process.env, REDISCLI_AUTH: fs.readFileSync(path.join(dir, "hosts", host, "secrets", "redis-auth"), "utf8").trim() } }).trim();
+        redis("redis-primary", "SET", "backup:kept", "before");
+        redis("redis-primary", "RPUSH", "backup:list", "a", "b");
+        for (let i = 0; i < 50 && redis("redis-replica", "GET", "backup:kept") !== "before"; i++) await sleep(100);
+        const dumped = await ok("backup", "redis");
+        expect(dumped).toMatch(/redis-replica .*saved dump-\d{8}T\d{6}Z\.rdb \(\d+ bytes\)/);
+        redis("redis-primary", "DEL", "backup:kept");
+        redis("redis-primary", "SET", "backup:later", "after");
+
+        const refused = await local("restore", "redis");
+        expect(refused.status).toBe(1);
+        expect(refused.stdout).toMatch(/this Redis holds \d+ keys: loading the dump replaces them all. Run again with --force/);
+        expect(redis("redis-primary", "GET", "backup:later")).toBe("after");
+
+        const out = await ok("restore", "redis", "--force");
+        expect(out).toMatch(/restored .*dump-.*\.rdb: the primary holds \d+ keys and takes writes/);
+        expect(redis("redis-primary", "GET", "backup:kept")).toBe("before");
+        expect(redis("redis-primary", "LRANGE", "backup:list", "0", "-1")).toBe("a\nb");
+        expect(redis("redis-primary", "EXISTS", "backup:later")).toBe("0");
+        expect(redis("redis-primary", "SET", "backup:writable", "yes")).toBe("OK");
+        for (let i = 0; i < 100 && redis("redis-replica", "GET", "backup:writable") !== "yes"; i++) await sleep(100);
+        expect(redis("redis-replica", "GET", "backup:kept")).toBe("before");
+        expect(redis("redis-replica", "EXISTS", "backup:later")).toBe("0");
+    }, 120_000);
 });

@@ -40,8 +40,16 @@ describe("npm run local: input", () => {
         [["shards"], 'shards takes a subcommand: status, move or cleanup (got "")'],
         [["shards", "move", "0-3"], "shards move takes FIRST-LAST and --to P"],
         [["shards", "status", "--to", "1"], "shards status takes no arguments"],
-        [["status", "--rollback"], "--to and --rollback belong to shards move"],
+        [["status", "--rollback"], "--to belongs to shards move and restore, --rollback to shards move"],
         [["shards", "move", "0-3", "--to", "one"], "--to one: must be a physical shard number"],
+        [["restore", "0"], "restore takes --to TIME"],
+        [["restore", "zero", "--to", "latest"], "restore zero: not a physical shard number (or redis)"],
+        [["restore", "0", "--to", "latest", "--timeline", "x"], "--timeline x: must be a timeline number"],
+        [["restore", "redis", "--to", "latest"], "restore redis loads a dump: it takes --from FILE and --force"],
+        [["backup", "0", "--type", "big"], "--type big: must be one of full, diff, incr"],
+        [["backup", "redis", "--type", "full"], "--type belongs to a shard's backup"],
+        [["status", "--force"], "--force, --dry-run and --timeline belong to restore"],
+        [["backup", "0", "--from", "x"], "--from belongs to restore redis"],
     ])("%j exits 2: %s", (args, message) => {
         const r = local(args as string[]);
         expect(r.status).toBe(2);

@@ -1,0 +1,77 @@
+#!/bin/sh
+# shellcheck disable=SC2317  # functions run through retry(), which shellcheck cannot follow
+# A point-in-time copy of this Redis host's data, kept off the host: BGSAVE, wait for it to finish, then the
+# RDB file to DEST/dump-YYYYMMDDTHHMMSSZ.rdb and DEST/latest (naming it). The timer runs it hourly on the
+# host that persists: the replica (Instagram kept the primary free of the fork), or the primary when there
+# is no replica.
+#
+# usage: instagram-redis-dump s3://BUCKET/PREFIX | DIRECTORY
+# Overrides (the one-machine stack and the tests): REDIS_HOST (default 127.0.0.1), REDIS_DIR (default
+# /var/lib/redis), REDIS_SECRET (the password file, default /etc/instagram/secrets/redis-auth),
+# INSTAGRAM_S3_ENDPOINT (path-style), INSTAGRAM_AWS_LIB and aws-lib.sh's.
+set -eu
+
+usage="usage: instagram-redis-dump s3://BUCKET/PREFIX | DIRECTORY"
+dest=${1:?$usage}
+REDIS_HOST=${REDIS_HOST:-127.0.0.1}
+REDIS_DIR=${REDIS_DIR:-/var/lib/redis}
+DUMP_WAIT_SECONDS=${DUMP_WAIT_SECONDS:-3600}
+LOG_NAME=redis-dump
+log() { echo "$LOG_NAME: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+REDISCLI_AUTH=$(cat "${REDIS_SECRET:-/etc/instagram/secrets/redis-auth}") || die "the Redis password is not readable"
+export REDISCLI_AUTH
+cli() { redis-cli -h "$REDIS_HOST" --no-auth-warning "$@"; }
+
+before=$(cli LASTSAVE) || die "Redis on $REDIS_HOST does not answer"
+# One BGSAVE at a time: when one already runs (the replica's own save), wait for it instead.
+cli BGSAVE > /dev/null 2>&1 || true
+waited=0
+while [ "$(cli LASTSAVE)" = "$before" ]; do
+    [ "$waited" -lt "$DUMP_WAIT_SECONDS" ] || die "BGSAVE did not finish within ${DUMP_WAIT_SECONDS}s"
+    sleep 1
+    waited=$((waited + 1))
+done
+status=$(cli INFO persistence | tr -d '\r' | sed -n 's/^rdb_last_bgsave_status://p')
+[ "$status" = ok ] || die "BGSAVE failed (rdb_last_bgsave_status:$status); see Redis's log"
+
+# A hard link holds the file just saved even if Redis saves again meanwhile (it renames a new file in).
+snapshot=$(mktemp -u "$REDIS_DIR/.instagram-dump.XXXXXX")
+ln "$REDIS_DIR/dump.rdb" "$snapshot"
+trap 'rm -f "$snapshot"' EXIT
+name="dump-$(date -u +%Y%m%dT%H%M%SZ).rdb"
+bytes=$(wc -c < "$snapshot")
+
+case "$dest" in
+    s3://?*/*)
+        # shellcheck source=aws-lib.sh
+        . "${INSTAGRAM_AWS_LIB:-/usr/local/lib/instagram/aws-lib.sh}"
+        location=${dest#s3://}
+        bucket=${location%%/*}
+        prefix=${location#*/}
+        prefix=${prefix%/}
+        aws_setup
+        base=${INSTAGRAM_S3_ENDPOINT:+$INSTAGRAM_S3_ENDPOINT/$bucket}
+        base=${base:-https://$bucket.s3.$region.amazonaws.com}
+        put_object() { # FILE KEY
+            sha=$(sha256sum "$1" | cut -d' ' -f1)
+            signing_config | curl -sf --max-time 3600 -K - --aws-sigv4 "aws:amz:$region:s3" \
+                -H "x-amz-content-sha256: $sha" -T "$1" "$base/$2" > /dev/null
+        }
+        retry put_object "$snapshot" "$prefix/$name" || die "could not upload $name to $dest"
+        pointer=$(mktemp)
+        printf '%s\n' "$name" > "$pointer"
+        retry put_object "$pointer" "$prefix/latest" || { rm -f "$pointer"; die "uploaded $name, but could not update $dest/latest"; }
+        rm -f "$pointer"
+        ;;
+    s3://*) die "$usage" ;;
+    *)
+        [ -d "$dest" ] || die "$dest is not a directory"
+        install -m 0640 "$snapshot" "$dest/.$name"
+        mv -f "$dest/.$name" "$dest/$name"
+        printf '%s\n' "$name" > "$dest/.latest"
+        mv -f "$dest/.latest" "$dest/latest"
+        ;;
+esac
+log "saved $name ($bytes bytes) to $dest"
