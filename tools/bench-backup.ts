@@ -2,7 +2,8 @@
  * `npm run bench:backup`: a shard's full backup and restore with pgBackRest, as the stack runs it (the
  * role's configuration: zstd level 3, two processes, encrypted, into the repository directory that stands
  * in for the bucket), side by side in the same run with the anchor it competes with, pg_basebackup of the
- * same cluster (plain, and zstd-compressed tar) and putting its copy back in place. The shard is filled
+ * same cluster (plain, and zstd-compressed tar, over TCP as a standby's clone does) and putting its copy
+ * back in place. The shard is filled
  * with BENCH_BACKUP_GIB (default 1) GiB of rows of random hex first. Throughput is the cluster's size over
  * the wall time. The one-machine stack on 127.0.32.0/24 in a temporary directory, taken down at the end;
  * needs root and the local stack's packages (npm run local -- install-deps).
@@ -25,9 +26,9 @@ if (!Number.isInteger(GIB) || GIB < 1 || GIB > 16) {
 }
 const NET = "127.0.32";
 
-function run(command: string, args: string[], what: string): number {
+function run(command: string, args: string[], what: string, env: NodeJS.ProcessEnv = process.env): number {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(command, args, { cwd: "/", encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(command, args, { cwd: "/", encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env });
     if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}): ${r.stderr || r.stdout}`);
     return Number(process.hrtime.bigint() - t0) / 1e9;
 }
@@ -56,12 +57,14 @@ async function main(): Promise<void> {
         local(dir, ["up", "--stack", "dev", "--net", NET, "--workers", "1"]);
         const ctx = contextFor(dir, readState(dir)!, () => undefined);
         const p = shardPaths(ctx, shardHost(ctx.plan, 0, "primary"));
-        // Rows of random hex (about 290 bytes each on disk): half-compressible, like real rows, not a run of zeros.
-        const rows = Math.round((GIB * 1024 * 1024 * 1024) / 290);
+        if (spawnSync("sh", ["-c", "command -v zstd"]).status !== 0) throw new Error("the anchor's decompression needs zstd (apt-get install zstd)");
+        // Rows of random hex (about 260 bytes each on disk, so a little over the size asked for): half-compressible, like real rows, not a run of zeros.
+        const rows = Math.round((GIB * 1024 * 1024 * 1024) / 250);
         console.log(`bench:backup: filling shard 0 with ${rows} rows (${GIB} GiB)...`);
         psqlAsPostgres(p, `CREATE TABLE public.bench_fill AS SELECT g AS id, md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text) AS body FROM generate_series(1, ${rows}) g`);
         psqlAsPostgres(p, "CHECKPOINT", "postgres");
-        const clusterBytes = du(p.clusterDir);
+        // The data directory without pg_wal: what both tools copy (each takes only the WAL of the backup itself).
+        const clusterBytes = du(p.clusterDir) - du(path.join(p.clusterDir, "pg_wal"));
         const pgbr = ["runuser", "-u", "postgres", "--", "pgbackrest", `--config-path=${p.backupConf}`, `--stanza=${backupStanza(0)}`];
         const repoBefore = du(p.repository);
 
@@ -73,15 +76,20 @@ async function main(): Promise<void> {
         const restoreS = run(pgbr[0], [...pgbr.slice(1), `--pg1-path=${restoreDir}`, "restore", "--type=immediate"], "pgbackrest restore");
         fs.rmSync(restoreDir, { recursive: true, force: true });
 
+        // pg_basebackup as a standby clones: the replication role over TCP (the role's pg_hba.conf has no
+        // local replication entry), its password from the stack's secrets.
+        const primary = shardHost(ctx.plan, 0, "primary");
+        const replication = { ...process.env, PGPASSWORD: fs.readFileSync(path.join(dir, "secrets", "postgres-replication"), "utf8").trim() };
+        const basebackup = ["-u", "postgres", "--", "pg_basebackup", "-h", primary.address, "-U", "replicator", "-X", "stream", "-c", "fast"];
         const base = path.join(scratch, "basebackup");
-        const baseS = run("runuser", ["-u", "postgres", "--", "pg_basebackup", "-h", p.sockets, "-D", base, "-X", "stream", "-c", "fast"], "pg_basebackup");
+        const baseS = run("runuser", [...basebackup, "-D", base], "pg_basebackup", replication);
         const baseBytes = du(base);
         const copyBack = path.join(scratch, "basebackup-restored");
         const copyS = run("cp", ["-a", base, copyBack], "cp -a of the basebackup");
         fs.rmSync(copyBack, { recursive: true, force: true });
         fs.rmSync(base, { recursive: true, force: true });
         const tar = path.join(scratch, "basebackup-tar");
-        const tarS = run("runuser", ["-u", "postgres", "--", "pg_basebackup", "-h", p.sockets, "-D", tar, "-Ft", "-X", "stream", "-c", "fast", "--compress=client-zstd:3"], "pg_basebackup -Ft zstd");
+        const tarS = run("runuser", [...basebackup, "-D", tar, "-Ft", "--compress=client-zstd:3"], "pg_basebackup -Ft zstd", replication);
         const tarBytes = du(tar);
         const untarDir = path.join(scratch, "basebackup-untar");
         fs.mkdirSync(untarDir);
@@ -92,7 +100,7 @@ async function main(): Promise<void> {
 
         const size = mib(clusterBytes);
         const rate = (s: number) => `${(size / s).toFixed(0)} MiB/s`;
-        console.log(`\nbench:backup: shard 0, a ${size.toFixed(0)} MiB cluster, ${os.cpus().length} cores\n`);
+        console.log(`\nbench:backup: shard 0, ${size.toFixed(0)} MiB of data (without pg_wal), ${os.cpus().length} cores; throughput = that size / wall time\n`);
         console.log(table(["operation", "took", "throughput", "stored"], [
             ["pgBackRest full backup (zstd:3, 2 processes, aes-256-cbc)", `${backupS.toFixed(1)} s`, rate(backupS), `${mib(repoBytes).toFixed(0)} MiB`],
             ["pgBackRest restore into an empty directory", `${restoreS.toFixed(1)} s`, rate(restoreS), "-"],
