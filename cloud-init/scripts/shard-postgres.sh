@@ -102,7 +102,10 @@ if [ "$current" != "$datadir" ]; then
         install -d -o postgres -g postgres -m 0755 "$confdir"
         cp -a "$conf_backup/." "$confdir/"
     elif [ "$KIND" = primary ]; then
-        case $(backup_repo_state) in
+        # Assigned first: a repository that cannot be read stops the script here (set -e), rather than
+        # reaching the case below as an empty word.
+        repo_state=$(backup_repo_state)
+        case "$repo_state" in
             none)
                 log "no backup of $BACKUP_STANZA has ever been taken: initializing a new shard in $datadir"
                 pg_createcluster -d "$datadir" --locale C.UTF-8 "$PG_VERSION" main -- --auth-local=peer --auth-host=scram-sha-256 --data-checksums
@@ -170,7 +173,8 @@ if [ "$KIND" = primary ]; then
     # The stanza exists from the first boot on (what tells a later blank boot that the shard is not new),
     # and a shard is restorable before it serves: its first full backup is taken here.
     backrest stanza-create >&2
-    if [ "$(backup_repo_state)" != backup ]; then
+    repo_state=$(backup_repo_state)
+    if [ "$repo_state" != backup ]; then
         log "taking $BACKUP_STANZA's first full backup"
         backrest backup --type=full >&2
     fi

@@ -228,6 +228,7 @@ describe("shard-postgres.sh", () => {
         const failed = await runScript(unreachable);
         expect(failed.status).not.toBe(0);
         expect(failed.stderr).toMatch(/cannot read shard shard-0's backup repository/);
+        expect(failed.stderr).not.toMatch(/refusing to serve an empty cluster/);
         expect(clusters(unreachable)).toBe("");
     }, 60_000);
 
