@@ -208,6 +208,16 @@ export function movesUnderWay(d: ShardDirectory): string[] {
 }
 
 /**
+ * The moves under way that a point-in-time restore of a physical shard would break: one whose source or
+ * destination it is (a restore rewinds the copy, the subscription or the freeze a move's next step relies on).
+ */
+export function movesTouching(d: ShardDirectory, physicalShard: number): string[] {
+    return d.ranges
+        .filter((r) => r.state === "moving" && (r.physicalShard === physicalShard || r.movingTo === physicalShard))
+        .map((r) => `${r.first}-${r.last} (${r.physicalShard} → ${r.movingTo})`);
+}
+
+/**
  * A deploy rewrites the deployed directory (each shard's endpoint), so it must not race a move's flip: it is
  * refused (ConfigError, before any resource exists) while the directory shows a move under way.
  */

@@ -243,6 +243,15 @@ describe("npm run ops", () => {
         expect(bad.stderr).toContain("--to yesterday: not a time");
         expect(ssm.requests).toEqual([]);
 
+        // A shard in a move under way is not rewound under the move's feet.
+        const moving = deployed();
+        ssm.parameters.set(NAME, { value: formatShardDirectory({ ...moving, ranges: [{ first: 0, last: 7, physicalShard: 0, state: "serving" }, { first: 8, last: 8, physicalShard: 0, state: "moving", movingTo: 1 }, { first: 9, last: 15, physicalShard: 0, state: "serving" }] }), version: 8 });
+        const duringMove = await ops("restore", "1", "--to", "latest", "--stack", "dev", "--yes");
+        expect(duringMove.status).toBe(1);
+        expect(duringMove.stderr).toContain("physical shard 1 is part of a shards move under way (logical shards 8-8 (0 → 1))");
+        expect(ran).toEqual([]);
+        ssm.parameters.set(NAME, { value: formatShardDirectory(deployed()), version: 9 });
+
         const unconfirmed = await ops("restore", "0", "--to", "2026-12-01 21:07:30", "--stack", "dev");
         expect(unconfirmed.status).toBe(1);
         expect(unconfirmed.stdout).toContain("restore the full backup 20261201-020000F");

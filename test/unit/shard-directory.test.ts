@@ -2,7 +2,7 @@
 import { describe, expect, test } from "vitest";
 import {
     directoryProblems, directoryShardMap, formatShardDirectory, initialDirectory, parseShardDirectory, physicalShardIn,
-    describeDirectory, rangesOn, reconcileShardDirectory, ShardDirectory, withPrimaryAddresses, withPlacement, rangeOf,
+    describeDirectory, rangesOn, reconcileShardDirectory, ShardDirectory, withPrimaryAddresses, withPlacement, rangeOf, movesTouching,
 } from "../../core/shard-directory";
 import { moveProblems, parseLogicalRange } from "../../core/shard-move";
 import { ConfigError } from "../../core/config";
@@ -128,5 +128,14 @@ describe("shard directory", () => {
         const elsewhere = withPlacement(withPrimaryAddresses(initialDirectory(16, 3), (p) => `10.0.0.${p}`), 2, { physicalShard: 0, state: "moving", movingTo: 2 });
         expect(moveProblems(elsewhere, { range: { first: 1, last: 3 }, to: 1 })).toEqual(["logical shard 2 is moving to physical shard 2: finish that move or roll it back first"]);
         expect(moveProblems(initialDirectory(16, 2), { range: { first: 0, last: 0 }, to: 1 })[0]).toContain("physical shard 1 has no endpoint");
+    });
+
+    test("a restore is told which moves under way touch the shard it rewinds: as source or as destination", () => {
+        const d = initialDirectory(16, 3);
+        expect(movesTouching(d, 0)).toEqual([]);
+        const moving = withPlacement(d, 3, { physicalShard: 0, state: "moving", movingTo: 2 });
+        expect(movesTouching(moving, 0)).toEqual(["3-3 (0 → 2)"]);
+        expect(movesTouching(moving, 2)).toEqual(["3-3 (0 → 2)"]);
+        expect(movesTouching(moving, 1)).toEqual([]);
     });
 });
