@@ -24,16 +24,19 @@ REDISCLI_AUTH=$(cat "${REDIS_SECRET:-/etc/instagram/secrets/redis-auth}") || die
 export REDISCLI_AUTH
 cli() { redis-cli -h "$REDIS_HOST" --no-auth-warning "$@"; }
 
-before=$(cli LASTSAVE) || die "Redis on $REDIS_HOST does not answer"
+persistence() { cli INFO persistence | tr -d '\r' | sed -n "s/^$1://p"; } # FIELD
+# Counted, not timed: LASTSAVE has a resolution of a second, and a save can finish within the one it started.
+before=$(persistence rdb_saves)
+[ -n "$before" ] || die "Redis on $REDIS_HOST does not answer (or is older than 7: no rdb_saves)"
 # One BGSAVE at a time: when one already runs (the replica's own save), wait for it instead.
 cli BGSAVE > /dev/null 2>&1 || true
 waited=0
-while [ "$(cli LASTSAVE)" = "$before" ]; do
+until [ "$(persistence rdb_saves)" -gt "$before" ] && [ "$(persistence rdb_bgsave_in_progress)" = 0 ]; do
     [ "$waited" -lt "$DUMP_WAIT_SECONDS" ] || die "BGSAVE did not finish within ${DUMP_WAIT_SECONDS}s"
     sleep 1
     waited=$((waited + 1))
 done
-status=$(cli INFO persistence | tr -d '\r' | sed -n 's/^rdb_last_bgsave_status://p')
+status=$(persistence rdb_last_bgsave_status)
 [ "$status" = ok ] || die "BGSAVE failed (rdb_last_bgsave_status:$status); see Redis's log"
 
 # A hard link holds the file just saved even if Redis saves again meanwhile (it renames a new file in).

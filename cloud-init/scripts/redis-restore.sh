@@ -47,13 +47,13 @@ case "$source" in
     s3://?*/*)
         s3_object=""
         pointer="$work/latest"
-        "${S3_GET:-/usr/local/sbin/instagram-s3-get}" "${source%/}/latest" "$pointer" || die "no latest dump under $source"
+        sh "${S3_GET:-/usr/local/sbin/instagram-s3-get}" "${source%/}/latest" "$pointer" || die "no latest dump under $source"
         s3_object="${source%/}/$(head -n 1 "$pointer")"
         ;;
     *) s3_object="" ;;
 esac
 if [ -n "$s3_object" ]; then
-    "${S3_GET:-/usr/local/sbin/instagram-s3-get}" "$s3_object" "$work/dump.rdb" || die "could not download $s3_object"
+    sh "${S3_GET:-/usr/local/sbin/instagram-s3-get}" "$s3_object" "$work/dump.rdb" || die "could not download $s3_object"
     what=$s3_object
 elif [ -d "$source" ]; then
     [ -r "$source/latest" ] || die "$source has no latest dump (instagram-redis-dump writes it)"

@@ -6,7 +6,8 @@
  * S3 requires it, the session token when the credentials are temporary, and the bucket's name. It serves
  * what pgBackRest uses: PUT/GET/HEAD/DELETE of objects, ListObjectsV2 with prefix, delimiter and
  * continuation, multi-object delete, and multipart uploads. Objects live in memory; every request is
- * recorded. A self-signed certificate (pgBackRest is told not to verify it: repo1-storage-verify-tls=n).
+ * recorded. Over TLS with a self-signed certificate (pgBackRest is told not to verify it:
+ * repo1-storage-verify-tls=n), or plain HTTP for the host scripts' curl (as the other S3 stand-ins).
  */
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
@@ -35,17 +36,13 @@ export class FakeS3 {
     readonly objects = new Map<string, Buffer>();
     readonly requests: { method: string; key: string; query: string }[] = [];
     private readonly uploads = new Map<string, { key: string; parts: Map<number, Buffer> }>();
-    private server?: https.Server;
+    private server?: http.Server;
     private certDir?: string;
 
     constructor(readonly bucket: string, readonly credentials: S3Credentials, readonly region = "us-east-1") {}
 
-    async start(host = "127.0.0.1", port = 0): Promise<{ host: string; port: number }> {
-        this.certDir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-s3-"));
-        const key = path.join(this.certDir, "key.pem");
-        const cert = path.join(this.certDir, "cert.pem");
-        execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=s3.fake.test", "-keyout", key, "-out", cert], { stdio: "ignore" });
-        this.server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (req, res) => {
+    async start(host = "127.0.0.1", port = 0, o: { tls: boolean } = { tls: true }): Promise<{ host: string; port: number }> {
+        const handler: http.RequestListener = (req, res) => {
             const chunks: Buffer[] = [];
             req.on("data", (c: Buffer) => chunks.push(c));
             req.on("end", () => {
@@ -63,7 +60,16 @@ export class FakeS3 {
                 res.writeHead(status, { ...headers, "Content-Length": out.length, "x-amz-request-id": crypto.randomBytes(8).toString("hex") });
                 res.end(req.method === "HEAD" ? undefined : out);
             });
-        });
+        };
+        if (o.tls) {
+            this.certDir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-s3-"));
+            const key = path.join(this.certDir, "key.pem");
+            const cert = path.join(this.certDir, "cert.pem");
+            execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=s3.fake.test", "-keyout", key, "-out", cert], { stdio: "ignore" });
+            this.server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, handler);
+        } else {
+            this.server = http.createServer(handler);
+        }
         await new Promise<void>((resolve) => this.server!.listen(port, host, resolve));
         return { host, port: (this.server.address() as AddressInfo).port };
     }
