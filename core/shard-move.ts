@@ -8,7 +8,7 @@
  * freeze the new copy too), flip the directory, wait until every app host routes by it, finish (the new copy
  * takes writes). Pure: the driver does every read, write and remote call.
  */
-import { endpointHost, LogicalShardRange, movesUnderWay, rangeOf, ShardDirectory, withPlacement } from "./shard-directory";
+import { endpointHost, LogicalShardRange, movesTouching, movesUnderWay, rangeOf, ShardDirectory, withPlacement } from "./shard-directory";
 
 export interface StepResult {
     readonly code: number;
@@ -155,6 +155,16 @@ export function moveReportLines(reports: readonly MoveReport[], to: number, pref
 /** What `shards cleanup` says of the copies it dropped. */
 export function cleanupLine(dropped: readonly unknown[], prefix: string): string {
     return `${prefix}: ${dropped.length === 0 ? "no read-only copy to drop" : `dropped ${dropped.length} read-only cop${dropped.length === 1 ? "y" : "ies"}`}`;
+}
+
+/**
+ * A point-in-time restore of a physical shard is refused (MoveError) while a move under way has it as source
+ * or destination; `cli` is the command that finishes or rolls back the move ("npm run local", "npm run ops").
+ */
+export function refuseRestoreDuringMove(d: ShardDirectory, physicalShard: number, cli: string): void {
+    const moves = movesTouching(d, physicalShard);
+    if (moves.length === 0) return;
+    throw new MoveError(`physical shard ${physicalShard} is part of a shards move under way (logical shards ${moves.join(", ")}): finish it or roll it back (${cli} -- shards move … [--rollback]) before restoring it`);
 }
 
 /** Undo what a move of req.range to req.to left unfinished; a logical shard already flipped is left (said). */

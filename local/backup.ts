@@ -17,7 +17,7 @@ import { LocalState } from "./state";
 import { postgresqlCommonEnv, shardPaths } from "./services/postgres";
 import { SCRIPTS_DIR } from "../cloud-init/scripts";
 import { PORTS } from "../core/ports";
-import { movesTouching } from "../core/shard-directory";
+import { refuseRestoreDuringMove } from "../core/shard-move";
 import { readLocalDirectory } from "./shard-directory";
 
 export const BACKUP_TYPES = ["full", "diff", "incr"] as const;
@@ -89,8 +89,7 @@ async function flushMemcached(ctx: LocalContext): Promise<void> {
 export async function restoreShard(ctx: LocalContext, state: LocalState, req: RestoreRequest): Promise<void> {
     const primary = servingHost(ctx, state, req.shard);
     const directory = readLocalDirectory(ctx.dir);
-    const moves = directory ? movesTouching(directory, req.shard) : [];
-    if (moves.length > 0) throw new Error(`physical shard ${req.shard} is part of a shards move under way (logical shards ${moves.join(", ")}): finish it or roll it back (npm run local -- shards move … [--rollback]) before restoring it`);
+    if (directory) refuseRestoreDuringMove(directory, req.shard, "npm run local");
     await runScript(ctx, primary, "shard-restore.sh", ["--to", req.to, ...(req.timeline ? ["--timeline", String(req.timeline)] : []), ...(req.force ? ["--force"] : []), ...(req.dryRun ? ["--dry-run"] : [])]);
     if (req.dryRun) return;
     const standby = hostNamed(ctx.plan, `shard-${req.shard}-standby`);

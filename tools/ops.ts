@@ -17,8 +17,8 @@
 import * as readline from "readline";
 import { ConfigError, validateConfig } from "../core/config";
 import { HOST_ROLES, HostRole } from "../core/security-rules";
-import { describeDirectory, endpointHost, movesTouching, ShardDirectory, withEndpoint } from "../core/shard-directory";
-import { cleanupLine, cleanUpMovedCopies, moveLogicalShards, MoveError, moveReportLines, moveStatus, parseLogicalRange, rollBackMove } from "../core/shard-move";
+import { describeDirectory, endpointHost, ShardDirectory, withEndpoint } from "../core/shard-directory";
+import { cleanupLine, cleanUpMovedCopies, moveLogicalShards, MoveError, moveReportLines, moveStatus, parseLogicalRange, refuseRestoreDuringMove, rollBackMove } from "../core/shard-move";
 import { PORTS } from "../core/ports";
 import { shellQuote } from "../core/shell-quote";
 import { scriptPath } from "../cloud-init/scripts";
@@ -161,8 +161,7 @@ const RESTORE_TIMEOUT_S = 6 * 3600;
  */
 async function restore(fleet: Fleet, d: ShardDirectory, shard: number, args: OpsArgs, where: string, hasStandby: boolean): Promise<number> {
     if (!d.physicalShards[shard]) throw new MoveError(`restore ${shard}: the shard directory lists physical shards 0-${d.physicalShards.length - 1}`);
-    const moves = movesTouching(d, shard);
-    if (moves.length > 0) throw new MoveError(`physical shard ${shard} is part of a shards move under way (logical shards ${moves.join(", ")}): finish it or roll it back (npm run ops -- shards move … [--rollback]) before restoring it`);
+    refuseRestoreDuringMove(d, shard, "npm run ops");
     const serving = primaryMember(d, shard);
     const other = serving === "primary" ? "standby" : "primary";
     const member = (m: string) => fleet.targets({ Role: "shard", Shard: String(shard), Member: m });
