@@ -38,8 +38,17 @@ export const DIRECTORY_ROUTING_BOUND_MS = {
 export const MAX_UPLOAD_MIB = 10;
 
 /** Counters the app writes to its stats file and Munin's instagram_* plugins graph. */
-export const APP_COUNTERS = ["requests", "uploads", "signups"] as const;
+export const APP_COUNTERS = ["requests", "uploads", "signups", "logins", "login_failures", "likes", "comments"] as const;
 export type AppCounter = (typeof APP_COUNTERS)[number];
+
+/** How long a session lasts from login: 30 days. */
+export const SESSION_TTL_SECONDS = 30 * 24 * 3600;
+
+/**
+ * Attempts allowed in a window, as `<attempts>/<seconds>`: a username's logins (online guessing of one
+ * password), and an address's logins and signups together (guessing many, or mass signups).
+ */
+export const AUTH_LIMITS = { loginPerUsername: "10/300", authPerAddress: "100/300" } as const;
 
 /** The environment variables the app server reads, by meaning. */
 export const APP_ENV = {
@@ -69,6 +78,14 @@ export const APP_ENV = {
     statsFile: "INSTAGRAM_STATS_FILE",
     /** The request handler's module (the server's --app). */
     appModule: "INSTAGRAM_APP_MODULE",
+    /** Seconds a session lasts from login (default SESSION_TTL_SECONDS). */
+    sessionTtlSeconds: "INSTAGRAM_SESSION_TTL_SECONDS",
+    /** The scrypt cost new password hashes use, `N=…,r=…,p=…` (default: app/api/passwords.ts). */
+    passwordScrypt: "INSTAGRAM_PASSWORD_SCRYPT",
+    /** Login attempts per username, `<attempts>/<seconds>` (default AUTH_LIMITS.loginPerUsername). */
+    loginLimitPerUsername: "INSTAGRAM_LOGIN_LIMIT_PER_USERNAME",
+    /** Login and signup attempts per client address, `<attempts>/<seconds>` (default AUTH_LIMITS.authPerAddress). */
+    authLimitPerAddress: "INSTAGRAM_AUTH_LIMIT_PER_ADDRESS",
     /** Passwords where systemd credentials are not available (local, tests). */
     dbPassword: "INSTAGRAM_DB_PASSWORD",
     redisPassword: "INSTAGRAM_REDIS_PASSWORD",

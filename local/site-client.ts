@@ -1,7 +1,9 @@
 /**
  * A client of the local site through the edge, over HTTPS with the edge's certificate verified: the API
  * calls the end-to-end test and the benchmark make, and a bounded load loop that counts what failed and
- * remembers every upload the site acknowledged (to check later that none was lost).
+ * remembers every upload the site acknowledged (to check later that none was lost). Users it signs up log in
+ * like any API client; it keeps each one's bearer token and sends it on their requests, logging in again when
+ * the site says a session is gone (after a Redis restore, say).
  */
 import * as fs from "fs";
 import * as https from "https";
@@ -14,18 +16,24 @@ export interface SiteReply {
     json<T = any>(): T;
 }
 
+/** The password of every user a SiteClient signs up. */
+export const SITE_USER_PASSWORD = "one-machine stack password";
+
 export class SiteClient {
     private readonly agent: https.Agent;
     private readonly ca: Buffer;
+    /** Bearer tokens and usernames by user id, for the users this client signed up or logged in. */
+    private readonly sessions = new Map<string, { username: string; token?: string }>();
 
     constructor(readonly address: string, caFile: string, readonly servername: string, keepAlive = true) {
         this.ca = fs.readFileSync(caFile);
         this.agent = new https.Agent({ keepAlive, maxSockets: 64, ca: this.ca, servername });
     }
 
-    request(method: string, path: string, body?: Buffer | object, contentType?: string, timeoutMs = 15_000): Promise<SiteReply> {
+    request(method: string, path: string, body?: Buffer | object, contentType?: string, timeoutMs = 15_000, token?: string): Promise<SiteReply> {
         const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
         const headers: Record<string, string | number> = { Host: this.servername };
+        if (token) headers.Authorization = `Bearer ${token}`;
         if (payload) {
             headers["Content-Type"] = contentType ?? "application/json";
             headers["Content-Length"] = payload.length;
@@ -48,23 +56,60 @@ export class SiteClient {
         });
     }
 
+    signup(username: string, password = SITE_USER_PASSWORD): Promise<SiteReply> {
+        return this.request("POST", "/api/v1/users", { username, password });
+    }
+
+    /** Log `username` in and keep the session for its requests; the user's id. */
+    async login(username: string, password = SITE_USER_PASSWORD): Promise<string> {
+        const r = await this.request("POST", "/api/v1/sessions", { username, password });
+        if (r.status !== 201) throw new Error(`login ${username}: ${r.status} ${r.body}`);
+        const { token, user } = r.json();
+        this.sessions.set(user.id, { username, token });
+        return user.id;
+    }
+
+    /** Sign up and log in; the new user's id. */
     async createUser(username: string): Promise<string> {
-        const r = await this.request("POST", "/api/v1/users", { username });
+        const r = await this.signup(username);
         if (r.status !== 201) throw new Error(`create ${username}: ${r.status} ${r.body}`);
-        return r.json().id;
+        return this.login(username);
+    }
+
+    /** A request as `userId` (its bearer token); a 401 logs it in again once and retries. */
+    async requestAs(userId: string, method: string, path: string, body?: Buffer | object, contentType?: string): Promise<SiteReply> {
+        const session = this.sessions.get(userId);
+        if (!session) throw new Error(`user ${userId} has no session in this client: createUser or login first`);
+        const first = await this.request(method, path, body, contentType, undefined, session.token);
+        if (first.status !== 401) return first;
+        await this.login(session.username);
+        return this.request(method, path, body, contentType, undefined, this.sessions.get(userId)!.token);
+    }
+
+    /** Carry another client's sessions over (a new client after a restart of the site). */
+    adoptSessions(from: SiteClient): void {
+        for (const [id, session] of from.sessions) this.sessions.set(id, { ...session });
     }
 
     async follow(follower: string, followee: string): Promise<void> {
-        const r = await this.request("PUT", `/api/v1/users/${follower}/following/${followee}`);
+        const r = await this.requestAs(follower, "PUT", `/api/v1/users/${follower}/following/${followee}`);
         if (r.status >= 300) throw new Error(`follow: ${r.status} ${r.body}`);
     }
 
     upload(userId: string, photo: Buffer, caption = "local"): Promise<SiteReply> {
-        return this.request("POST", `/api/v1/users/${userId}/media?caption=${encodeURIComponent(caption)}`, photo, "image/png");
+        return this.requestAs(userId, "POST", `/api/v1/users/${userId}/media?caption=${encodeURIComponent(caption)}`, photo, "image/png");
     }
 
     feed(userId: string, limit = 20): Promise<SiteReply> {
-        return this.request("GET", `/api/v1/users/${userId}/feed?limit=${limit}`);
+        return this.requestAs(userId, "GET", `/api/v1/users/${userId}/feed?limit=${limit}`);
+    }
+
+    like(userId: string, mediaId: string): Promise<SiteReply> {
+        return this.requestAs(userId, "PUT", `/api/v1/media/${mediaId}/like`);
+    }
+
+    comment(userId: string, mediaId: string, text: string): Promise<SiteReply> {
+        return this.requestAs(userId, "POST", `/api/v1/media/${mediaId}/comments`, { text });
     }
 
     close(): void {

@@ -7,7 +7,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { ShardRange } from "../../core/shard-map";
 import { directoryFromShardMap, directoryProblems, ShardDirectory } from "../../core/shard-directory";
-import { APP_CREDENTIALS, APP_ENV, MAX_UPLOAD_MIB, SHARD_DIRECTORY_REFRESH_MS } from "../../core/app-contract";
+import { APP_CREDENTIALS, APP_ENV, AUTH_LIMITS, MAX_UPLOAD_MIB, SESSION_TTL_SECONDS, SHARD_DIRECTORY_REFRESH_MS } from "../../core/app-contract";
+import { DEFAULT_SCRYPT_COST, parseScryptCost, ScryptCost } from "./passwords";
+import { Limit, parseLimit } from "./rate-limit";
 import { MAX_LOGICAL_SHARDS } from "../../core/ids";
 import { PORTS } from "../../core/ports";
 
@@ -37,6 +39,10 @@ export interface ApiConfig {
     readonly region?: string;
     readonly mediaBaseUrl: string;
     readonly maxUploadBytes: number;
+    readonly sessionTtlSeconds: number;
+    readonly scryptCost: ScryptCost;
+    readonly loginLimitPerUsername: Limit;
+    readonly authLimitPerAddress: Limit;
     readonly problems: readonly string[];
 }
 
@@ -105,6 +111,15 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     const defaultUploadBytes = MAX_UPLOAD_MIB * 1024 * 1024;
     const maxUploadBytes = Number(env[E.maxUploadBytes] ?? defaultUploadBytes);
     if (!Number.isInteger(maxUploadBytes) || maxUploadBytes < 1024 || maxUploadBytes > 100 * 1024 * 1024) problems.push(`${E.maxUploadBytes}=${env[E.maxUploadBytes]}: expected 1024 to 104857600`);
+    const sessionTtlSeconds = Number(env[E.sessionTtlSeconds] ?? SESSION_TTL_SECONDS);
+    if (!Number.isInteger(sessionTtlSeconds) || sessionTtlSeconds < 1 || sessionTtlSeconds > 366 * 24 * 3600) problems.push(`${E.sessionTtlSeconds}=${env[E.sessionTtlSeconds]}: expected 1 to 31622400 seconds`);
+    const parsed = <T>(variable: string, fallback: string, parse: (text: string) => T | string, builtIn: T): T => {
+        const value = parse(env[variable] ?? fallback);
+        if (typeof value !== "string") return value;
+        problems.push(`${variable}: ${value}`);
+        return builtIn;
+    };
+    const defaultCost = `N=${DEFAULT_SCRYPT_COST.N},r=${DEFAULT_SCRYPT_COST.r},p=${DEFAULT_SCRYPT_COST.p}`;
     return {
         logicalShards,
         shardMap,
@@ -122,6 +137,10 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         region: env[E.region] || undefined,
         mediaBaseUrl: env[E.mediaBaseUrl] || "/media",
         maxUploadBytes: Number.isInteger(maxUploadBytes) ? maxUploadBytes : defaultUploadBytes,
+        sessionTtlSeconds: Number.isInteger(sessionTtlSeconds) ? sessionTtlSeconds : SESSION_TTL_SECONDS,
+        scryptCost: parsed(E.passwordScrypt, defaultCost, parseScryptCost, DEFAULT_SCRYPT_COST),
+        loginLimitPerUsername: parsed(E.loginLimitPerUsername, AUTH_LIMITS.loginPerUsername, parseLimit, parseLimit(AUTH_LIMITS.loginPerUsername) as Limit),
+        authLimitPerAddress: parsed(E.authLimitPerAddress, AUTH_LIMITS.authPerAddress, parseLimit, parseLimit(AUTH_LIMITS.authPerAddress) as Limit),
         problems,
     };
 }

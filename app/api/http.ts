@@ -59,3 +59,14 @@ export function parseId(text: string, what: string): bigint {
     if (!/^\d{1,19}$/.test(text) || BigInt(text) > MAX_ID || BigInt(text) === 0n) throw new HttpError(400, "invalid_request", `${what} must be a positive 64-bit ID`);
     return BigInt(text);
 }
+
+/** A `limit` query parameter: 1 to `max`, `fallback` when absent. */
+export function queryLimit(url: URL, fallback: number, max: number): number {
+    const text = url.searchParams.get("limit") ?? String(fallback);
+    if (!/^\d{1,4}$/.test(text) || Number(text) < 1 || Number(text) > max) throw new HttpError(400, "invalid_request", `limit must be 1-${max}`);
+    return Number(text);
+}
+
+export function requestUrl(req: http.IncomingMessage): URL {
+    return new URL(req.url ?? "/", "http://api");
+}

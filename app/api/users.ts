@@ -16,10 +16,11 @@ const toUser = (r: UserRow): User => ({ id: String(r.id), username: r.username, 
 export class Users {
     constructor(private readonly shards: ShardRouter) {}
 
-    async create(username: string): Promise<User> {
+    /** A new account; `passwordHash` is the stored form (passwords.ts), never the password. */
+    async create(username: string, passwordHash: string): Promise<User> {
         const shard = this.shards.logicalShardForUsername(username);
         try {
-            const [row] = await this.shards.query<UserRow>(shard, `INSERT INTO ${this.shards.schema(shard)}.users (username) VALUES ($1) RETURNING id, username, created_at`, [username]);
+            const [row] = await this.shards.query<UserRow>(shard, `INSERT INTO ${this.shards.schema(shard)}.users (username, password_hash) VALUES ($1, $2) RETURNING id, username, created_at`, [username, passwordHash]);
             return toUser(row);
         } catch (e) {
             if ((e as { code?: string }).code === "23505") throw new Conflict(`username ${username} is taken`);
@@ -35,14 +36,36 @@ export class Users {
         return toUser(row);
     }
 
-    async follow(follower: bigint, followee: bigint): Promise<void> {
+    /** A user by name, with the stored password hash (null for an account made before passwords). */
+    async findByUsername(username: string): Promise<{ user: User; passwordHash: string | null } | undefined> {
+        const shard = this.shards.logicalShardForUsername(username);
+        const [row] = await this.shards.query<UserRow & { password_hash: string | null }>(shard,
+            `SELECT id, username, created_at, password_hash FROM ${this.shards.schema(shard)}.users WHERE username = $1`, [username]);
+        return row ? { user: toUser(row), passwordHash: row.password_hash } : undefined;
+    }
+
+    async passwordHashOf(id: bigint): Promise<string | null> {
+        const shard = this.shards.logicalShardOfId(id);
+        const [row] = await this.shards.query<{ password_hash: string | null }>(shard, `SELECT password_hash FROM ${this.shards.schema(shard)}.users WHERE id = $1`, [String(id)]);
+        if (!row) throw new NotFound(`no user ${id}`);
+        return row.password_hash;
+    }
+
+    async setPasswordHash(id: bigint, passwordHash: string): Promise<void> {
+        const shard = this.shards.logicalShardOfId(id);
+        await this.shards.query(shard, `UPDATE ${this.shards.schema(shard)}.users SET password_hash = $2 WHERE id = $1`, [String(id), passwordHash]);
+    }
+
+    /** `follower` follows `followee`; true when this is new (a repeat changes nothing). */
+    async follow(follower: bigint, followee: bigint): Promise<boolean> {
         if (follower === followee) throw new Conflict("a user cannot follow themselves");
-        await Promise.all([this.get(follower), this.get(followee)]);
+        await this.get(followee);
         const a = this.shards.logicalShardOfId(follower);
         const b = this.shards.logicalShardOfId(followee);
         // Idempotent on both sides, so a retry after a failure between the two writes completes the pair.
         await this.shards.query(a, `INSERT INTO ${this.shards.schema(a)}.follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [String(follower), String(followee)]);
-        await this.shards.query(b, `INSERT INTO ${this.shards.schema(b)}.followers (followee_id, follower_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [String(followee), String(follower)]);
+        const added = await this.shards.query(b, `INSERT INTO ${this.shards.schema(b)}.followers (followee_id, follower_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`, [String(followee), String(follower)]);
+        return added.length > 0;
     }
 
     async unfollow(follower: bigint, followee: bigint): Promise<void> {

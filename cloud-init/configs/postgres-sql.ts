@@ -94,6 +94,30 @@ BEGIN
         caption text NOT NULL DEFAULT '',
         created_at timestamptz NOT NULL DEFAULT now())$f$, s, s || '.media_id_seq');
     EXECUTE format('CREATE INDEX IF NOT EXISTS media_user_id_idx ON %I.media (user_id, id DESC)', s);
+    -- Accounts: the password as a self-describing scrypt hash (app/api/passwords.ts). Added, never rewritten,
+    -- so a shard created before accounts keeps its users (who have no password until they set one).
+    EXECUTE format('ALTER TABLE %I.users ADD COLUMN IF NOT EXISTS password_hash text', s);
+    -- A photo's counters live on its row, changed in the same statement as the like or comment that moves
+    -- them; counts_version orders the caches' copies (app/api/counters.ts).
+    EXECUTE format('ALTER TABLE %I.media ADD COLUMN IF NOT EXISTS like_count integer NOT NULL DEFAULT 0', s);
+    EXECUTE format('ALTER TABLE %I.media ADD COLUMN IF NOT EXISTS comment_count integer NOT NULL DEFAULT 0', s);
+    EXECUTE format('ALTER TABLE %I.media ADD COLUMN IF NOT EXISTS counts_version bigint NOT NULL DEFAULT 0', s);
+    -- Likes and comments live on the photo's shard (its owner's), beside the row whose counters they move.
+    EXECUTE format($f$CREATE TABLE IF NOT EXISTS %I.likes (
+        media_id bigint NOT NULL,
+        user_id bigint NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (media_id, user_id))$f$, s);
+    EXECUTE format('CREATE SEQUENCE IF NOT EXISTS %I.comments_id_seq', s);
+    EXECUTE format($f$CREATE TABLE IF NOT EXISTS %1$I.comments (
+        id bigint PRIMARY KEY DEFAULT %1$I.next_id(%2$L),
+        media_id bigint NOT NULL,
+        user_id bigint NOT NULL,
+        -- the author's name as it was (names never change): a comment list reads one shard, not every author's
+        username text NOT NULL,
+        text text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now())$f$, s, s || '.comments_id_seq');
+    EXECUTE format('CREATE INDEX IF NOT EXISTS comments_media_id_idx ON %I.comments (media_id, id DESC)', s);
     -- Who a user follows lives on the follower's shard; who follows a user, on the followee's.
     EXECUTE format($f$CREATE TABLE IF NOT EXISTS %I.follows (
         follower_id bigint NOT NULL,

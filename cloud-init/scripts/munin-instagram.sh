@@ -1,6 +1,6 @@
 #!/bin/sh
-# Munin plugin for the app server's counters: link it as instagram_requests, instagram_uploads or
-# instagram_signups. The app's master writes running totals to a stats file ("requests 1234" per line);
+# Munin plugin for the app server's counters: link it as instagram_<counter> for each of core/app-contract.ts's
+# APP_COUNTERS (requests, uploads, signups, logins, login_failures, likes, comments). The app's master writes running totals to a stats file ("requests 1234" per line);
 # Munin's DERIVE turns them into per-second rates, as Instagram graphed signups and photos.
 # Config (plugin-conf.d): env.statsfile (default /run/instagram-app/stats).
 set -eu
@@ -10,7 +10,11 @@ case "$counter" in
     requests) title="HTTP requests"; label="requests" ;;
     uploads) title="Photo uploads"; label="uploads" ;;
     signups) title="Signups"; label="signups" ;;
-    *) echo "unknown counter $counter (link this plugin as instagram_requests, _uploads or _signups)" >&2; exit 1 ;;
+    logins) title="Logins"; label="logins" ;;
+    login_failures) title="Failed logins"; label="failed logins" ;;
+    likes) title="Likes"; label="likes" ;;
+    comments) title="Comments"; label="comments" ;;
+    *) echo "unknown counter $counter (link this plugin as instagram_requests, _uploads, _signups, _logins, _login_failures, _likes or _comments)" >&2; exit 1 ;;
 esac
 
 if [ "${1:-}" = autoconf ]; then

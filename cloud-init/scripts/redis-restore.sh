@@ -4,7 +4,8 @@
 # replicates it in full (REPLICAOF), then is a primary again (REPLICAOF NO ONE). Its replica re-syncs the
 # restored data from it by itself. Writes fail while the primary loads (it is a replica for that moment),
 # and the host needs memory for both copies for as long.
-# A primary holding data is not replaced without --force.
+# A primary holding data is not replaced without --force. Sessions are not restored: the dump's would
+# bring back sessions ended since (a logout, a password change), so everyone logs in again instead.
 #
 # usage: instagram-redis-restore SOURCE [--force]
 #   SOURCE: s3://BUCKET/PREFIX or a directory (its latest dump), s3://BUCKET/PREFIX/dump-….rdb or a file.
@@ -82,7 +83,11 @@ until [ "$(redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning PING 2> /dev/null
     sleep 1
     waited=$((waited + 1))
 done
-loaded=$(redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning DBSIZE)
+temp_cli() { redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning "$@"; }
+for pattern in 'session:*' 'sessions:*'; do
+    temp_cli --scan --pattern "$pattern" | xargs -r -n 500 redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning UNLINK > /dev/null
+done
+loaded=$(temp_cli DBSIZE)
 log "loading $what ($loaded keys) into the primary, replacing its $keys keys"
 
 cli REPLICAOF 127.0.0.1 "$port" > /dev/null

@@ -161,6 +161,9 @@ fi
 
 if [ "$KIND" = primary ]; then
     psql_run() { as_postgres psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+    # The stanza exists from the first boot on (what tells a later blank boot that the shard is not new), and
+    # before the bootstrap SQL runs: that SQL can fill a WAL segment, whose archiving would fail without it.
+    backrest stanza-create >&2
     psql_run -d postgres -f "$CONF_SRC/cluster.sql"
     {
         echo "SET log_statement = 'none'; SET log_min_duration_statement = -1;"
@@ -170,9 +173,7 @@ if [ "$KIND" = primary ]; then
     } | psql_run -d postgres
     psql_run -d "$DATABASE" -f "$CONF_SRC/database.sql"
     if [ -f "$CONF_SRC/slot.sql" ]; then psql_run -d postgres -f "$CONF_SRC/slot.sql"; fi
-    # The stanza exists from the first boot on (what tells a later blank boot that the shard is not new),
-    # and a shard is restorable before it serves: its first full backup is taken here.
-    backrest stanza-create >&2
+    # A shard is restorable before it serves: its first full backup is taken here.
     repo_state=$(backup_repo_state)
     if [ "$repo_state" != backup ]; then
         log "taking $BACKUP_STANZA's first full backup"

@@ -8,7 +8,7 @@ import * as path from "path";
 import { account, hostDir, LocalContext, logFile, mediaDir, ownedDir, pidFile, writeFileAs } from "../context";
 import { edgeHost, hostsOf, LocalHost, shardHost } from "../plan";
 import { runningPid, startDetached, stopPidFile, tail } from "../processes";
-import { appEnvironmentVariables, MAX_UPLOAD_MIB } from "../../core/app-contract";
+import { APP_ENV, appEnvironmentVariables, MAX_UPLOAD_MIB } from "../../core/app-contract";
 import { directoryPath } from "../shard-directory";
 import { nginxAppSite } from "../../cloud-init/configs/nginx-app";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
@@ -48,7 +48,9 @@ export function localAppEnv(ctx: LocalContext, host: LocalHost): Record<string, 
         statsFile: p.stats,
         shardDirectory: directoryPath(ctx.dir),
     });
-    return { ...env, CREDENTIALS_DIRECTORY: p.credentials };
+    // Every client of the one-machine stack is this machine, so a per-address limit would be one limit for
+    // all of them (the tests' load loops sign up hundreds of users); the per-username login limit stays.
+    return { ...env, [APP_ENV.authLimitPerAddress]: "100000/60", CREDENTIALS_DIRECTORY: p.credentials };
 }
 
 function installRelease(ctx: LocalContext, host: LocalHost, bundle: NonNullable<StartEnv["bundle"]>): void {

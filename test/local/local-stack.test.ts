@@ -238,8 +238,10 @@ describe("npm run local", () => {
         const again = await local("up");
         expect(again.status, again.stdout + again.stderr).toBe(0);
         expect(again.stdout).toMatch(/health: all \d+ daemons on 12 hosts healthy/);
-        site.close();
+        const before = site;
         site = new SiteClient(`${NET}.1`, edgeCertificate(ctx), "dev.example.com");
+        site.adoptSessions(before);
+        before.close();
         expect((await site.request("GET", `/api/v1/users/${users[3]}`)).json().username).toBe("local_user_3");
         const sample = acknowledged.filter((_, i) => i % 10 === 0);
         for (const id of sample) expect((await site.request("GET", `/api/v1/media/${id}`)).status, id).toBe(200);

@@ -61,7 +61,7 @@ describe("growing the one-machine stack", () => {
                 expect(r.status, `${u.username}: ${r.body}`).toBe(200);
                 expect(r.json().username).toBe(u.username);
             }
-            expect((await site.request("POST", "/api/v1/users", { username: "alice" })).status).toBe(409);
+            expect((await site.signup("alice")).status).toBe(409);
             const d = directory();
             expect(d.physicalShards.map((p) => p.physicalShard)).toEqual([0, 1]);
             expect(d.physicalShards[1].endpoint).toBe(`${NET}.82:6432`);

@@ -81,6 +81,9 @@ describe("Redis dumps through S3", () => {
     test("instagram-redis-dump: BGSAVE, then the RDB to redis/dump-<time>.rdb and redis/latest, signed", async () => {
         cli(REPLICA, "SET", "feed:1", "a");
         cli(REPLICA, "RPUSH", "feed:2", "x", "y");
+        // Sessions are in the dump, and left out of a restore (the next test).
+        cli(REPLICA, "SET", "session:0123abcd", '{"id":"1","username":"a"}');
+        cli(REPLICA, "SADD", "sessions:1", "0123abcd");
         const r = await script("redis-dump.sh", ["s3://instagram-dev-backups/redis"], "replica", REPLICA);
         expect(r.status, r.stderr).toBe(0);
         const dumps = s3.keys("redis/dump-");
@@ -93,7 +96,7 @@ describe("Redis dumps through S3", () => {
         expect(fs.readdirSync(dirOf("replica")).filter((f) => f.startsWith(".instagram-dump"))).toEqual([]);
     });
 
-    test("instagram-redis-restore: the latest dump from the bucket, not over keys without --force, then loaded into the running primary", async () => {
+    test("instagram-redis-restore: the latest dump from the bucket, not over keys without --force, then loaded into the running primary, without its sessions", async () => {
         cli(PRIMARY, "SET", "stale", "1");
         const pid = cli(PRIMARY, "INFO", "server").match(/process_id:(\d+)/)![1];
         const refused = await script("redis-restore.sh", ["s3://instagram-dev-backups/redis"], "primary", PRIMARY);
@@ -107,6 +110,7 @@ describe("Redis dumps through S3", () => {
         expect(cli(PRIMARY, "GET", "feed:1")).toBe("a");
         expect(cli(PRIMARY, "LRANGE", "feed:2", "0", "-1")).toBe("x\ny");
         expect(cli(PRIMARY, "EXISTS", "stale")).toBe("0");
+        expect(cli(PRIMARY, "EXISTS", "session:0123abcd", "sessions:1")).toBe("0");
         expect(cli(PRIMARY, "INFO", "replication")).toMatch(/role:master/);
         expect(cli(PRIMARY, "SET", "after", "ok")).toBe("OK");
         expect(cli(PRIMARY, "INFO", "server").match(/process_id:(\d+)/)![1]).toBe(pid);

@@ -1,0 +1,93 @@
+/**
+ * A photo's like and comment counts and whether a viewer liked it, cached in Redis so that a feed page whose
+ * items are cached costs no query. The shard row is the truth (counts change in the same statement as the
+ * like or comment); the cache is written after each change and filled on a miss, and it never goes back in
+ * time: each copy carries the row's counts_version, and a write older than the one cached is dropped (two
+ * likes answered out of order, or a reader's fill racing a like). A liked flag is set by the viewer's own
+ * like or unlike, and filled only where none is cached (SET NX), so a fill never overwrites a newer write.
+ * Entries expire, which bounds how long a copy can be wrong after a write whose cache update was lost.
+ */
+import Redis from "ioredis";
+
+export interface MediaCounts {
+    readonly likes: number;
+    readonly comments: number;
+    readonly version: number;
+}
+
+export const COUNTS_TTL_SECONDS = 600;
+export const LIKED_TTL_SECONDS = 3600;
+
+const countsKey = (mediaId: string) => `counts:${mediaId}`;
+const likedKey = (mediaId: string, viewer: string) => `liked:${mediaId}:${viewer}`;
+
+/** HSET only if the cached version is older than ours (or nothing is cached). */
+const STORE_IF_NEWER = `
+local cached = redis.call('HGET', KEYS[1], 'v')
+if cached and tonumber(cached) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'l', ARGV[2], 'c', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1`;
+
+type CounterRedis = Redis & { storeCountsIfNewer(key: string, version: string, likes: string, comments: string, ttl: string): Promise<number> };
+
+export interface CachedMeta {
+    counts?: MediaCounts;
+    liked?: boolean;
+}
+
+export class CountersCache {
+    private readonly redis?: CounterRedis;
+
+    constructor(redis: Redis | undefined) {
+        if (redis && !("storeCountsIfNewer" in redis)) redis.defineCommand("storeCountsIfNewer", { numberOfKeys: 1, lua: STORE_IF_NEWER });
+        this.redis = redis as CounterRedis | undefined;
+    }
+
+    private usable(): CounterRedis | undefined {
+        return this.redis && this.redis.status === "ready" ? this.redis : undefined;
+    }
+
+    /** What the cache holds for these photos (one round trip); nothing for any it cannot answer. */
+    async read(ids: readonly string[], viewer?: string): Promise<Map<string, CachedMeta>> {
+        const found = new Map<string, CachedMeta>();
+        const redis = this.usable();
+        if (!redis || ids.length === 0) return found;
+        const pipeline = redis.pipeline();
+        for (const id of ids) {
+            pipeline.hmget(countsKey(id), "v", "l", "c");
+            if (viewer) pipeline.get(likedKey(id, viewer));
+        }
+        const results = await pipeline.exec().catch(() => null);
+        if (!results) return found;
+        const step = viewer ? 2 : 1;
+        ids.forEach((id, i) => {
+            const meta: CachedMeta = {};
+            const [countsErr, counts] = results[i * step] as [Error | null, (string | null)[]];
+            if (!countsErr && counts && counts.every((v) => v !== null)) {
+                meta.counts = { version: Number(counts[0]), likes: Number(counts[1]), comments: Number(counts[2]) };
+            }
+            if (viewer) {
+                const [likedErr, liked] = results[i * step + 1] as [Error | null, string | null];
+                if (!likedErr && liked !== null) meta.liked = liked === "1";
+            }
+            found.set(id, meta);
+        });
+        return found;
+    }
+
+    /** The counts a write or a shard read returned; dropped when the cache already holds a newer version. */
+    async storeCounts(mediaId: string, counts: MediaCounts): Promise<void> {
+        await this.usable()?.storeCountsIfNewer(countsKey(mediaId), String(counts.version), String(counts.likes), String(counts.comments), String(COUNTS_TTL_SECONDS)).catch(() => undefined);
+    }
+
+    /** After the viewer's own like or unlike. */
+    async setLiked(mediaId: string, viewer: string, liked: boolean): Promise<void> {
+        await this.usable()?.set(likedKey(mediaId, viewer), liked ? "1" : "0", "EX", LIKED_TTL_SECONDS).catch(() => undefined);
+    }
+
+    /** From a shard read: only where nothing is cached, so it cannot undo a like made since the read. */
+    async fillLiked(mediaId: string, viewer: string, liked: boolean): Promise<void> {
+        await this.usable()?.set(likedKey(mediaId, viewer), liked ? "1" : "0", "EX", LIKED_TTL_SECONDS, "NX").catch(() => undefined);
+    }
+}

@@ -1,0 +1,18 @@
+/** /healthz (the process is alive) and /readyz (what is missing or down, by name). */
+import { sendJson } from "../http";
+import { RouteTable } from "../services";
+
+export const HEALTH_ROUTES: RouteTable = [
+    ["GET", /^\/healthz$/, async (_req, res) => sendJson(res, 200, { status: "ok", pid: process.pid })],
+    ["GET", /^\/readyz$/, async (_req, res, _p, s) => {
+        const shards = s.shards ? await s.shards.check() : [];
+        const down = shards.filter((c) => !c.ok).map((c) => `shard ${c.shard}: ${c.error}`);
+        if (s.redis) {
+            const pong = await Promise.race([s.redis.ping().catch((e: Error) => e.message), new Promise<string>((r) => setTimeout(() => r("no answer within 1 s"), 1000))]);
+            if (pong !== "PONG") down.push(`redis: ${pong}`);
+        }
+        const stale = s.directory?.problem();
+        const problems = [...s.missing, ...down, ...(stale ? [`${stale} (routing by the last directory read)`] : [])];
+        sendJson(res, problems.length === 0 ? 200 : 503, { status: problems.length === 0 ? "ready" : "not ready", problems, shards });
+    }],
+];

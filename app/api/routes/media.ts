@@ -1,0 +1,34 @@
+/** Photos: upload (as the session's user), one photo, and the viewer's own feed. */
+import { HttpError, parseId, queryLimit, readRawBody, requestUrl, sendJson } from "../http";
+import { need, RouteTable } from "../services";
+import { requireSelf, requireViewer, viewerOf } from "../auth";
+import { PHOTO_TYPES, photoExtension } from "../media-store";
+
+export const MAX_CAPTION = 2200;
+
+export const MEDIA_ROUTES: RouteTable = [
+    ["POST", /^\/api\/v1\/users\/([^/]+)\/media$/, async (req, res, [id], s, ctx) => {
+        const viewer = await requireViewer(req, s.sessions);
+        requireSelf(viewer, parseId(id, "user id"), "upload a photo");
+        const feeds = need(s.feeds, s);
+        const contentType = (req.headers["content-type"] ?? "").split(";")[0].trim();
+        if (!PHOTO_TYPES.includes(contentType)) throw new HttpError(415, "unsupported_media_type", `upload a photo as ${PHOTO_TYPES.join(", ")}`);
+        const caption = requestUrl(req).searchParams.get("caption") ?? "";
+        if ([...caption].length > MAX_CAPTION) throw new HttpError(400, "invalid_request", `caption is limited to ${MAX_CAPTION} characters`);
+        const body = await readRawBody(req, s.config.maxUploadBytes);
+        const ext = photoExtension(contentType, body);
+        if (!ext) throw new HttpError(400, "invalid_request", `the body is not a ${contentType} image`);
+        const result = await feeds.upload(viewer.user, body, contentType, ext, caption);
+        ctx.count("uploads");
+        sendJson(res, 201, result);
+    }],
+    ["GET", /^\/api\/v1\/media\/([^/]+)$/, async (req, res, [id], s) => {
+        const viewer = await viewerOf(req, s.sessions);
+        sendJson(res, 200, await need(s.feeds, s).get(parseId(id, "media id"), viewer?.user.id));
+    }],
+    ["GET", /^\/api\/v1\/users\/([^/]+)\/feed$/, async (req, res, [id], s) => {
+        const viewer = await requireViewer(req, s.sessions);
+        requireSelf(viewer, parseId(id, "user id"), "read the feed of");
+        sendJson(res, 200, await need(s.feeds, s).feed(viewer.user, queryLimit(requestUrl(req), 20, 100)));
+    }],
+];

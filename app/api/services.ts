@@ -1,0 +1,96 @@
+/**
+ * What the API's routes work with, built once per worker from its configuration: each piece exists only
+ * when what it needs is configured, and `missing` names what is not (for /readyz and the 503s).
+ */
+import * as http from "http";
+import Redis from "ioredis";
+import { AppContext } from "../server/protocol";
+import { ApiConfig } from "./config";
+import { APP_CREDENTIALS, APP_ENV } from "../../core/app-contract";
+import { HttpError } from "./http";
+import { ShardRouter } from "./shards";
+import { DirectorySource } from "./directory-source";
+import { Users } from "./users";
+import { Feeds } from "./feed";
+import { MemcachedPool } from "./memcached";
+import { DirectoryMediaStore, MediaStore, S3MediaStore } from "./media-store";
+import { Sessions } from "./sessions";
+import { RateLimiter } from "./rate-limit";
+import { CountersCache } from "./counters";
+import { Activity } from "./activity";
+import { Likes } from "./likes";
+import { Comments } from "./comments";
+
+export interface Services {
+    readonly config: ApiConfig;
+    readonly shards?: ShardRouter;
+    readonly users?: Users;
+    readonly redis?: Redis;
+    readonly cache?: MemcachedPool;
+    readonly feeds?: Feeds;
+    readonly likes?: Likes;
+    readonly comments?: Comments;
+    /** Sessions, limits and activity need only Redis (a request without Redis gets 503 from them). */
+    readonly sessions: Sessions;
+    readonly limiter: RateLimiter;
+    readonly activity: Activity;
+    /** The live shard directory, when the environment names one. */
+    readonly directory?: DirectorySource;
+    /** What is not configured, for /readyz and 503s. */
+    readonly missing: string[];
+}
+
+export type Route = (req: http.IncomingMessage, res: http.ServerResponse, params: string[], s: Services, ctx: AppContext) => Promise<void>;
+
+/** [method, path pattern, handler]: the app tries them in order. */
+export type RouteTable = readonly (readonly [string, RegExp, Route])[];
+
+export function need<T>(value: T | undefined, s: Services): T {
+    if (value === undefined) throw new HttpError(503, "unavailable", "what this route needs is not configured on this server", { missing: s.missing });
+    return value;
+}
+
+export function buildServices(config: ApiConfig): Services {
+    // What keeps the database tier from being usable; the routes that need it answer 503 while any remains.
+    const dbMissing = [
+        ...config.problems.filter((p) => /SHARD|PGBOUNCER/.test(p)),
+        ...(config.shards.length === 0 ? [`postgres: ${APP_ENV.pgbouncerHosts} is not set`] : []),
+        ...(!config.logicalShards ? [`postgres: ${APP_ENV.logicalShards} is not set`] : []),
+        ...(!config.shardMap ? [`postgres: ${APP_ENV.shardMap} is not set`] : []),
+        ...(!config.dbPassword ? [`postgres: no password (credential ${APP_CREDENTIALS.dbPassword} or ${APP_ENV.dbPassword})`] : []),
+    ];
+    const missing: string[] = [...config.problems.filter((p) => !dbMissing.includes(p)), ...dbMissing];
+    if (!config.redis) missing.push(`redis: ${APP_ENV.redis} is not set`);
+    if (!config.mediaDir && !config.mediaBucket) missing.push(`media store: neither ${APP_ENV.mediaBucket} nor ${APP_ENV.mediaDir} is set`);
+    const redis = config.redis
+        ? new Redis({
+              ...config.redis,
+              password: config.redisPassword,
+              // Fail fast while Redis is away (503), reconnect in the background, recover by itself.
+              enableOfflineQueue: false,
+              maxRetriesPerRequest: 1,
+              connectTimeout: 1000,
+              retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+          })
+        : undefined;
+    redis?.on("error", () => undefined);
+    const cache = config.memcached.length > 0 ? new MemcachedPool({ nodes: config.memcached }) : undefined;
+    const store: MediaStore | undefined = config.mediaBucket
+        ? new S3MediaStore(config.mediaBucket, config.region, config.s3Endpoint)
+        : config.mediaDir ? new DirectoryMediaStore(config.mediaDir) : undefined;
+    const sessions = new Sessions(redis, config.sessionTtlSeconds);
+    const limiter = new RateLimiter(redis);
+    const activity = new Activity(redis);
+    const base = { config, redis, cache, sessions, limiter, activity, missing };
+    if (dbMissing.length > 0 || !config.logicalShards || !config.directory) return base;
+    // Routing starts from the environment's map and follows the live directory from its first read on.
+    const directory = config.directoryFile
+        ? new DirectorySource({ file: config.directoryFile, initial: config.directory, refreshMs: config.directoryRefreshMs })
+        : undefined;
+    void directory?.start();
+    const fixed = config.directory;
+    const shards = new ShardRouter({ ...config, logicalShards: config.logicalShards }, () => directory?.current() ?? fixed, directory && (() => directory.refresh()));
+    const counters = new CountersCache(redis);
+    const feeds = store ? new Feeds(shards, store, redis, cache, counters, config.mediaBaseUrl) : undefined;
+    return { ...base, shards, users: new Users(shards), feeds, likes: new Likes(shards, counters, activity), comments: new Comments(shards, counters, activity), directory };
+}
