@@ -21,13 +21,23 @@ export const LIKED_TTL_SECONDS = 3600;
 const countsKey = (mediaId: string) => `counts:${mediaId}`;
 const likedKey = (mediaId: string, viewer: string) => `liked:${mediaId}:${viewer}`;
 
-/** HSET only if the cached version is older than ours (or nothing is cached). */
+/**
+ * A copy is the string "<version> <likes> <comments>", so a page's copies and likes are one MGET. Stored only
+ * if the cached version is older than ours (or nothing is cached).
+ */
 const STORE_IF_NEWER = `
-local cached = redis.call('HGET', KEYS[1], 'v')
-if cached and tonumber(cached) >= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'l', ARGV[2], 'c', ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
+local cached = redis.call('GET', KEYS[1])
+if cached then
+    local version = tonumber(string.match(cached, '^(%d+) '))
+    if version and version >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. ARGV[3], 'EX', ARGV[4])
 return 1`;
+
+function parseCounts(text: string | null): MediaCounts | undefined {
+    const m = text === null ? null : /^(\d+) (\d+) (\d+)$/.exec(text);
+    return m ? { version: Number(m[1]), likes: Number(m[2]), comments: Number(m[3]) } : undefined;
+}
 
 type CounterRedis = Redis & { storeCountsIfNewer(key: string, version: string, likes: string, comments: string, ttl: string): Promise<number> };
 
@@ -48,30 +58,17 @@ export class CountersCache {
         return this.redis && this.redis.status === "ready" ? this.redis : undefined;
     }
 
-    /** What the cache holds for these photos (one round trip); nothing for any it cannot answer. */
+    /** What the cache holds for these photos: one MGET of their copies and the viewer's likes. */
     async read(ids: readonly string[], viewer?: string): Promise<Map<string, CachedMeta>> {
         const found = new Map<string, CachedMeta>();
         const redis = this.usable();
         if (!redis || ids.length === 0) return found;
-        const pipeline = redis.pipeline();
-        for (const id of ids) {
-            pipeline.hmget(countsKey(id), "v", "l", "c");
-            if (viewer) pipeline.get(likedKey(id, viewer));
-        }
-        const results = await pipeline.exec().catch(() => null);
-        if (!results) return found;
-        const step = viewer ? 2 : 1;
+        const keys = [...ids.map(countsKey), ...(viewer ? ids.map((id) => likedKey(id, viewer)) : [])];
+        const values = await redis.mget(...keys).catch(() => undefined);
+        if (!values) return found;
         ids.forEach((id, i) => {
-            const meta: CachedMeta = {};
-            const [countsErr, counts] = results[i * step] as [Error | null, (string | null)[]];
-            if (!countsErr && counts && counts.every((v) => v !== null)) {
-                meta.counts = { version: Number(counts[0]), likes: Number(counts[1]), comments: Number(counts[2]) };
-            }
-            if (viewer) {
-                const [likedErr, liked] = results[i * step + 1] as [Error | null, string | null];
-                if (!likedErr && liked !== null) meta.liked = liked === "1";
-            }
-            found.set(id, meta);
+            const liked = viewer ? values[ids.length + i] : null;
+            found.set(id, { counts: parseCounts(values[i]), ...(liked === null ? {} : { liked: liked === "1" }) });
         });
         return found;
     }

@@ -10,6 +10,9 @@ import { Account, ApiStack, LOGICAL } from "../harness/api-stack";
 import { decodeId } from "../../core/ids";
 import { physicalShardOf, shardSchema } from "../../core/shard-map";
 import { ACTIVITY_LENGTH } from "../../app/api/activity";
+import { CountersCache } from "../../app/api/counters";
+import Redis from "ioredis";
+import { API_PASSWORDS } from "../harness/api-stack";
 
 const api = new ApiStack("127.0.13");
 const call = api.call.bind(api);
@@ -92,6 +95,30 @@ describe("likes", () => {
         const fromShards = await call("GET", `/api/v1/users/${reader.id}/feed?limit=5`, undefined, {}, reader);
         expect(fromShards.json.cacheHits).toBe(0);
         expect(fromShards.json.media).toEqual(after.json.media);
+    });
+});
+
+describe("the counters' cache", () => {
+    test("never goes back in time: an older copy is dropped, a fill never overwrites the viewer's own like", async () => {
+        const redis = new Redis({ host: api.redis, port: 6379, password: API_PASSWORDS.redis });
+        try {
+            await eventually(() => (redis.status === "ready" ? true : undefined), 5000, "Redis");
+            const cache = new CountersCache(redis);
+            await cache.storeCounts("900", { version: 5, likes: 7, comments: 1 });
+            await cache.storeCounts("900", { version: 3, likes: 9, comments: 0 }); // answered late
+            await cache.storeCounts("901", { version: 2, likes: 1, comments: 0 });
+            await cache.storeCounts("901", { version: 4, likes: 2, comments: 3 });
+            await cache.setLiked("900", "42", true);
+            await cache.fillLiked("900", "42", false); // a read from before the like
+            await cache.fillLiked("901", "42", false);
+            const read = await cache.read(["900", "901", "902"], "42");
+            expect(read.get("900")).toEqual({ counts: { version: 5, likes: 7, comments: 1 }, liked: true });
+            expect(read.get("901")).toEqual({ counts: { version: 4, likes: 2, comments: 3 }, liked: false });
+            expect(read.get("902")).toEqual({ counts: undefined });
+            expect(await redis.ttl("counts:900")).toBeGreaterThan(500);
+        } finally {
+            redis.disconnect();
+        }
     });
 });
 
