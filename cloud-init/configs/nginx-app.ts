@@ -32,7 +32,7 @@ ${p.trustedProxyCidrs.map((c) => `    set_real_ip_from ${c};`).join("\n")}
     keepalive_timeout 75s;
 
     gzip on;
-    gzip_types application/json text/plain text/css application/javascript;
+    gzip_types application/json text/plain text/css application/javascript text/javascript;
     gzip_min_length 1024;
 
     location = /nginx-health {

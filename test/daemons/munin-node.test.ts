@@ -32,7 +32,7 @@ beforeAll(async () => {
     const wwwData = Number(spawnSync("id", ["-g", "www-data"], { encoding: "utf8" }).stdout.trim());
     fs.mkdirSync(run, { mode: 0o750 });
     fs.chownSync(run, 0, wwwData);
-    fs.writeFileSync(path.join(run, "stats"), "requests 123456\nuploads 789\nsignups 42\n", { mode: 0o660 });
+    fs.writeFileSync(path.join(run, "stats"), "requests 123456\nuploads 789\nsignups 42\nlogins 40\nlogin_failures 3\nlikes 900\n", { mode: 0o660 });
     fs.chownSync(path.join(run, "stats"), 0, wwwData);
     for (const counter of MUNIN_APP_COUNTERS) {
         const link = `/etc/munin/plugins/instagram_${counter}`;
@@ -74,9 +74,14 @@ describe("munin-node with the generated configuration", () => {
     test("fetch returns the app's running totals; config declares them as per-second rates", async () => {
         expect(await ask("fetch instagram_requests")).toContain("requests.value 123456");
         expect(await ask("fetch instagram_uploads")).toContain("uploads.value 789");
-        const config = await ask("config instagram_signups");
-        expect(config).toContain("signups.type DERIVE");
-        expect(config).toContain("signups.min 0");
+        expect(await ask("fetch instagram_login_failures")).toContain("login_failures.value 3");
+        // A counter the app has not moved yet (no line in the file) is 0, not unknown.
+        expect(await ask("fetch instagram_comments")).toContain("comments.value 0");
+        for (const counter of MUNIN_APP_COUNTERS) {
+            const config = await ask(`config instagram_${counter}`);
+            expect(config).toContain(`${counter}.type DERIVE`);
+            expect(config).toContain(`${counter}.min 0`);
+        }
     });
 
     test("refuses any address but the master's and loopback", async () => {
