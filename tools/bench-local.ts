@@ -1,13 +1,14 @@
 /**
  * `npm run bench:local`: the one-machine stack from cold (an empty state directory) to healthy, then feed
- * reads and uploads through the edge over HTTPS at a fixed concurrency, requests/s with p50/p99, as a
- * table. Everything is on 127.0.31.0/24 in a temporary directory, and is taken down at the end. Needs root
+ * reads, uploads, logins and likes through the edge over HTTPS at a fixed concurrency: requests/s with
+ * p50/p99, and the CPU each request costs in each daemon (edge nginx, app nginx, app workers, pgbouncer,
+ * PostgreSQL, Redis, memcached; read from /proc, tools/daemon-cpu.ts) and in the load generator, as tables. Everything is on 127.0.31.0/24 in a temporary directory, and is taken down at the end. Needs root
  * and the local stack's packages (npm run local -- install-deps).
  * Then rebalancing: `shards move` of one logical shard holding 10,000 rows (and one of 500,000) while a
  * client keeps signing up users on it (the longest write pause it sees, and the move's own), beside the
  * anchor a move competes with, a dump and restore of the same schema (pg_dump -n | psql, with writes stopped
  * for all of it); and a batch of eight logical shards moved, as logical shards per minute.
- * BENCH_SECONDS (default 10) per run, BENCH_CONCURRENCY (default 16).
+ * BENCH_SECONDS (default 10) per run, BENCH_CONCURRENCY (default 16); BENCH_MOVES=0 leaves out the rebalancing.
  */
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -17,7 +18,8 @@ import { PROJECT_ROOT } from "../delivery/sources";
 import { contextFor } from "../local/session";
 import { readState } from "../local/state";
 import { edgeCertificate } from "../local/services/edge";
-import { loadLoop, percentile, SiteClient } from "../local/site-client";
+import { loadLoop, percentile, pngBytes, SiteClient, SiteReply, SITE_USER_PASSWORD } from "../local/site-client";
+import { cpuByTier, cpuPerRequest, DAEMON_TIERS } from "./daemon-cpu";
 import { LocalContext } from "../local/context";
 import { shardHost } from "../local/plan";
 import { psqlAsPostgres, shardPaths } from "../local/services/postgres";
@@ -78,7 +80,8 @@ async function benchHeavyMove(dir: string, ctx: LocalContext, site: SiteClient, 
     psqlAsPostgres(source, "DROP DATABASE bench_restore", "postgres");
     if (dump.status !== 0) throw new Error(`pg_dump | psql failed: ${dump.stderr}`);
 
-    // A client signing up users on that logical shard all through its move: the longest it waits for a write.
+    // A client signing up users on that logical shard all through its move: the longest it waits for a write
+    // (a signup includes its password's hash, about 90 ms of a core, so that is the floor).
     // Usernames that hash to that logical shard, as many as the move takes.
     const names = (function* () {
         for (let i = 0; ; i++) if (logicalShardForUsername(`w${logical}_${i}`, ctx.plan.logicalShards) === logical) yield `w${logical}_${i}`;
@@ -90,7 +93,7 @@ async function benchHeavyMove(dir: string, ctx: LocalContext, site: SiteClient, 
     const writer = (async () => {
         for (const username of names) {
             if (!writing) break;
-            const r = await site.request("POST", "/api/v1/users", { username }).catch(() => undefined);
+            const r = await site.signup(username).catch(() => undefined);
             if (r?.status === 201) {
                 longestGap = Math.max(longestGap, Date.now() - lastOk);
                 lastOk = Date.now();
@@ -122,6 +125,30 @@ async function benchMoves(dir: string, ctx: LocalContext, site: SiteClient): Pro
     return rows;
 }
 
+/**
+ * `CONCURRENCY` loops for `SECONDS`, each calling `op` again as soon as it answers: latencies of the answers
+ * with status `ok`, the others counted as failed, and the CPU every tier used meanwhile per answered request.
+ */
+async function measure(ctx: LocalContext, op: () => Promise<SiteReply>, ok: number) {
+    const latencies: number[] = [];
+    let failed = 0;
+    const before = cpuByTier(ctx);
+    const generatorBefore = process.cpuUsage();
+    const started = Date.now();
+    const deadline = started + SECONDS * 1000;
+    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+        while (Date.now() < deadline) {
+            const r = await op().catch(() => undefined);
+            if (r?.status === ok) latencies.push(r.ms);
+            else failed++;
+        }
+    }));
+    const seconds = (Date.now() - started) / 1000;
+    const generator = process.cpuUsage(generatorBefore);
+    const answered = latencies.length + failed;
+    return { latencies, failed, seconds, cpu: cpuPerRequest(before, cpuByTier(ctx), answered), generatorUs: (generator.user + generator.system) / Math.max(answered, 1) };
+}
+
 async function main(): Promise<number> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-local-"));
     fs.chmodSync(dir, 0o755);
@@ -138,17 +165,40 @@ async function main(): Promise<number> {
         const ctx = contextFor(dir, readState(dir)!, () => undefined);
         const site = new SiteClient(`${NET}.1`, edgeCertificate(ctx), ctx.plan.domain);
         const users: string[] = [];
-        for (let i = 0; i < 50; i++) users.push(await site.createUser(`bench_${i}`));
-        for (let i = 5; i < users.length; i++) await site.follow(users[i], users[i % 5]);
+        // In parallel (each signup and login hashes a password), 50 users to act and 50 more to log in as.
+        for (let i = 0; i < 100; i += 10) users.push(...await Promise.all(Array.from({ length: 10 }, (_, j) => site.createUser(`bench_${i + j}`))));
+        const actors = users.slice(0, 50);
+        for (let i = 5; i < actors.length; i++) await site.follow(actors[i], actors[i % 5]);
         // Warm the feeds so reads measure the steady state (memcached hits).
-        await loadLoop(site, users.slice(0, 5), { seconds: 2, concurrency: 4, uploadShare: 1 });
+        const warm = await loadLoop(site, actors.slice(0, 5), { seconds: 2, concurrency: 4, uploadShare: 1 });
+        const photos = warm.acknowledged;
+        const pick = <T>(list: readonly T[]) => list[Math.floor(Math.random() * list.length)];
+        let seq = 0;
+        let logins = 0;
+        const liked = new Set<string>();
+        const runs: [string, number, () => Promise<SiteReply>][] = [
+            ["feed read (20 items, cached)", 200, () => site.feed(pick(actors))],
+            ["upload (PNG, fanned out to ~9 followers)", 201, () => site.upload(pick(actors.slice(0, 5)), pngBytes(1e7 + seq++))],
+            // Each username allows 10 logins in 5 minutes: round-robin over all 100.
+            ["login", 201, () => site.request("POST", "/api/v1/sessions", { username: `bench_${logins++ % users.length}`, password: SITE_USER_PASSWORD })],
+            ["like or unlike", 200, () => {
+                const [who, photo] = [pick(actors), pick(photos)];
+                const key = `${who}/${photo}`;
+                const undo = liked.has(key);
+                if (undo) liked.delete(key);
+                else liked.add(key);
+                return site.requestAs(who, undo ? "DELETE" : "PUT", `/api/v1/media/${photo}/like`);
+            }],
+        ];
         const rows: string[][] = [];
-        for (const [name, share] of [["feed read", 0], ["upload (PNG, fanned out to ~10 followers)", 1]] as const) {
-            const r = await loadLoop(site, share === 1 ? users.slice(0, 5) : users, { seconds: SECONDS, concurrency: CONCURRENCY, uploadShare: share });
-            const lat = share === 1 ? r.latenciesMs.upload : r.latenciesMs.feed;
-            rows.push([name, String(CONCURRENCY), (lat.length / r.seconds).toFixed(0), percentile(lat, 50).toFixed(1), percentile(lat, 99).toFixed(1), String(r.failed)]);
+        const cpuRows: string[][] = [];
+        for (const [name, ok, op] of runs) {
+            const r = await measure(ctx, op, ok);
+            rows.push([name, String(CONCURRENCY), (r.latencies.length / r.seconds).toFixed(0), percentile(r.latencies, 50).toFixed(1), percentile(r.latencies, 99).toFixed(1), String(r.failed)]);
+            const perTier = DAEMON_TIERS.map((t) => r.cpu.get(t)!);
+            cpuRows.push([name, ...perTier.map((us) => us.toFixed(0)), perTier.reduce((a, b) => a + b, 0).toFixed(0), r.generatorUs.toFixed(0)]);
         }
-        const moves = await benchMoves(dir, ctx, site);
+        const moves = process.env.BENCH_MOVES === "0" ? [] : await benchMoves(dir, ctx, site);
         site.close();
         const up2 = Date.now();
         const again = local(dir, ["up"]);
@@ -157,7 +207,9 @@ async function main(): Promise<number> {
         console.log(`a second \`up\` (already running, changes nothing): ${idempotentS.toFixed(1)} s${again.status === 0 ? "" : " (failed)"}\n`);
         console.log(table(["request", "concurrency", "requests/s", "p50 ms", "p99 ms", "failed"], rows));
         console.log(`\n(${SECONDS} s per run, HTTPS through the edge nginx, ${os.cpus().length} cores shared by every daemon and the load generator)\n`);
-        console.log(table(["rebalancing", "logical shards", "rows", "took", "longest write pause"], moves));
+        console.log(table(["CPU µs per request", ...DAEMON_TIERS, "all daemons", "load generator"], cpuRows));
+        console.log("\n(user + system time of each daemon's processes from /proc, over the run, divided by the requests it answered)\n");
+        if (moves.length > 0) console.log(table(["rebalancing", "logical shards", "rows", "took", "longest write pause"], moves));
         return 0;
     } finally {
         const down = local(dir, ["down"]);
