@@ -89,6 +89,9 @@ describe("accounts and sessions", () => {
         expect([wrong.status, unknown.status]).toEqual([401, 401]);
         expect(wrong.json).toEqual(unknown.json);
         expect(JSON.stringify(wrong.json)).not.toContain("not my password");
+        const long = await call("POST", "/api/v1/sessions", { username: "alice", password: "x".repeat(257) });
+        expect(long.status).toBe(400);
+        expect(long.json.message).toBe("password is limited to 256 bytes");
         expect((await call("GET", "/api/v1/sessions/current", undefined, {}, alice)).json.user).toMatchObject({ id: alice.id, username: "alice" });
     });
 

@@ -7,7 +7,7 @@
 import { HttpError, parseId, readJsonObject, requestUrl, sendJson } from "../http";
 import { need, RouteTable, Services } from "../services";
 import { clearedSessionCookie, clientAddress, requireSelf, requireViewer, sessionCookie } from "../auth";
-import { hashPassword, passwordProblem, verifyPassword } from "../passwords";
+import { hashPassword, PASSWORD_MAX_BYTES, passwordProblem, verifyPassword } from "../passwords";
 import { csrfTokenFor } from "../sessions";
 import { NotFound } from "../users";
 import * as http from "http";
@@ -78,6 +78,8 @@ export const ACCOUNT_ROUTES: RouteTable = [
         const body = await readJsonObject(req, ["username", "password", "cookie"]);
         const name = username(body.username);
         if (typeof body.password !== "string" || body.password.length === 0) throw new HttpError(400, "invalid_request", "password must be a non-empty string");
+        // No stored password is longer, so a longer one is refused before any hashing.
+        if (Buffer.byteLength(body.password, "utf8") > PASSWORD_MAX_BYTES) throw new HttpError(400, "invalid_request", `password is limited to ${PASSWORD_MAX_BYTES} bytes`);
         if (body.cookie !== undefined && typeof body.cookie !== "boolean") throw new HttpError(400, "invalid_request", "cookie must be true or false");
         const users = need(s.users, s);
         await limitLogin(req, s, name);
