@@ -7,7 +7,7 @@
  */
 import * as crypto from "crypto";
 import * as http from "http";
-import { HttpError } from "./http";
+import { HttpError, parseId } from "./http";
 import { csrfTokenFor, Sessions, SessionUser } from "./sessions";
 
 export const SESSION_COOKIE = "__Host-instagram-session";
@@ -72,8 +72,19 @@ export async function requireViewer(req: http.IncomingMessage, sessions: Session
 }
 
 /** 403 unless the viewer is the user the path names: nobody acts in another's name. */
-export function requireSelf(viewer: Viewer, userId: bigint, action: string): void {
+function requireSelf(viewer: Viewer, userId: bigint, action: string): void {
     if (viewer.user.id !== String(userId)) throw new HttpError(403, "forbidden", `user ${viewer.user.id} cannot ${action} as user ${userId}`);
+}
+
+/**
+ * For a route under /users/:id that only that user may use: the session (401 without one), then the path's
+ * ID (400 if malformed), then that they are the same user (403).
+ */
+export async function requireViewerAs(req: http.IncomingMessage, sessions: Sessions, pathId: string, action: string): Promise<{ viewer: Viewer; userId: bigint }> {
+    const viewer = await requireViewer(req, sessions);
+    const userId = parseId(pathId, "user id");
+    requireSelf(viewer, userId, action);
+    return { viewer, userId };
 }
 
 export function sessionCookie(token: string, maxAgeSeconds: number): string {

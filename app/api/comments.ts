@@ -6,7 +6,8 @@
  */
 import { ShardRouter } from "./shards";
 import { NotFound } from "./users";
-import { CountersCache } from "./counters";
+import { CountersCache, countsOf, CountsRow } from "./counters";
+import { photoShard } from "./feed";
 import { Activity } from "./activity";
 import { SessionUser } from "./sessions";
 
@@ -28,16 +29,10 @@ export class Forbidden extends Error {}
 export class Comments {
     constructor(private readonly shards: ShardRouter, private readonly counters: CountersCache, private readonly activity: Activity) {}
 
-    private shardOf(mediaId: bigint): number {
-        const shard = this.shards.logicalShardOfId(mediaId);
-        if (shard >= this.shards.logicalShards) throw new NotFound(`no media ${mediaId}`);
-        return shard;
-    }
-
     async create(viewer: SessionUser, mediaId: bigint, text: string): Promise<Comment> {
-        const shard = this.shardOf(mediaId);
+        const shard = photoShard(this.shards, mediaId);
         const s = this.shards.schema(shard);
-        const [row] = await this.shards.query<CommentRow & { owner_id: string; like_count: number; comment_count: number; counts_version: string }>(shard, `
+        const [row] = await this.shards.query<CommentRow & CountsRow & { owner_id: string }>(shard, `
             WITH photo AS (UPDATE ${s}.media SET comment_count = comment_count + 1, counts_version = counts_version + 1
                            WHERE id = $1 RETURNING id, user_id, like_count, comment_count, counts_version),
                  added AS (INSERT INTO ${s}.comments (media_id, user_id, username, text) SELECT id, $2, $3, $4 FROM photo
@@ -45,7 +40,7 @@ export class Comments {
             SELECT added.*, photo.user_id AS owner_id, photo.like_count, photo.comment_count, photo.counts_version FROM added, photo`,
             [String(mediaId), viewer.id, viewer.username, text]);
         if (!row) throw new NotFound(`no media ${mediaId}`);
-        await this.counters.storeCounts(String(mediaId), { likes: row.like_count, comments: row.comment_count, version: Number(row.counts_version) });
+        await this.counters.storeCounts(String(mediaId), countsOf(row));
         const comment = toComment(row);
         await this.activity.record(String(row.owner_id), { type: "comment", actor: viewer, mediaId: comment.mediaId, commentId: comment.id, text });
         return comment;
@@ -53,16 +48,16 @@ export class Comments {
 
     /** Delete a comment the viewer wrote, or one on the viewer's photo; 403 for anyone else's, 404 for none. */
     async delete(viewer: SessionUser, mediaId: bigint, commentId: bigint): Promise<void> {
-        const shard = this.shardOf(mediaId);
+        const shard = photoShard(this.shards, mediaId);
         const s = this.shards.schema(shard);
-        const [row] = await this.shards.query<{ like_count: number; comment_count: number; counts_version: string; removed: string }>(shard, `
+        const [row] = await this.shards.query<CountsRow & { removed: string }>(shard, `
             WITH removed AS (DELETE FROM ${s}.comments c WHERE c.id = $2 AND c.media_id = $1
                              AND (c.user_id = $3 OR EXISTS (SELECT FROM ${s}.media m WHERE m.id = $1 AND m.user_id = $3)) RETURNING 1),
                  n AS (SELECT count(*) AS removed FROM removed)
             UPDATE ${s}.media SET comment_count = comment_count - n.removed, counts_version = counts_version + n.removed FROM n
             WHERE id = $1 RETURNING like_count, comment_count, counts_version, n.removed`, [String(mediaId), String(commentId), viewer.id]);
         if (row && Number(row.removed) > 0) {
-            await this.counters.storeCounts(String(mediaId), { likes: row.like_count, comments: row.comment_count, version: Number(row.counts_version) });
+            await this.counters.storeCounts(String(mediaId), countsOf(row));
             return;
         }
         const [exists] = row ? await this.shards.query(shard, `SELECT 1 FROM ${s}.comments WHERE id = $1 AND media_id = $2`, [String(commentId), String(mediaId)]) : [];
@@ -72,7 +67,7 @@ export class Comments {
 
     /** Newest first: up to `limit` comments older than `before` (all, without it), and the cursor of the next page. */
     async list(mediaId: bigint, limit: number, before?: bigint): Promise<{ comments: Comment[]; next: string | null }> {
-        const shard = this.shardOf(mediaId);
+        const shard = photoShard(this.shards, mediaId);
         const s = this.shards.schema(shard);
         const [photo, rows] = await Promise.all([
             this.shards.query(shard, `SELECT 1 FROM ${s}.media WHERE id = $1`, [String(mediaId)]),

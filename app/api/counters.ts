@@ -15,6 +15,18 @@ export interface MediaCounts {
     readonly version: number;
 }
 
+/** A photo row's counters, as the statements that change them return them. */
+export interface CountsRow {
+    like_count: number;
+    comment_count: number;
+    /** bigint: pg hands it over as text. */
+    counts_version: string;
+}
+
+export function countsOf(row: CountsRow): MediaCounts {
+    return { likes: row.like_count, comments: row.comment_count, version: Number(row.counts_version) };
+}
+
 export const COUNTS_TTL_SECONDS = 600;
 export const LIKED_TTL_SECONDS = 3600;
 

@@ -2,15 +2,15 @@
  * Photos and feeds, as Instagram built them: a photo's row lives on its owner's shard; on upload its ID is
  * pushed onto each follower's feed list in Redis (bounded); reading a feed takes the IDs from Redis and
  * hydrates them: the photos' fixed fields from memcached (one multi-get across the ring) and their counts
- * and the viewer's likes from Redis (one pipeline), at the same time, falling back to the shards only for
+ * and the viewer's likes from Redis (one MGET), at the same time, falling back to the shards only for
  * what either cache lacks (one query per logical shard) and filling the caches.
  */
 import Redis from "ioredis";
 import { MemcachedPool } from "./memcached";
 import { ShardRouter, Unavailable } from "./shards";
-import { NotFound } from "./users";
+import { NotFound, Users } from "./users";
 import { MediaStore } from "./media-store";
-import { CachedMeta, CountersCache } from "./counters";
+import { CachedMeta, CountersCache, countsOf, CountsRow, MediaCounts } from "./counters";
 import { SessionUser } from "./sessions";
 import { execAll, readyRedis, redisCall } from "./redis";
 
@@ -36,16 +36,28 @@ export interface Media extends MediaRecord {
     readonly viewerHasLiked?: boolean;
 }
 
-interface MediaRow {
+interface MediaRow extends CountsRow {
     id: string; user_id: string; username: string | null; object_key: string; content_type: string; bytes: number; caption: string; created_at: Date;
-    like_count: number; comment_count: number; counts_version: string; viewer_liked: boolean | null;
+    viewer_liked: boolean | null;
 }
 
 const mediaKey = (id: string) => `media:${id}`;
 
+/** A photo as shown: its fixed fields, its counts, and whether the viewer liked it when there is a viewer. */
+const withCounts = (record: MediaRecord, counts: MediaCounts, viewerHasLiked?: boolean): Media =>
+    ({ ...record, likes: counts.likes, comments: counts.comments, ...(viewerHasLiked === undefined ? {} : { viewerHasLiked }) });
+
+/** The logical shard of a photo's ID; NotFound when this stack has no such logical shard. */
+export function photoShard(shards: ShardRouter, mediaId: bigint): number {
+    const shard = shards.knownLogicalShardOf(mediaId);
+    if (shard === undefined) throw new NotFound(`no media ${mediaId}`);
+    return shard;
+}
+
 export class Feeds {
     constructor(
         private readonly shards: ShardRouter,
+        private readonly users: Users,
         private readonly store: MediaStore,
         private readonly redis: Redis | undefined,
         private readonly cache: MemcachedPool | undefined,
@@ -81,17 +93,17 @@ export class Feeds {
             this.shards.query<MediaRow>(shard,
                 `INSERT INTO ${s}.media (user_id, object_key, content_type, bytes, caption) VALUES ($1, $2, $3, $4, $5) RETURNING *, $6::text AS username`,
                 [owner.id, key, contentType, body.length, caption, owner.username]),
-            this.shards.query<{ follower_id: string }>(shard, `SELECT follower_id FROM ${s}.followers WHERE followee_id = $1`, [owner.id]),
+            this.users.followers(BigInt(owner.id)),
         ]);
         const record = this.toRecord(row);
         const pipeline = redis.pipeline();
-        for (const f of [owner.id, ...followers.map((r) => String(r.follower_id))]) pipeline.lpush(`feed:${f}`, record.id).ltrim(`feed:${f}`, 0, FEED_LENGTH - 1);
+        for (const f of [owner.id, ...followers]) pipeline.lpush(`feed:${f}`, record.id).ltrim(`feed:${f}`, 0, FEED_LENGTH - 1);
         await execAll(pipeline);
         await Promise.all([
             this.cache?.set(mediaKey(record.id), JSON.stringify(record), CACHE_TTL_SECONDS),
             this.counters.storeCounts(record.id, { likes: 0, comments: 0, version: 0 }),
         ]);
-        return { media: { ...record, likes: 0, comments: 0, viewerHasLiked: false }, fannedOutTo: followers.length };
+        return { media: withCounts(record, { likes: 0, comments: 0, version: 0 }, false), fannedOutTo: followers.length };
     }
 
     async get(id: bigint, viewer?: string): Promise<Media> {
@@ -126,11 +138,11 @@ export class Feeds {
             const meta: CachedMeta = metas.get(id) ?? {};
             if (cached && meta.counts && (viewer === undefined || meta.liked !== undefined)) {
                 const record = JSON.parse(cached.toString("utf8")) as MediaRecord;
-                found.set(id, { ...record, likes: meta.counts.likes, comments: meta.counts.comments, ...(viewer === undefined ? {} : { viewerHasLiked: meta.liked }) });
+                found.set(id, withCounts(record, meta.counts, viewer === undefined ? undefined : meta.liked));
                 continue;
             }
-            const shard = this.shards.logicalShardOfId(BigInt(id));
-            if (shard < this.shards.logicalShards) byShard.set(shard, [...(byShard.get(shard) ?? []), id]);
+            const shard = this.shards.knownLogicalShardOf(BigInt(id));
+            if (shard !== undefined) byShard.set(shard, [...(byShard.get(shard) ?? []), id]);
         }
         await Promise.all([...byShard].map(async ([shard, shardIds]) => {
             const s = this.shards.schema(shard);
@@ -140,8 +152,8 @@ export class Feeds {
                 FROM ${s}.media m LEFT JOIN ${s}.users u ON u.id = m.user_id WHERE m.id = ANY($1::bigint[])`, [shardIds, viewer ?? null]);
             await Promise.all(rows.map(async (row) => {
                 const record = this.toRecord(row);
-                const counts = { likes: row.like_count, comments: row.comment_count, version: Number(row.counts_version) };
-                found.set(record.id, { ...record, likes: counts.likes, comments: counts.comments, ...(viewer === undefined ? {} : { viewerHasLiked: row.viewer_liked === true }) });
+                const counts = countsOf(row);
+                found.set(record.id, withCounts(record, counts, viewer === undefined ? undefined : row.viewer_liked === true));
                 await Promise.all([
                     records.has(mediaKey(record.id)) ? undefined : this.cache?.set(mediaKey(record.id), JSON.stringify(record), CACHE_TTL_SECONDS),
                     this.counters.storeCounts(record.id, counts),

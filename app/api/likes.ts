@@ -5,7 +5,8 @@
  */
 import { ShardRouter } from "./shards";
 import { NotFound } from "./users";
-import { CountersCache, MediaCounts } from "./counters";
+import { CountersCache, countsOf, CountsRow } from "./counters";
+import { photoShard } from "./feed";
 import { Activity } from "./activity";
 import { SessionUser } from "./sessions";
 
@@ -15,22 +16,15 @@ export interface LikeState {
     readonly viewerHasLiked: boolean;
 }
 
-interface CountsRow { user_id: string; like_count: number; comment_count: number; counts_version: string; changed: string }
+interface LikeRow extends CountsRow { user_id: string; changed: string }
 
 export class Likes {
     constructor(private readonly shards: ShardRouter, private readonly counters: CountersCache, private readonly activity: Activity) {}
 
-    /** The logical shard a photo's ID names, or NotFound when no such shard exists. */
-    private shardOf(mediaId: bigint): number {
-        const shard = this.shards.logicalShardOfId(mediaId);
-        if (shard >= this.shards.logicalShards) throw new NotFound(`no media ${mediaId}`);
-        return shard;
-    }
-
     async like(viewer: SessionUser, mediaId: bigint): Promise<LikeState> {
-        const shard = this.shardOf(mediaId);
+        const shard = photoShard(this.shards, mediaId);
         const s = this.shards.schema(shard);
-        const [row] = await this.shards.query<CountsRow>(shard, `
+        const [row] = await this.shards.query<LikeRow>(shard, `
             WITH photo AS (SELECT id FROM ${s}.media WHERE id = $1),
                  added AS (INSERT INTO ${s}.likes (media_id, user_id) SELECT id, $2 FROM photo ON CONFLICT DO NOTHING RETURNING 1),
                  n AS (SELECT count(*) AS changed FROM added)
@@ -40,9 +34,9 @@ export class Likes {
     }
 
     async unlike(viewer: SessionUser, mediaId: bigint): Promise<LikeState> {
-        const shard = this.shardOf(mediaId);
+        const shard = photoShard(this.shards, mediaId);
         const s = this.shards.schema(shard);
-        const [row] = await this.shards.query<CountsRow>(shard, `
+        const [row] = await this.shards.query<LikeRow>(shard, `
             WITH removed AS (DELETE FROM ${s}.likes WHERE media_id = $1 AND user_id = $2 RETURNING 1),
                  n AS (SELECT count(*) AS changed FROM removed)
             UPDATE ${s}.media SET like_count = like_count - n.changed, counts_version = counts_version + n.changed FROM n
@@ -50,9 +44,9 @@ export class Likes {
         return this.after(viewer, mediaId, row, false);
     }
 
-    private async after(viewer: SessionUser, mediaId: bigint, row: CountsRow | undefined, liked: boolean): Promise<LikeState> {
+    private async after(viewer: SessionUser, mediaId: bigint, row: LikeRow | undefined, liked: boolean): Promise<LikeState> {
         if (!row) throw new NotFound(`no media ${mediaId}`);
-        const counts: MediaCounts = { likes: row.like_count, comments: row.comment_count, version: Number(row.counts_version) };
+        const counts = countsOf(row);
         await Promise.all([this.counters.storeCounts(String(mediaId), counts), this.counters.setLiked(String(mediaId), viewer.id, liked)]);
         if (liked && Number(row.changed) > 0) await this.activity.record(String(row.user_id), { type: "like", actor: viewer, mediaId: String(mediaId) });
         return { likes: counts.likes, comments: counts.comments, viewerHasLiked: liked };

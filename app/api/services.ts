@@ -91,6 +91,7 @@ export function buildServices(config: ApiConfig): Services {
     const fixed = config.directory;
     const shards = new ShardRouter({ ...config, logicalShards: config.logicalShards }, () => directory?.current() ?? fixed, directory && (() => directory.refresh()));
     const counters = new CountersCache(redis);
-    const feeds = store ? new Feeds(shards, store, redis, cache, counters, config.mediaBaseUrl) : undefined;
-    return { ...base, shards, users: new Users(shards), feeds, likes: new Likes(shards, counters, activity), comments: new Comments(shards, counters, activity), directory };
+    const users = new Users(shards);
+    const feeds = store ? new Feeds(shards, users, store, redis, cache, counters, config.mediaBaseUrl) : undefined;
+    return { ...base, shards, users, feeds, likes: new Likes(shards, counters, activity), comments: new Comments(shards, counters, activity), directory };
 }

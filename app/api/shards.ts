@@ -83,6 +83,12 @@ export class ShardRouter {
         return decodeId(id).logicalShard;
     }
 
+    /** The logical shard an ID names, or undefined when this stack has no such logical shard (a made-up ID). */
+    knownLogicalShardOf(id: bigint): number | undefined {
+        const shard = this.logicalShardOfId(id);
+        return shard < this.config.logicalShards ? shard : undefined;
+    }
+
     physicalShardOf(logicalShard: number): number {
         return physicalShardIn(this.directory(), logicalShard);
     }

@@ -29,8 +29,8 @@ export class Users {
     }
 
     async get(id: bigint): Promise<User> {
-        const shard = this.shards.logicalShardOfId(id);
-        if (shard >= this.shards.logicalShards) throw new NotFound(`no user ${id}`);
+        const shard = this.shards.knownLogicalShardOf(id);
+        if (shard === undefined) throw new NotFound(`no user ${id}`);
         const [row] = await this.shards.query<UserRow>(shard, `SELECT id, username, created_at FROM ${this.shards.schema(shard)}.users WHERE id = $1`, [String(id)]);
         if (!row) throw new NotFound(`no user ${id}`);
         return toUser(row);

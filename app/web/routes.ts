@@ -8,7 +8,7 @@ import * as crypto from "crypto";
 import * as http from "http";
 import { CLIENT_SCRIPT } from "./client-script";
 import { indexHtml, STYLE_SHEET } from "./page";
-import { Route } from "../api/services";
+import { Route, RouteTable } from "../api/services";
 
 const short = (text: string) => crypto.createHash("sha256").update(text).digest("hex").slice(0, 16);
 export const SCRIPT_PATH = `/static/app-${short(CLIENT_SCRIPT)}.js`;
@@ -46,7 +46,7 @@ function send(req: http.IncomingMessage, res: http.ServerResponse, body: string,
 const asset = (body: string, type: string): Route => async (req, res) =>
     send(req, res, body, type, { "Cache-Control": "public, max-age=31536000, immutable" });
 
-export const WEB_ROUTES: readonly (readonly [string, RegExp, Route])[] = [
+export const WEB_ROUTES: RouteTable = [
     ["GET", /^\/$/, async (req, res, _p, s) => {
         if (req.headers["if-none-match"] === INDEX_ETAG) {
             res.writeHead(304, { ETag: INDEX_ETAG }).end();

@@ -6,7 +6,7 @@
  */
 import { HttpError, parseId, readJsonObject, requestUrl, sendJson } from "../http";
 import { need, RouteTable, Services } from "../services";
-import { clearedSessionCookie, clientAddress, requireSelf, requireViewer, sessionCookie } from "../auth";
+import { clearedSessionCookie, clientAddress, requireViewer, requireViewerAs, sessionCookie } from "../auth";
 import { hashPassword, PASSWORD_MAX_BYTES, passwordProblem, verifyPassword } from "../passwords";
 import { csrfTokenFor } from "../sessions";
 import { NotFound } from "../users";
@@ -58,9 +58,7 @@ export const ACCOUNT_ROUTES: RouteTable = [
     }],
     ["GET", /^\/api\/v1\/users\/([^/]+)$/, async (_req, res, [id], s) => sendJson(res, 200, await need(s.users, s).get(parseId(id, "user id")))],
     ["PUT", /^\/api\/v1\/users\/([^/]+)\/password$/, async (req, res, [id], s) => {
-        const viewer = await requireViewer(req, s.sessions);
-        const user = parseId(id, "user id");
-        requireSelf(viewer, user, "change the password");
+        const { viewer, userId: user } = await requireViewerAs(req, s.sessions, id, "change the password");
         const body = await readJsonObject(req, ["currentPassword", "newPassword"]);
         if (typeof body.currentPassword !== "string") throw new HttpError(400, "invalid_request", "currentPassword must be a string");
         const current = body.currentPassword;

@@ -1,15 +1,14 @@
 /** Photos: upload (as the session's user), one photo, and the viewer's own feed. */
 import { HttpError, parseId, queryLimit, readRawBody, requestUrl, sendJson } from "../http";
 import { need, RouteTable } from "../services";
-import { requireSelf, requireViewer, viewerOf } from "../auth";
+import { requireViewerAs, viewerOf } from "../auth";
 import { PHOTO_TYPES, photoExtension } from "../media-store";
 
 export const MAX_CAPTION = 2200;
 
 export const MEDIA_ROUTES: RouteTable = [
     ["POST", /^\/api\/v1\/users\/([^/]+)\/media$/, async (req, res, [id], s, ctx) => {
-        const viewer = await requireViewer(req, s.sessions);
-        requireSelf(viewer, parseId(id, "user id"), "upload a photo");
+        const { viewer } = await requireViewerAs(req, s.sessions, id, "upload a photo");
         const feeds = need(s.feeds, s);
         const contentType = (req.headers["content-type"] ?? "").split(";")[0].trim();
         if (!PHOTO_TYPES.includes(contentType)) throw new HttpError(415, "unsupported_media_type", `upload a photo as ${PHOTO_TYPES.join(", ")}`);
@@ -27,8 +26,7 @@ export const MEDIA_ROUTES: RouteTable = [
         sendJson(res, 200, await need(s.feeds, s).get(parseId(id, "media id"), viewer?.user.id));
     }],
     ["GET", /^\/api\/v1\/users\/([^/]+)\/feed$/, async (req, res, [id], s) => {
-        const viewer = await requireViewer(req, s.sessions);
-        requireSelf(viewer, parseId(id, "user id"), "read the feed of");
+        const { viewer } = await requireViewerAs(req, s.sessions, id, "read the feed of");
         sendJson(res, 200, await need(s.feeds, s).feed(viewer.user, queryLimit(requestUrl(req), 20, 100)));
     }],
 ];

@@ -1,23 +1,19 @@
 /** Follows, likes, comments and the activity feed. Every write acts as the session's user, and only as them. */
 import { HttpError, parseId, queryLimit, readJsonObject, requestUrl, sendJson } from "../http";
 import { need, RouteTable } from "../services";
-import { requireSelf, requireViewer } from "../auth";
+import { requireViewer, requireViewerAs } from "../auth";
 import { MAX_COMMENT_CHARS } from "../comments";
 import { ACTIVITY_LENGTH } from "../activity";
 
 export const SOCIAL_ROUTES: RouteTable = [
     ["PUT", /^\/api\/v1\/users\/([^/]+)\/following\/([^/]+)$/, async (req, res, [id, target], s) => {
-        const viewer = await requireViewer(req, s.sessions);
-        const follower = parseId(id, "user id");
-        requireSelf(viewer, follower, "follow someone");
+        const { viewer, userId: follower } = await requireViewerAs(req, s.sessions, id, "follow someone");
         const followee = parseId(target, "followed user id");
         if (await need(s.users, s).follow(follower, followee)) await s.activity.record(String(followee), { type: "follow", actor: viewer.user });
         res.writeHead(204).end();
     }],
     ["DELETE", /^\/api\/v1\/users\/([^/]+)\/following\/([^/]+)$/, async (req, res, [id, target], s) => {
-        const viewer = await requireViewer(req, s.sessions);
-        const follower = parseId(id, "user id");
-        requireSelf(viewer, follower, "unfollow someone");
+        const { userId: follower } = await requireViewerAs(req, s.sessions, id, "unfollow someone");
         await need(s.users, s).unfollow(follower, parseId(target, "followed user id"));
         res.writeHead(204).end();
     }],
@@ -57,8 +53,7 @@ export const SOCIAL_ROUTES: RouteTable = [
         res.writeHead(204).end();
     }],
     ["GET", /^\/api\/v1\/users\/([^/]+)\/activity$/, async (req, res, [id], s) => {
-        const viewer = await requireViewer(req, s.sessions);
-        requireSelf(viewer, parseId(id, "user id"), "read the activity of");
+        const { viewer } = await requireViewerAs(req, s.sessions, id, "read the activity of");
         sendJson(res, 200, { activity: await s.activity.list(viewer.user.id, queryLimit(requestUrl(req), 50, ACTIVITY_LENGTH)) });
     }],
 ];
