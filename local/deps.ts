@@ -32,8 +32,13 @@ export const REQUIREMENTS: readonly Requirement[] = [
     { program: "unshare", pkg: "util-linux", found: onPath("unshare") },
 ];
 
-export function missingRequirements(): Requirement[] {
-    return REQUIREMENTS.filter((r) => !r.found());
+/** Not needed to run the stack, installed with it: the load generator of `npm run bench:local`. */
+export const BENCH_REQUIREMENTS: readonly Requirement[] = [
+    { program: "wrk", pkg: "wrk", found: onPath("wrk") },
+];
+
+export function missingRequirements(of: readonly Requirement[] = REQUIREMENTS): Requirement[] {
+    return of.filter((r) => !r.found());
 }
 
 export function missingMessage(missing: readonly Requirement[]): string {
@@ -45,7 +50,7 @@ export function missingMessage(missing: readonly Requirement[]): string {
 /** apt-get install the missing packages; returns apt-get's exit status. */
 export function installDeps(): number {
     if (process.getuid?.() !== 0) throw new Error("install-deps runs apt-get and must run as root (as a user: sudo npm run local -- install-deps)");
-    const pkgs = [...new Set(missingRequirements().map((m) => m.pkg))];
+    const pkgs = [...new Set(missingRequirements([...REQUIREMENTS, ...BENCH_REQUIREMENTS]).map((m) => m.pkg))];
     if (pkgs.length === 0) {
         console.log("install-deps: every program the local stack needs is installed");
         return 0;

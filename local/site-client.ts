@@ -86,6 +86,13 @@ export class SiteClient {
         return this.request(method, path, body, contentType, undefined, this.sessions.get(userId)!.token);
     }
 
+    /** The bearer token this client holds for `userId` (to hand to a load generator). */
+    tokenOf(userId: string): string {
+        const token = this.sessions.get(userId)?.token;
+        if (!token) throw new Error(`user ${userId} has no session in this client: createUser or login first`);
+        return token;
+    }
+
     /** Carry another client's sessions over (a new client after a restart of the site). */
     adoptSessions(from: SiteClient): void {
         for (const [id, session] of from.sessions) this.sessions.set(id, { ...session });
