@@ -8,13 +8,28 @@
 import Redis from "ioredis";
 import { MemcachedPool } from "./memcached";
 import { ShardRouter, Unavailable } from "./shards";
-import { NotFound, Users } from "./users";
+import { NotFound } from "./users";
 import { MediaStore } from "./media-store";
 import { CachedMeta, CountersCache, countsOf, CountsRow, MediaCounts } from "./counters";
 import { SessionUser } from "./sessions";
-import { execAll, readyRedis, redisCall } from "./redis";
+import { readyRedis, redisCall } from "./redis";
 
 export const FEED_LENGTH = 500;
+/** Feeds pushed to by one script call: a large fan-out runs as several, so Redis serves others in between. */
+const FAN_OUT_BATCH = 1000;
+
+/**
+ * LPUSH the ID onto each feed (KEYS) and trim each to its length: one command for a whole fan-out instead of
+ * two per follower (measured: a 20-command pipeline costs the app 221 µs of CPU in ioredis).
+ */
+const PUSH_TO_FEEDS = `
+for _, feed in ipairs(KEYS) do
+    redis.call('LPUSH', feed, ARGV[1])
+    redis.call('LTRIM', feed, 0, tonumber(ARGV[2]))
+end
+return #KEYS`;
+
+type FeedRedis = Redis & { pushToFeeds(numberOfKeys: number, ...args: string[]): Promise<number> };
 const CACHE_TTL_SECONDS = 3600;
 
 /** What never changes about a photo: cached whole in memcached. */
@@ -44,8 +59,20 @@ interface MediaRow extends CountsRow {
 const mediaKey = (id: string) => `media:${id}`;
 
 /** A photo as shown: its fixed fields, its counts, and whether the viewer liked it when there is a viewer. */
-const withCounts = (record: MediaRecord, counts: MediaCounts, viewerHasLiked?: boolean): Media =>
+export const withCounts = (record: MediaRecord, counts: MediaCounts, viewerHasLiked?: boolean): Media =>
     ({ ...record, likes: counts.likes, comments: counts.comments, ...(viewerHasLiked === undefined ? {} : { viewerHasLiked }) });
+
+/**
+ * withCounts as JSON text, from the record's JSON text (JSON.stringify of a MediaRecord, as cached): the same
+ * text JSON.stringify(withCounts(record, …)) gives, without parsing the record or building an object.
+ */
+export function mediaJson(recordJson: string, counts: MediaCounts, viewerHasLiked?: boolean): string {
+    const liked = viewerHasLiked === undefined ? "" : `,"viewerHasLiked":${viewerHasLiked}`;
+    return `${recordJson.slice(0, -1)},"likes":${counts.likes},"comments":${counts.comments}${liked}}`;
+}
+
+/** Does this cached text look like the record of photo `id` (a JSON object that starts with its id)? */
+const isRecordOf = (text: string, id: string) => text.startsWith(`{"id":"${id}",`) && text.endsWith("}");
 
 /** The logical shard of a photo's ID; NotFound when this stack has no such logical shard. */
 export function photoShard(shards: ShardRouter, mediaId: bigint): number {
@@ -57,13 +84,14 @@ export function photoShard(shards: ShardRouter, mediaId: bigint): number {
 export class Feeds {
     constructor(
         private readonly shards: ShardRouter,
-        private readonly users: Users,
         private readonly store: MediaStore,
         private readonly redis: Redis | undefined,
         private readonly cache: MemcachedPool | undefined,
         private readonly counters: CountersCache,
         private readonly mediaBaseUrl: string,
-    ) {}
+    ) {
+        if (redis && !("pushToFeeds" in redis)) redis.defineCommand("pushToFeeds", { lua: PUSH_TO_FEEDS });
+    }
 
     private toRecord(r: MediaRow): MediaRecord {
         return {
@@ -80,7 +108,7 @@ export class Feeds {
 
     /** Store the bytes, record the row on the owner's shard, push the ID onto the owner's and followers' feeds. */
     async upload(owner: SessionUser, body: Buffer, contentType: string, ext: string, caption: string): Promise<{ media: Media; fannedOutTo: number }> {
-        const redis = readyRedis(this.redis);
+        const redis = readyRedis(this.redis) as FeedRedis;
         const shard = this.shards.logicalShardOfId(BigInt(owner.id));
         const s = this.shards.schema(shard);
         const key = `photos/${owner.id}/${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}.${ext}`;
@@ -89,56 +117,63 @@ export class Feeds {
         } catch (e) {
             throw new Unavailable(this.store.name, e as Error);
         }
-        const [[row], followers] = await Promise.all([
-            this.shards.query<MediaRow>(shard,
-                `INSERT INTO ${s}.media (user_id, object_key, content_type, bytes, caption) VALUES ($1, $2, $3, $4, $5) RETURNING *, $6::text AS username`,
-                [owner.id, key, contentType, body.length, caption, owner.username]),
-            this.users.followers(BigInt(owner.id)),
-        ]);
+        // The row and the owner's followers (on the same shard) in one statement: one round trip, not two.
+        const [row] = await this.shards.query<MediaRow & { followers: string[] }>(shard, `
+            WITH m AS (INSERT INTO ${s}.media (user_id, object_key, content_type, bytes, caption) VALUES ($1, $2, $3, $4, $5) RETURNING *)
+            SELECT m.*, $6::text AS username, ARRAY(SELECT follower_id::text FROM ${s}.followers WHERE followee_id = $1) AS followers FROM m`,
+            [owner.id, key, contentType, body.length, caption, owner.username]);
         const record = this.toRecord(row);
-        const pipeline = redis.pipeline();
-        for (const f of [owner.id, ...followers]) pipeline.lpush(`feed:${f}`, record.id).ltrim(`feed:${f}`, 0, FEED_LENGTH - 1);
-        await execAll(pipeline);
+        const followers = row.followers;
+        const feeds = [owner.id, ...followers].map((f) => `feed:${f}`);
+        const fanOut: Promise<unknown>[] = [];
+        for (let i = 0; i < feeds.length; i += FAN_OUT_BATCH) {
+            const batch = feeds.slice(i, i + FAN_OUT_BATCH);
+            fanOut.push(redisCall(() => redis.pushToFeeds(batch.length, ...batch, record.id, String(FEED_LENGTH - 1))));
+        }
         await Promise.all([
+            ...fanOut,
             this.cache?.set(mediaKey(record.id), JSON.stringify(record), CACHE_TTL_SECONDS),
             this.counters.storeCounts(record.id, { likes: 0, comments: 0, version: 0 }),
         ]);
         return { media: withCounts(record, { likes: 0, comments: 0, version: 0 }, false), fannedOutTo: followers.length };
     }
 
-    async get(id: bigint, viewer?: string): Promise<Media> {
-        const [media] = await this.hydrate([String(id)], viewer);
+    /** One photo, as JSON text. */
+    async get(id: bigint, viewer?: string): Promise<string> {
+        const { items: [media] } = await this.hydrate([String(id)], viewer);
         if (!media) throw new NotFound(`no media ${id}`);
         return media;
     }
 
-    /** The viewer's own feed, newest first, up to `limit`. */
-    async feed(viewer: SessionUser, limit: number): Promise<{ media: Media[]; cacheHits: number }> {
+    /** The IDs on a user's feed, newest first, up to `limit` (Redis away is a rejection, never a throw). */
+    async feedIds(userId: string, limit: number): Promise<string[]> {
         const redis = readyRedis(this.redis);
-        const ids = await redisCall(() => redis.lrange(`feed:${viewer.id}`, 0, limit - 1));
-        let cacheHits = 0;
-        const media = await this.hydrate(ids, viewer.id, (n) => (cacheHits = n));
-        return { media, cacheHits };
+        return redisCall(() => redis.lrange(`feed:${userId}`, 0, limit - 1));
+    }
+
+    /** The viewer's feed page of these IDs (from feedIds), as the JSON text of { media, cacheHits }. */
+    async feedPage(viewer: SessionUser, ids: readonly string[]): Promise<string> {
+        const { items, cacheHits } = await this.hydrate(ids, viewer.id);
+        return `{"media":[${items.join(",")}],"cacheHits":${cacheHits}}`;
     }
 
     /**
-     * Photos by ID, in the given order (IDs that name no photo are left out). Both caches are asked at once;
-     * a photo either lacks comes from its shard, one query per logical shard, and fills both.
+     * Photos by ID as JSON text, in the given order (IDs that name no photo are left out). Both caches are
+     * asked at once; a photo either lacks comes from its shard, one query per logical shard, and fills both.
+     * A cached record is JSON already: the counts are spliced onto it, so a cached photo is never parsed.
      */
-    private async hydrate(ids: string[], viewer?: string, reportHits?: (n: number) => void): Promise<Media[]> {
+    private async hydrate(ids: readonly string[], viewer?: string): Promise<{ items: string[]; cacheHits: number }> {
         const [records, metas] = await Promise.all([
-            this.cache ? this.cache.getMulti(ids.map(mediaKey)) : Promise.resolve(new Map<string, Buffer>()),
+            this.cache ? this.cache.getMultiText(ids.map(mediaKey)) : Promise.resolve(new Map<string, string>()),
             this.counters.read(ids, viewer),
         ]);
-        reportHits?.(records.size);
-        const found = new Map<string, Media>();
+        const found = new Map<string, string>();
         const byShard = new Map<number, string[]>();
         for (const id of ids) {
             const cached = records.get(mediaKey(id));
-            const meta: CachedMeta = metas.get(id) ?? {};
-            if (cached && meta.counts && (viewer === undefined || meta.liked !== undefined)) {
-                const record = JSON.parse(cached.toString("utf8")) as MediaRecord;
-                found.set(id, withCounts(record, meta.counts, viewer === undefined ? undefined : meta.liked));
+            const meta: CachedMeta | undefined = metas.get(id);
+            if (cached !== undefined && isRecordOf(cached, id) && meta?.counts && (viewer === undefined || meta.liked !== undefined)) {
+                found.set(id, mediaJson(cached, meta.counts, viewer === undefined ? undefined : meta.liked));
                 continue;
             }
             const shard = this.shards.knownLogicalShardOf(BigInt(id));
@@ -151,16 +186,22 @@ export class Feeds {
                        CASE WHEN $2::bigint IS NULL THEN NULL ELSE EXISTS (SELECT FROM ${s}.likes l WHERE l.media_id = m.id AND l.user_id = $2) END AS viewer_liked
                 FROM ${s}.media m LEFT JOIN ${s}.users u ON u.id = m.user_id WHERE m.id = ANY($1::bigint[])`, [shardIds, viewer ?? null]);
             await Promise.all(rows.map(async (row) => {
-                const record = this.toRecord(row);
+                const record = JSON.stringify(this.toRecord(row));
                 const counts = countsOf(row);
-                found.set(record.id, withCounts(record, counts, viewer === undefined ? undefined : row.viewer_liked === true));
+                const id = String(row.id);
+                found.set(id, mediaJson(record, counts, viewer === undefined ? undefined : row.viewer_liked === true));
                 await Promise.all([
-                    records.has(mediaKey(record.id)) ? undefined : this.cache?.set(mediaKey(record.id), JSON.stringify(record), CACHE_TTL_SECONDS),
-                    this.counters.storeCounts(record.id, counts),
-                    viewer === undefined ? undefined : this.counters.fillLiked(record.id, viewer, row.viewer_liked === true),
+                    records.has(mediaKey(id)) ? undefined : this.cache?.set(mediaKey(id), record, CACHE_TTL_SECONDS),
+                    this.counters.storeCounts(id, counts),
+                    viewer === undefined ? undefined : this.counters.fillLiked(id, viewer, row.viewer_liked === true),
                 ]);
             }));
         }));
-        return ids.map((id) => found.get(id)).filter((m): m is Media => m !== undefined);
+        const items: string[] = [];
+        for (const id of ids) {
+            const item = found.get(id);
+            if (item !== undefined) items.push(item);
+        }
+        return { items, cacheHits: records.size };
     }
 }

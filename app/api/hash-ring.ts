@@ -8,6 +8,8 @@ import * as crypto from "crypto";
 
 const POINTS_PER_DIGEST = 4;
 const DIGESTS_PER_NODE = 40;
+/** Keys whose node is remembered: a feed page asks for the same hot photos again and again. */
+const MEMO_KEYS = 100_000;
 
 function point(digest: Buffer, h: number): number {
     return ((digest[3 + h * 4] << 24) | (digest[2 + h * 4] << 16) | (digest[1 + h * 4] << 8) | digest[h * 4]) >>> 0;
@@ -15,6 +17,8 @@ function point(digest: Buffer, h: number): number {
 
 export class HashRing<T extends string = string> {
     private readonly points: { at: number; node: T }[] = [];
+    /** nodeFor's answers (an MD5 per key otherwise), forgotten all at once when full. */
+    private readonly memo = new Map<string, T>();
 
     constructor(readonly nodes: readonly T[]) {
         if (nodes.length === 0) throw new Error("a hash ring needs at least one node");
@@ -29,6 +33,16 @@ export class HashRing<T extends string = string> {
     }
 
     nodeFor(key: string): T {
+        let node = this.memo.get(key);
+        if (node === undefined) {
+            if (this.memo.size >= MEMO_KEYS) this.memo.clear();
+            node = this.locate(key);
+            this.memo.set(key, node);
+        }
+        return node;
+    }
+
+    private locate(key: string): T {
         const at = point(crypto.createHash("md5").update(key).digest(), 0);
         // First point at or after the key's position, wrapping around the circle.
         let lo = 0;
@@ -46,7 +60,9 @@ export class HashRing<T extends string = string> {
         const groups = new Map<T, string[]>();
         for (const key of keys) {
             const node = this.nodeFor(key);
-            groups.set(node, [...(groups.get(node) ?? []), key]);
+            const group = groups.get(node);
+            if (group) group.push(key);
+            else groups.set(node, [key]);
         }
         return groups;
     }

@@ -8,7 +8,11 @@ export class HttpError extends Error {
 }
 
 export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-    const text = JSON.stringify(body);
+    sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** A body that is JSON text already (built from cached JSON). */
+export function sendJsonText(res: http.ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
     res.writeHead(status, { ...headers, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), "Cache-Control": "no-store" });
     res.end(text);
 }
@@ -60,11 +64,17 @@ export function parseId(text: string, what: string): bigint {
     return BigInt(text);
 }
 
-/** A `limit` query parameter: 1 to `max`, `fallback` when absent. */
-export function queryLimit(url: URL, fallback: number, max: number): number {
+/** A `limit` query parameter: 1 to `max`, `fallback` when absent; undefined when it is not one. */
+export function parseLimit(url: URL, fallback: number, max: number): number | undefined {
     const text = url.searchParams.get("limit") ?? String(fallback);
-    if (!/^\d{1,4}$/.test(text) || Number(text) < 1 || Number(text) > max) throw new HttpError(400, "invalid_request", `limit must be 1-${max}`);
-    return Number(text);
+    return /^\d{1,4}$/.test(text) && Number(text) >= 1 && Number(text) <= max ? Number(text) : undefined;
+}
+
+/** parseLimit, or 400. */
+export function queryLimit(url: URL, fallback: number, max: number): number {
+    const limit = parseLimit(url, fallback, max);
+    if (limit === undefined) throw new HttpError(400, "invalid_request", `limit must be 1-${max}`);
+    return limit;
 }
 
 export function requestUrl(req: http.IncomingMessage): URL {

@@ -22,11 +22,17 @@ interface Pending {
     complete: (buffer: Buffer) => number;
 }
 
-/** One connection to one node; requests are pipelined in order and answered in order. */
+/**
+ * One connection to one node; requests are pipelined in order and answered in order. The requests made in
+ * one turn of the event loop (by every request this worker is serving) go out in one write, so that under
+ * load a node reads many per wake-up, and its replies come back together.
+ */
 class Connection {
     private socket?: net.Socket;
-    private buffer = Buffer.alloc(0);
+    private buffer: Buffer = Buffer.alloc(0);
     private readonly queue: Pending[] = [];
+    /** Commands not written yet: their Pending entries are already at the end of `queue`. */
+    private outgoing: Buffer[] = [];
 
     constructor(private readonly host: string, private readonly port: number, private readonly timeoutMs: number) {}
 
@@ -44,7 +50,7 @@ class Connection {
     }
 
     private onData(data: Buffer): void {
-        this.buffer = Buffer.concat([this.buffer, data]);
+        this.buffer = this.buffer.length === 0 ? data : Buffer.concat([this.buffer, data]);
         while (this.queue.length > 0) {
             const length = this.queue[0].complete(this.buffer);
             if (length < 0) return;
@@ -57,14 +63,22 @@ class Connection {
     private failAll(e: Error): void {
         this.socket?.destroy();
         this.socket = undefined;
+        // Unwritten commands go with their requests: written later, their replies would answer others.
+        this.outgoing = [];
         for (const p of this.queue.splice(0)) p.reject(e);
     }
 
     request(command: Buffer, complete: Pending["complete"]): Promise<Buffer> {
         return new Promise((resolve, reject) => {
             this.queue.push({ resolve, reject, complete });
-            this.connect().write(command);
+            if (this.outgoing.push(command) === 1) setImmediate(() => this.flush());
         });
+    }
+
+    private flush(): void {
+        const batch = this.outgoing;
+        this.outgoing = [];
+        if (batch.length > 0) this.connect().write(batch.length === 1 ? batch[0] : Buffer.concat(batch));
     }
 
     close(): void {
@@ -117,20 +131,30 @@ export class MemcachedPool {
     }
 
     /** The values found; keys on a node that failed are simply missing. */
-    async getMulti(keys: readonly string[]): Promise<Map<string, Buffer>> {
+    getMulti(keys: readonly string[]): Promise<Map<string, Buffer>> {
+        return this.getEach(keys, (reply, start, end) => Buffer.from(reply.subarray(start, end)));
+    }
+
+    /** getMulti of UTF-8 text values, decoded straight from the reply (no copy of each value first). */
+    getMultiText(keys: readonly string[]): Promise<Map<string, string>> {
+        return this.getEach(keys, (reply, start, end) => reply.toString("utf8", start, end));
+    }
+
+    private async getEach<T>(keys: readonly string[], value: (reply: Buffer, start: number, end: number) => T): Promise<Map<string, T>> {
         keys.forEach(checkKey);
-        const found = new Map<string, Buffer>();
+        const found = new Map<string, T>();
         await Promise.all([...this.ring.group(keys)].map(async ([node, nodeKeys]) => {
             try {
-                const reply = await this.connections.get(node)!.request(Buffer.from(`get ${nodeKeys.join(" ")}${CRLF}`), getReplyLength);
+                const reply = await this.connections.get(node)!.request(Buffer.from(`get ${nodeKeys.join(" ")}${CRLF}`, "latin1"), getReplyLength);
                 let offset = 0;
                 for (;;) {
                     const eol = reply.indexOf(CRLF, offset);
                     const header = /^VALUE (\S+) \d+ (\d+)/.exec(reply.toString("latin1", offset, eol));
                     if (!header) break;
                     const start = eol + 2;
-                    found.set(header[1], Buffer.from(reply.subarray(start, start + Number(header[2]))));
-                    offset = start + Number(header[2]) + 2;
+                    const end = start + Number(header[2]);
+                    found.set(header[1], value(reply, start, end));
+                    offset = end + 2;
                 }
             } catch {
                 // A node down or slow is a miss, never an error: the shards have the data.

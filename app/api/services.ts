@@ -71,6 +71,9 @@ export function buildServices(config: ApiConfig): Services {
               maxRetriesPerRequest: 1,
               connectTimeout: 1000,
               retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+              // Commands issued in one turn of the event loop (a request's session and feed lookups, and
+              // other requests' meanwhile) go out in one write and come back in one read.
+              enableAutoPipelining: true,
           })
         : undefined;
     redis?.on("error", () => undefined);
@@ -92,6 +95,6 @@ export function buildServices(config: ApiConfig): Services {
     const shards = new ShardRouter({ ...config, logicalShards: config.logicalShards }, () => directory?.current() ?? fixed, directory && (() => directory.refresh()));
     const counters = new CountersCache(redis);
     const users = new Users(shards);
-    const feeds = store ? new Feeds(shards, users, store, redis, cache, counters, config.mediaBaseUrl) : undefined;
+    const feeds = store ? new Feeds(shards, store, redis, cache, counters, config.mediaBaseUrl) : undefined;
     return { ...base, shards, users, feeds, likes: new Likes(shards, counters, activity), comments: new Comments(shards, counters, activity), directory };
 }

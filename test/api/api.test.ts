@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { eventually, tcpExchange } from "../harness/daemons";
-import { Account, ApiStack, LOGICAL } from "../harness/api-stack";
+import { spawnSync } from "child_process";
+import { Account, API_PASSWORDS, ApiStack, LOGICAL } from "../harness/api-stack";
 import { physicalShardOf } from "../../core/shard-map";
 import { decodeId } from "../../core/ids";
 
@@ -148,6 +149,21 @@ describe("users on two physical shards", () => {
         expect((await call("GET", `/api/v1/media/${photo.id}`, undefined, {}, ana)).json).toEqual(photo);
         const { viewerHasLiked: _mine, ...anonymous } = photo;
         expect((await call("GET", `/api/v1/media/${photo.id}`)).json).toEqual(anonymous);
+    });
+
+    test("an upload reaches every follower's feed once, past the size of one fan-out script call (2,500 followers)", async () => {
+        const [fay] = await signupAll(["fay_f"]);
+        const logical = decodeId(BigInt(fay.id)).logicalShard;
+        const schema = `shard${String(logical).padStart(4, "0")}`;
+        // Followers as rows (followers live on the followee's shard); their own rows do not matter to a fan-out.
+        api.shards[physicalShardOf(logical, LOGICAL, 2)].sql(`INSERT INTO ${schema}.followers (followee_id, follower_id) SELECT ${fay.id}, g FROM generate_series(900000001, 900002500) g`, "instagram");
+        const r = await upload(fay, JPEG, "image/jpeg", "to many");
+        expect(r.status, JSON.stringify(r.json)).toBe(201);
+        expect(r.json.fannedOutTo).toBe(2500);
+        const redis = (...args: string[]) => spawnSync("redis-cli", ["-h", api.redis, "-a", API_PASSWORDS.redis, "--no-auth-warning", ...args], { encoding: "utf8" }).stdout.trim();
+        for (const follower of [900000001, 900001000, 900001001, 900002000, 900002001, 900002500]) expect(redis("LRANGE", `feed:${follower}`, "0", "-1")).toBe(r.json.media.id);
+        expect(redis("LRANGE", `feed:${fay.id}`, "0", "-1")).toBe(r.json.media.id);
+        expect(redis("EXISTS", "feed:900002501")).toBe("0");
     });
 
     test("feeds hydrate from memcached; after a flush they come from the shards and fill the cache again", async () => {

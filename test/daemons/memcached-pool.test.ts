@@ -39,6 +39,15 @@ describe("memcached pool", () => {
         expect(new Set(keys.map((k) => pool.nodeFor(k))).size).toBe(2);
     });
 
+    test("many multi-gets at once (one write per node per turn of the event loop): each gets its own values", async () => {
+        const asks = Array.from({ length: 100 }, (_, i) => keys.slice(i, i + 1 + (i % 7)));
+        const answers = await Promise.all(asks.map((ks, i) => (i % 2 ? pool.getMultiText(ks) : pool.getMulti(ks))));
+        answers.forEach((found, i) => {
+            expect([...found.keys()].sort()).toEqual([...asks[i]].sort());
+            for (const [k, v] of found) expect(JSON.parse(v.toString())).toEqual({ id: k });
+        });
+    });
+
     test("misses are absent, values may hold CRLF and binary bytes", async () => {
         const tricky = Buffer.from([0, 13, 10, 69, 78, 68, 13, 10, 255]);
         expect(await pool.set("blob:1", tricky)).toBe(true);

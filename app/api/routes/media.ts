@@ -1,5 +1,5 @@
 /** Photos: upload (as the session's user), one photo, and the viewer's own feed. */
-import { HttpError, parseId, queryLimit, readRawBody, requestUrl, sendJson } from "../http";
+import { HttpError, parseId, parseLimit, queryLimit, readRawBody, requestUrl, sendJson, sendJsonText } from "../http";
 import { need, RouteTable } from "../services";
 import { requireViewerAs, viewerOf } from "../auth";
 import { PHOTO_TYPES, photoExtension } from "../media-store";
@@ -23,10 +23,18 @@ export const MEDIA_ROUTES: RouteTable = [
     }],
     ["GET", /^\/api\/v1\/media\/([^/]+)$/, async (req, res, [id], s) => {
         const viewer = await viewerOf(req, s.sessions);
-        sendJson(res, 200, await need(s.feeds, s).get(parseId(id, "media id"), viewer?.user.id));
+        sendJsonText(res, 200, await need(s.feeds, s).get(parseId(id, "media id"), viewer?.user.id));
     }],
     ["GET", /^\/api\/v1\/users\/([^/]+)\/feed$/, async (req, res, [id], s) => {
+        const url = requestUrl(req);
+        // The feed's IDs go to Redis in the same write as the session lookup, and are used only once the session
+        // proves to be this user's: requireViewerAs's checks and their order (401, 400, 403) stand.
+        const limit = parseLimit(url, 20, 100);
+        const early = s.feeds && limit !== undefined && /^\d{1,19}$/.test(id) ? s.feeds.feedIds(id, limit) : undefined;
+        early?.catch(() => undefined);
         const { viewer } = await requireViewerAs(req, s.sessions, id, "read the feed of");
-        sendJson(res, 200, await need(s.feeds, s).feed(viewer.user, queryLimit(requestUrl(req), 20, 100)));
+        const feeds = need(s.feeds, s);
+        const ids = await (early ?? feeds.feedIds(viewer.user.id, queryLimit(url, 20, 100)));
+        sendJsonText(res, 200, await feeds.feedPage(viewer.user, ids));
     }],
 ];
