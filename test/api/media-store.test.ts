@@ -50,6 +50,16 @@ describe("media stores", () => {
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
+    test("directory: a directory removed after the store made it is made again (the store remembers what it made)", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "media-"));
+        const store = new DirectoryMediaStore(dir);
+        await store.put("photos/2/a.png", Buffer.from("one"), "image/png");
+        fs.rmSync(path.join(dir, "photos"), { recursive: true });
+        await store.put("photos/2/b.png", Buffer.from("two"), "image/png");
+        expect(fs.readFileSync(path.join(dir, "photos/2/b.png"), "utf8")).toBe("two");
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
     test("a photo's bytes must match its declared type", () => {
         expect(photoExtension("image/jpeg", Buffer.from([0xff, 0xd8, 0xff, 0xe0]))).toBe("jpg");
         expect(photoExtension("image/png", Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe("png");
