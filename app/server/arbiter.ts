@@ -48,6 +48,14 @@ export function bootBackoffMs(failures: number): number {
     return failures <= 0 ? 0 : Math.min(BOOT_BACKOFF_MAX_MS, BOOT_BACKOFF_FIRST_MS * 2 ** (failures - 1));
 }
 
+/**
+ * Node flags for every worker. A request allocates a few hundred short-lived objects and strings; V8's
+ * young generation starts at 1 MiB semi-spaces and scavenges thousands of times a second under load. Let it
+ * grow to 32 MiB (only as the worker's allocation rate asks for it): on the one-machine stack, a feed read
+ * cost the app workers 606-745 µs of CPU with the default and 473-544 µs with this.
+ */
+export const WORKER_NODE_FLAGS = ["--max-semi-space-size=32"];
+
 export class Arbiter {
     private readonly workers = new Map<number, WorkerState>();
     private readonly queue: Signal[] = [];
@@ -83,7 +91,7 @@ export class Arbiter {
         // worker that has just closed its listener for a reload or recycle can hang: under load, tests saw
         // one in about five reloads time out. Zero failed requests on reload wins over throughput here.
         cluster.schedulingPolicy = cluster.SCHED_NONE;
-        cluster.setupPrimary({ exec: require.resolve("./worker-main"), silent: false });
+        cluster.setupPrimary({ exec: require.resolve("./worker-main"), silent: false, execArgv: [...process.execArgv, ...WORKER_NODE_FLAGS] });
         for (const signal of SIGNALS) process.on(signal, () => this.enqueue(signal));
         cluster.on("message", (worker, message: WorkerMessage) => this.onMessage(worker, message));
         cluster.on("exit", (worker, code, signal) => this.onExit(worker, code, signal));

@@ -9,6 +9,7 @@ import * as path from "path";
 import { afterEach, describe, expect, test } from "vitest";
 import { childPids, FLAKY_APP, get, loadUntil, RunningServer, sleep, startServer, TEST_APP, waitUntilServing } from "../harness/server";
 import { eventually } from "../harness/daemons";
+import { WORKER_NODE_FLAGS } from "../../app/server/arbiter";
 
 const HOST = "127.0.8.1";
 let port = 18000;
@@ -97,6 +98,14 @@ describe("instagram-app serve", () => {
         // Jitter: the limits are not all the same (20..25 each; equal by chance only rarely over 3+ workers).
         expect(served.every((n) => n <= 25)).toBe(true);
     }, 60_000);
+
+    test("workers run with the worker node flags (a young generation sized for a server's allocation rate)", async () => {
+        const { server } = await serve([], 2);
+        for (const pid of childPids(server.pid)) {
+            const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+            expect(argv).toEqual(expect.arrayContaining(WORKER_NODE_FLAGS));
+        }
+    }, 30_000);
 
     test("TTIN adds a worker; TTOU retires the oldest, never below one", async () => {
         const { server } = await serve([], 2);
