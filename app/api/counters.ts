@@ -8,6 +8,7 @@
  * Entries expire, which bounds how long a copy can be wrong after a write whose cache update was lost.
  */
 import Redis from "ioredis";
+import { RedisReader } from "./redis-reader";
 
 export interface MediaCounts {
     readonly likes: number;
@@ -61,7 +62,8 @@ export interface CachedMeta {
 export class CountersCache {
     private readonly redis?: CounterRedis;
 
-    constructor(redis: Redis | undefined) {
+    /** Reads go to `reader`, writes to `redis`. */
+    constructor(redis: Redis | undefined, private readonly reader: RedisReader | undefined) {
         if (redis && !("storeCountsIfNewer" in redis)) redis.defineCommand("storeCountsIfNewer", { numberOfKeys: 1, lua: STORE_IF_NEWER });
         this.redis = redis as CounterRedis | undefined;
     }
@@ -73,10 +75,10 @@ export class CountersCache {
     /** What the cache holds for these photos: one MGET of their copies and the viewer's likes. */
     async read(ids: readonly string[], viewer?: string): Promise<Map<string, CachedMeta>> {
         const found = new Map<string, CachedMeta>();
-        const redis = this.usable();
-        if (!redis || ids.length === 0) return found;
+        const reader = this.reader;
+        if (!reader?.ready || ids.length === 0) return found;
         const keys = [...ids.map(countsKey), ...(viewer ? ids.map((id) => likedKey(id, viewer)) : [])];
-        const values = await redis.mget(...keys).catch(() => undefined);
+        const values = await reader.mget(keys).catch(() => undefined);
         if (!values) return found;
         ids.forEach((id, i) => {
             const liked = viewer ? values[ids.length + i] : null;

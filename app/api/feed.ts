@@ -12,7 +12,8 @@ import { NotFound } from "./users";
 import { MediaStore } from "./media-store";
 import { CachedMeta, CountersCache, countsOf, CountsRow, MediaCounts } from "./counters";
 import { SessionUser } from "./sessions";
-import { readyRedis, redisCall } from "./redis";
+import { readyReader, readyRedis, redisCall } from "./redis";
+import { RedisReader } from "./redis-reader";
 
 export const FEED_LENGTH = 500;
 /** Feeds pushed to by one script call: a large fan-out runs as several, so Redis serves others in between. */
@@ -86,6 +87,7 @@ export class Feeds {
         private readonly shards: ShardRouter,
         private readonly store: MediaStore,
         private readonly redis: Redis | undefined,
+        private readonly reader: RedisReader | undefined,
         private readonly cache: MemcachedPool | undefined,
         private readonly counters: CountersCache,
         private readonly mediaBaseUrl: string,
@@ -147,8 +149,8 @@ export class Feeds {
 
     /** The IDs on a user's feed, newest first, up to `limit` (Redis away is a rejection, never a throw). */
     async feedIds(userId: string, limit: number): Promise<string[]> {
-        const redis = readyRedis(this.redis);
-        return redisCall(() => redis.lrange(`feed:${userId}`, 0, limit - 1));
+        const reader = readyReader(this.reader);
+        return redisCall(() => reader.lrange(`feed:${userId}`, 0, limit - 1));
     }
 
     /** The viewer's feed page of these IDs (from feedIds), as the JSON text of { media, cacheHits }. */

@@ -5,10 +5,17 @@
  */
 import Redis, { ChainableCommander } from "ioredis";
 import { Unavailable } from "./shards";
+import { RedisReader } from "./redis-reader";
 
 export function readyRedis(redis: Redis | undefined): Redis {
     if (!redis || redis.status !== "ready") throw new Unavailable("redis");
     return redis;
+}
+
+/** The read connection, or Unavailable while it is down. */
+export function readyReader(reader: RedisReader | undefined): RedisReader {
+    if (!reader?.ready) throw new Unavailable("redis");
+    return reader;
 }
 
 /** Each command's result, in order; Unavailable when the pipeline or any command in it failed. */

@@ -20,12 +20,15 @@ import { CountersCache } from "./counters";
 import { Activity } from "./activity";
 import { Likes } from "./likes";
 import { Comments } from "./comments";
+import { RedisReader } from "./redis-reader";
 
 export interface Services {
     readonly config: ApiConfig;
     readonly shards?: ShardRouter;
     readonly users?: Users;
     readonly redis?: Redis;
+    /** The connection for the reads every request makes (sessions, feeds' IDs, counts). */
+    readonly reader?: RedisReader;
     readonly cache?: MemcachedPool;
     readonly feeds?: Feeds;
     readonly likes?: Likes;
@@ -77,14 +80,15 @@ export function buildServices(config: ApiConfig): Services {
           })
         : undefined;
     redis?.on("error", () => undefined);
+    const reader = config.redis ? new RedisReader({ ...config.redis, password: config.redisPassword, timeoutMs: 1000 }).start() : undefined;
     const cache = config.memcached.length > 0 ? new MemcachedPool({ nodes: config.memcached }) : undefined;
     const store: MediaStore | undefined = config.mediaBucket
         ? new S3MediaStore(config.mediaBucket, config.region, config.s3Endpoint)
         : config.mediaDir ? new DirectoryMediaStore(config.mediaDir) : undefined;
-    const sessions = new Sessions(redis, config.sessionTtlSeconds);
+    const sessions = new Sessions(redis, reader, config.sessionTtlSeconds);
     const limiter = new RateLimiter(redis);
     const activity = new Activity(redis);
-    const base = { config, redis, cache, sessions, limiter, activity, missing };
+    const base = { config, redis, reader, cache, sessions, limiter, activity, missing };
     if (dbMissing.length > 0 || !config.logicalShards || !config.directory) return base;
     // Routing starts from the environment's map and follows the live directory from its first read on.
     const directory = config.directoryFile
@@ -93,8 +97,8 @@ export function buildServices(config: ApiConfig): Services {
     void directory?.start();
     const fixed = config.directory;
     const shards = new ShardRouter({ ...config, logicalShards: config.logicalShards }, () => directory?.current() ?? fixed, directory && (() => directory.refresh()));
-    const counters = new CountersCache(redis);
+    const counters = new CountersCache(redis, reader);
     const users = new Users(shards);
-    const feeds = store ? new Feeds(shards, store, redis, cache, counters, config.mediaBaseUrl) : undefined;
+    const feeds = store ? new Feeds(shards, store, redis, reader, cache, counters, config.mediaBaseUrl) : undefined;
     return { ...base, shards, users, feeds, likes: new Likes(shards, counters, activity), comments: new Comments(shards, counters, activity), directory };
 }

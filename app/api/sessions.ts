@@ -6,7 +6,8 @@
  */
 import * as crypto from "crypto";
 import Redis from "ioredis";
-import { execAll, readyRedis, redisCall } from "./redis";
+import { execAll, readyReader, readyRedis, redisCall } from "./redis";
+import { RedisReader } from "./redis-reader";
 
 export interface SessionUser {
     readonly id: string;
@@ -27,7 +28,8 @@ export function csrfTokenFor(token: string): string {
 }
 
 export class Sessions {
-    constructor(private readonly redis: Redis | undefined, readonly ttlSeconds: number) {}
+    /** `reader` answers the lookup every request makes; `redis` does the rest. */
+    constructor(private readonly redis: Redis | undefined, private readonly reader: RedisReader | undefined, readonly ttlSeconds: number) {}
 
     /** A new session for `user`; the token is returned once and never stored. */
     async create(user: SessionUser): Promise<string> {
@@ -44,8 +46,8 @@ export class Sessions {
     /** Who a token belongs to, or undefined when it is malformed, unknown or expired. */
     async lookup(token: string): Promise<SessionUser | undefined> {
         if (!TOKEN_SHAPE.test(token)) return undefined;
-        const redis = readyRedis(this.redis);
-        const value = await redisCall(() => redis.get(sessionKey(digest(token))));
+        const reader = readyReader(this.reader);
+        const value = await redisCall(() => reader.get(sessionKey(digest(token))));
         if (!value) return undefined;
         const parsed = JSON.parse(value) as SessionUser;
         return { id: String(parsed.id), username: String(parsed.username) };

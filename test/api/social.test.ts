@@ -11,6 +11,7 @@ import { decodeId } from "../../core/ids";
 import { physicalShardOf, shardSchema } from "../../core/shard-map";
 import { ACTIVITY_LENGTH } from "../../app/api/activity";
 import { CountersCache } from "../../app/api/counters";
+import { RedisReader } from "../../app/api/redis-reader";
 import Redis from "ioredis";
 import { API_PASSWORDS } from "../harness/api-stack";
 
@@ -101,9 +102,11 @@ describe("likes", () => {
 describe("the counters' cache", () => {
     test("never goes back in time: an older copy is dropped, a fill never overwrites the viewer's own like", async () => {
         const redis = new Redis({ host: api.redis, port: 6379, password: API_PASSWORDS.redis });
+        const reader = new RedisReader({ host: api.redis, port: 6379, password: API_PASSWORDS.redis }).start();
         try {
             await eventually(() => (redis.status === "ready" ? true : undefined), 5000, "Redis");
-            const cache = new CountersCache(redis);
+            await eventually(() => (reader.ready ? true : undefined), 5000, "the read connection");
+            const cache = new CountersCache(redis, reader);
             await cache.storeCounts("900", { version: 5, likes: 7, comments: 1 });
             await cache.storeCounts("900", { version: 3, likes: 9, comments: 0 }); // answered late
             await cache.storeCounts("901", { version: 2, likes: 1, comments: 0 });
@@ -118,6 +121,7 @@ describe("the counters' cache", () => {
             expect(await redis.ttl("counts:900")).toBeGreaterThan(500);
         } finally {
             redis.disconnect();
+            reader.close();
         }
     });
 });

@@ -10,6 +10,7 @@ export const HEALTH_ROUTES: RouteTable = [
         if (s.redis) {
             const pong = await Promise.race([s.redis.ping().catch((e: Error) => e.message), new Promise<string>((r) => setTimeout(() => r("no answer within 1 s"), 1000))]);
             if (pong !== "PONG") down.push(`redis: ${pong}`);
+            else if (!s.reader?.ready) down.push("redis: the read connection is not up yet");
         }
         const stale = s.directory?.problem();
         const problems = [...s.missing, ...down, ...(stale ? [`${stale} (routing by the last directory read)`] : [])];
