@@ -133,10 +133,25 @@ async function benchMoves(dir: string, ctx: LocalContext, site: SiteClient): Pro
  * wrk with `CONCURRENCY` connections for `SECONDS` over these requests (cycled): requests/s, p50/p99, the
  * answers of 400 or more, and the CPU every daemon used meanwhile per request.
  */
-async function measure(ctx: LocalContext, requests: WrkRequest[]) {
+async function measure(ctx: LocalContext, requests: WrkRequest[], seconds = SECONDS) {
     const before = cpuByTier(ctx);
-    const r = await runWrk({ origin: `https://${NET}.1`, host: ctx.plan.domain, requests, connections: CONCURRENCY, seconds: SECONDS });
+    const r = await runWrk({ origin: `https://${NET}.1`, host: ctx.plan.domain, requests, connections: CONCURRENCY, seconds });
     return { ...r, cpu: cpuPerRequest(before, cpuByTier(ctx), r.requests) };
+}
+
+/**
+ * Until the daemons use under a tenth of a core (what a run left queued, logins' hashes say, is done), for
+ * at most 30 s: otherwise one run's backlog is counted in the next.
+ */
+async function settle(ctx: LocalContext): Promise<void> {
+    const total = () => [...cpuByTier(ctx).values()].reduce((a, b) => a + b, 0);
+    const deadline = Date.now() + 30_000;
+    for (let last = total(); Date.now() < deadline;) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const now = total();
+        if (now - last < 0.05) return;
+        last = now;
+    }
 }
 
 async function main(): Promise<number> {
@@ -177,24 +192,28 @@ async function main(): Promise<number> {
                 const owner = actors[i % 5];
                 return { method: "POST", path: `/api/v1/users/${owner}/media?caption=bench`, headers: { ...bearer(owner), "Content-Type": "image/png" }, body: pngBytes(1e7 + i) };
             })],
-            // Each username allows 10 logins in 5 minutes; the run cycles through all 100 users.
+            ["like or unlike", ["PUT", "DELETE"].flatMap((method) => pairs.map(([who, photo]) => ({ method, path: `/api/v1/media/${photo}/like`, headers: bearer(who) })))],
+            // Last: it leaves a queue of hashes behind. Each username allows 10 logins in 5 minutes; the run cycles through all 100 users.
             ["login", users.map((_, i) => ({
                 method: "POST", path: "/api/v1/sessions", headers: { "Content-Type": "application/json" },
                 body: Buffer.from(JSON.stringify({ username: `bench_${i}`, password: SITE_USER_PASSWORD })),
             }))],
-            ["like or unlike", ["PUT", "DELETE"].flatMap((method) => pairs.map(([who, photo]) => ({ method, path: `/api/v1/media/${photo}/like`, headers: bearer(who) })))],
         ];
-        // The liked flags of every feed item filled, and every worker's code compiled, before anything is measured.
+        // The liked flags of every feed item filled before anything is measured.
         await measure(ctx, runs[1][1]);
         const rows: string[][] = [];
         const cpuRows: string[][] = [];
         for (const [name, requests] of runs) {
+            // Each path's code compiled by the workers' JIT first, and the stack idle again before the count starts.
+            if (!name.startsWith("login")) await measure(ctx, requests, 3);
+            await settle(ctx);
             const r = await measure(ctx, requests);
             rows.push([name, String(CONCURRENCY), (r.requests / r.seconds).toFixed(0), r.p50Ms.toFixed(1), r.p99Ms.toFixed(1), String(r.failed)]);
             const perTier = DAEMON_TIERS.map((t) => r.cpu.get(t)!);
             const all = perTier.reduce((a, b) => a + b, 0);
             cpuRows.push([name, ...perTier.map((us) => us.toFixed(0)), all.toFixed(0), (all - r.cpu.get("edge nginx")!).toFixed(0), r.generatorUs.toFixed(0)]);
         }
+        await settle(ctx);
         const moves = process.env.BENCH_MOVES === "0" ? [] : await benchMoves(dir, ctx, site);
         site.close();
         const up2 = Date.now();

@@ -22,18 +22,10 @@ export const MAX_JSON_BYTES = 16 * 1024;
 /** A JSON object body with exactly the allowed fields (unknown ones are an error, not ignored). */
 export async function readJsonObject(req: http.IncomingMessage, allowed: readonly string[]): Promise<Record<string, unknown>> {
     if (!/^application\/json\b/.test(req.headers["content-type"] ?? "")) throw new HttpError(415, "unsupported_media_type", "send the body as application/json");
-    const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > MAX_JSON_BYTES) throw new HttpError(413, "too_large", `the body is limited to ${MAX_JSON_BYTES} bytes`);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-        size += (chunk as Buffer).length;
-        if (size > MAX_JSON_BYTES) throw new HttpError(413, "too_large", `the body is limited to ${MAX_JSON_BYTES} bytes`);
-        chunks.push(chunk as Buffer);
-    }
+    const raw = await readRawBody(req, MAX_JSON_BYTES);
     let body: unknown;
     try {
-        body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+        body = JSON.parse(raw.toString("utf8"));
     } catch {
         throw new HttpError(400, "invalid_json", "the body is not valid JSON");
     }
@@ -44,17 +36,28 @@ export async function readJsonObject(req: http.IncomingMessage, allowed: readonl
 }
 
 /** A raw body of at most `limit` bytes (checked on the header first, then while reading). */
-export async function readRawBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+export function readRawBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
     const tooLarge = () => new HttpError(413, "too_large", `the body is limited to ${limit} bytes`);
-    if (Number(req.headers["content-length"] ?? 0) > limit) throw tooLarge();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-        size += (chunk as Buffer).length;
-        if (size > limit) throw tooLarge();
-        chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks);
+    if (Number(req.headers["content-length"] ?? 0) > limit) return Promise.reject(tooLarge());
+    // Events rather than an async iterator: a body of one chunk (most photos and every JSON body) is one callback.
+    return new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const onData = (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > limit) {
+                req.off("data", onData);
+                req.resume();
+                reject(tooLarge());
+                return;
+            }
+            chunks.push(chunk);
+        };
+        req.on("data", onData);
+        req.once("end", () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+        req.once("error", reject);
+        req.once("aborted", () => reject(new Error("aborted")));
+    });
 }
 
 const MAX_ID = (1n << 63n) - 1n;

@@ -11,6 +11,9 @@ export interface MediaStore {
     put(key: string, body: Buffer, contentType: string): Promise<void>;
 }
 
+/** Photos up to this size are written without the thread pool (DirectoryMediaStore.write). */
+const SYNC_WRITE_MAX_BYTES = 256 * 1024;
+
 export class DirectoryMediaStore implements MediaStore {
     readonly name = "media directory";
     /**
@@ -30,13 +33,24 @@ export class DirectoryMediaStore implements MediaStore {
         const tmp = `${file}.${process.pid}.tmp`;
         if (!this.made.has(dir)) await this.makeDir(dir);
         try {
-            await fs.promises.writeFile(tmp, body, { mode: 0o644 });
+            await this.write(tmp, body);
         } catch (e) {
             if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
             await this.makeDir(dir);
-            await fs.promises.writeFile(tmp, body, { mode: 0o644 });
+            await this.write(tmp, body);
         }
-        await fs.promises.rename(tmp, file);
+        if (body.length <= SYNC_WRITE_MAX_BYTES) fs.renameSync(tmp, file);
+        else await fs.promises.rename(tmp, file);
+    }
+
+    /**
+     * A small photo is written in the request's turn of the event loop (tens of µs of blocking): through the
+     * thread pool, its open, write, close and rename cost 148 µs of CPU against 76 written directly
+     * (measured in-process, 16 at a time). A large one goes through the pool, so it never holds the loop.
+     */
+    private async write(file: string, body: Buffer): Promise<void> {
+        if (body.length <= SYNC_WRITE_MAX_BYTES) fs.writeFileSync(file, body, { mode: 0o644 });
+        else await fs.promises.writeFile(file, body, { mode: 0o644 });
     }
 
     private async makeDir(dir: string): Promise<void> {
