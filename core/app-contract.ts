@@ -76,6 +76,8 @@ export const APP_ENV = {
     shardDirectoryRefreshMs: "INSTAGRAM_SHARD_DIRECTORY_REFRESH_MS",
     maxUploadBytes: "INSTAGRAM_MAX_UPLOAD_BYTES",
     statsFile: "INSTAGRAM_STATS_FILE",
+    /** host:port of each gearmand, comma-separated: uploads queue their fan-out there; unset: fan out inline. */
+    gearmanServers: "INSTAGRAM_GEARMAN_SERVERS",
     /** The request handler's module (the server's --app). */
     appModule: "INSTAGRAM_APP_MODULE",
     /** Seconds a session lasts from login (default SESSION_TTL_SECONDS). */

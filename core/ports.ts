@@ -8,4 +8,5 @@ export const PORTS = {
     redis: 6379,
     memcached: 11211,
     muninNode: 4949,
+    gearman: 4730,
 } as const;

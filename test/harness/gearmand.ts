@@ -1,0 +1,51 @@
+/** gearmand on loopback for tests, with its SQLite queue in a temporary directory (as the gearman role keeps it). */
+import * as fs from "fs";
+import * as path from "path";
+import { Daemons, daemonAccount, requireCommand, tempDir } from "./daemons";
+import { PORTS } from "../../core/ports";
+
+export interface TestGearmand {
+    readonly host: string;
+    readonly port: number;
+    readonly queueFile: string;
+    /** Start (again) on the same queue file. */
+    start(): Promise<void>;
+    /** TERM (a clean stop) or KILL (a crash); resolves once the process is gone. */
+    stop(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
+    pause(): void;
+    resume(): void;
+}
+
+export function gearmand(daemons: Daemons, host: string, port: number = PORTS.gearman): TestGearmand {
+    requireCommand("gearmand", "gearman-job-server");
+    const account = daemonAccount("gearman");
+    const dir = daemons.track(tempDir("gearmand", account));
+    const queueFile = path.join(dir, "queue.sqlite3");
+    const name = `gearmand-${host}`;
+    let pid: number | undefined;
+    return {
+        host,
+        port,
+        queueFile,
+        async start() {
+            const child = daemons.start(name, "gearmand", ["--listen", host, "--port", String(port), "--queue-type", "libsqlite3", "--libsqlite3-db", queueFile, "--log-file", path.join(dir, "gearmand.log"), "--verbose", "WARNING", "--threads", "2"], { account });
+            pid = child.pid;
+            await daemons.waitFor(name, host, port);
+        },
+        async stop(signal = "SIGTERM") {
+            if (pid === undefined) return;
+            const target = pid;
+            pid = undefined;
+            try { process.kill(target, "SIGCONT"); process.kill(target, signal); } catch { return; }
+            for (let i = 0; i < 100; i++) {
+                try { process.kill(target, 0); } catch { return; }
+                // A zombie until the Daemons' child handle reaps it: wait for the exit to be seen.
+                if (fs.existsSync(`/proc/${target}/stat`) && fs.readFileSync(`/proc/${target}/stat`, "utf8").split(" ")[2] === "Z") return;
+                await new Promise((r) => setTimeout(r, 50));
+            }
+            throw new Error(`${name} did not exit on ${signal}`);
+        },
+        pause() { if (pid !== undefined) process.kill(pid, "SIGSTOP"); },
+        resume() { if (pid !== undefined) process.kill(pid, "SIGCONT"); },
+    };
+}
