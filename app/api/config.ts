@@ -12,6 +12,7 @@ import { DEFAULT_SCRYPT_COST, parseScryptCost, ScryptCost } from "./passwords";
 import { Limit, parseLimit } from "./rate-limit";
 import { MAX_LOGICAL_SHARDS } from "../../core/ids";
 import { PORTS } from "../../core/ports";
+import { GearmanServer, parseGearmanServers } from "../jobs/gearman/packets";
 
 export interface ShardTarget {
     readonly physicalShard: number;
@@ -43,6 +44,8 @@ export interface ApiConfig {
     readonly scryptCost: ScryptCost;
     readonly loginLimitPerUsername: Limit;
     readonly authLimitPerAddress: Limit;
+    /** gearmand servers for queued jobs (the upload's fan-out); none: uploads fan out themselves. */
+    readonly gearmanServers: readonly GearmanServer[];
     readonly problems: readonly string[];
 }
 
@@ -119,6 +122,14 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         problems.push(`${variable}: ${value}`);
         return builtIn;
     };
+    let gearmanServers: GearmanServer[] = [];
+    if (env[E.gearmanServers]) {
+        try {
+            gearmanServers = parseGearmanServers(env[E.gearmanServers]!);
+        } catch (e) {
+            problems.push(`${E.gearmanServers}: ${(e as Error).message}`);
+        }
+    }
     const defaultCost = `N=${DEFAULT_SCRYPT_COST.N},r=${DEFAULT_SCRYPT_COST.r},p=${DEFAULT_SCRYPT_COST.p}`;
     return {
         logicalShards,
@@ -141,6 +152,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         scryptCost: parsed(E.passwordScrypt, defaultCost, parseScryptCost, DEFAULT_SCRYPT_COST),
         loginLimitPerUsername: parsed(E.loginLimitPerUsername, AUTH_LIMITS.loginPerUsername, parseLimit, parseLimit(AUTH_LIMITS.loginPerUsername) as Limit),
         authLimitPerAddress: parsed(E.authLimitPerAddress, AUTH_LIMITS.authPerAddress, parseLimit, parseLimit(AUTH_LIMITS.authPerAddress) as Limit),
+        gearmanServers,
         problems,
     };
 }

@@ -21,6 +21,8 @@ import { Activity } from "./activity";
 import { Likes } from "./likes";
 import { Comments } from "./comments";
 import { RedisReader } from "./redis-reader";
+import { GearmanClient } from "../jobs/gearman/client";
+import { GearmanFanOutQueue } from "../jobs/fan-out-job";
 
 export interface Services {
     readonly config: ApiConfig;
@@ -30,6 +32,8 @@ export interface Services {
     /** The connection for the reads every request makes (sessions, feeds' IDs, counts). */
     readonly reader?: RedisReader;
     readonly cache?: MemcachedPool;
+    /** The job servers uploads queue their fan-out on, when configured. */
+    readonly gearman?: GearmanClient;
     readonly feeds?: Feeds;
     readonly likes?: Likes;
     readonly comments?: Comments;
@@ -88,7 +92,8 @@ export function buildServices(config: ApiConfig): Services {
     const sessions = new Sessions(redis, reader, config.sessionTtlSeconds);
     const limiter = new RateLimiter(redis);
     const activity = new Activity(redis);
-    const base = { config, redis, reader, cache, sessions, limiter, activity, missing };
+    const gearman = config.gearmanServers.length > 0 ? new GearmanClient({ servers: config.gearmanServers }) : undefined;
+    const base = { config, redis, reader, cache, gearman, sessions, limiter, activity, missing };
     if (dbMissing.length > 0 || !config.logicalShards || !config.directory) return base;
     // Routing starts from the environment's map and follows the live directory from its first read on.
     const directory = config.directoryFile
@@ -99,6 +104,8 @@ export function buildServices(config: ApiConfig): Services {
     const shards = new ShardRouter({ ...config, logicalShards: config.logicalShards }, () => directory?.current() ?? fixed, directory && (() => directory.refresh()));
     const counters = new CountersCache(redis, reader);
     const users = new Users(shards);
-    const feeds = store ? new Feeds(shards, store, redis, reader, cache, counters, config.mediaBaseUrl) : undefined;
+    const queue = gearman ? new GearmanFanOutQueue(gearman) : undefined;
+    const onQueueFailure = (e: Error) => console.error(`fan-out inline: ${e.message}`);
+    const feeds = store ? new Feeds(shards, store, redis, reader, cache, counters, config.mediaBaseUrl, queue, onQueueFailure) : undefined;
     return { ...base, shards, users, feeds, likes: new Likes(shards, counters, activity), comments: new Comments(shards, counters, activity), directory };
 }

@@ -1,6 +1,6 @@
 /**
  * The master process, after gunicorn's arbiter: it never touches a client socket, keeps the configured
- * number of workers alive, and reacts to one signal at a time from a queue, each with its own method:
+ * number of workers (HTTP workers for `serve`, Gearman workers for `work`) alive, and reacts to one signal at a time from a queue, each with its own method:
  *   HUP   reload: fresh workers (which load the current code) first, then the old ones retire gracefully
  *   TTIN  one worker more; TTOU one fewer (the oldest, gracefully; never below one)
  *   TERM  graceful stop: workers finish in-flight requests within graceful-timeout, then are killed
@@ -95,7 +95,10 @@ export class Arbiter {
         for (const signal of SIGNALS) process.on(signal, () => this.enqueue(signal));
         cluster.on("message", (worker, message: WorkerMessage) => this.onMessage(worker, message));
         cluster.on("exit", (worker, code, signal) => this.onExit(worker, code, signal));
-        this.info(`Starting instagram-app master ${process.pid}: ${this.target} workers on ${this.options.binds.map((b) => (b.kind === "unix" ? `unix:${b.path}` : `${b.host}:${b.port}`)).join(", ")}`);
+        const where = this.options.mode === "work"
+            ? `taking jobs from ${this.options.gearmanServers.map((g) => `${g.host}:${g.port}`).join(", ")}`
+            : `on ${this.options.binds.map((b) => (b.kind === "unix" ? `unix:${b.path}` : `${b.host}:${b.port}`)).join(", ")}`;
+        this.info(`Starting instagram-app master ${process.pid}: ${this.target} workers ${where}`);
         const stats = setInterval(() => this.writeStats(), 1000);
         // gunicorn's loop: one signal at a time, then murder_workers() and manage_workers() after every
         // wake-up. Handlers only change the target or mark workers; one step brings the pool back to it.

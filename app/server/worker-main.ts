@@ -1,9 +1,11 @@
-// Entry point of a worker process (forked by the arbiter through node:cluster).
+// Entry point of a worker process (forked by the arbiter through node:cluster): an HTTP worker or a job worker.
 import { runWorker } from "./worker";
+import { runJobWorker } from "./job-worker";
 import { ServerOptions } from "./options";
 
 const options = JSON.parse(process.env.INSTAGRAM_SERVER_OPTIONS ?? "{}") as ServerOptions;
-runWorker(options, Number(process.env.INSTAGRAM_WORKER_ID), Number(process.env.INSTAGRAM_REQUEST_LIMIT ?? 0)).catch((e) => {
+const run = options.mode === "work" ? runJobWorker : runWorker;
+run(options, Number(process.env.INSTAGRAM_WORKER_ID), Number(process.env.INSTAGRAM_REQUEST_LIMIT ?? 0)).catch((e) => {
     console.error(`worker ${process.pid}: ${(e as Error).message}`);
     process.exit(1);
 });

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { Daemons, eventually, sleep } from "../harness/daemons";
 import { gearmand, TestGearmand } from "../harness/gearmand";
 import { GearmanClient } from "../../app/jobs/gearman/client";
-import { GearmanWorker, Job } from "../../app/jobs/gearman/worker";
+import { GearmanWorker, Job, RetryJob } from "../../app/jobs/gearman/worker";
 import { ConnectionOptions } from "../../app/jobs/gearman/connection";
 
 const daemons = new Daemons();
@@ -145,6 +145,25 @@ describe("Gearman client and worker against gearmand", () => {
         await eventually(() => (new Set(ran.map((j) => j.unique)).size === 40 ? true : undefined), 10_000, "jobs on both servers to run");
 
     }, 60_000);
+
+    test("a job that throws RetryJob goes back to the queue and runs again; any other throw fails it for good", async () => {
+        const c = client([a]);
+        await c.ready(3000);
+        const runs: string[] = [];
+        worker([a], {
+            flaky: async (job) => { runs.push(job.unique); if (runs.length === 1) throw new RetryJob("redis is away", 100); },
+            broken: async (job) => { runs.push(job.unique); throw new Error("bad data"); },
+        });
+        await c.submitBackground("flaky", "f-1", "");
+        await eventually(() => (runs.length === 2 ? true : undefined), 10_000, "the job to run a second time");
+        expect(runs).toEqual(["f-1", "f-1"]);
+        await c.submitBackground("broken", "b-1", "");
+        await eventually(() => (runs.length === 3 ? true : undefined), 10_000, "the broken job to run");
+        await sleep(500);
+        expect(runs).toEqual(["f-1", "f-1", "b-1"]);
+        expect((await status(a)).get("broken")).toMatchObject({ queued: 0, running: 0 });
+        expect((await status(a)).get("flaky")).toMatchObject({ queued: 0, running: 0 });
+    });
 
     test("a worker told to stop finishes and reports the job in hand first", async () => {
         const c = client([a]);

@@ -17,8 +17,9 @@ export interface RunningServer {
 
 export const FLAKY_APP = path.resolve(__dirname, "../fixtures/flaky-app.ts");
 
-export function startServer(args: string[], env: NodeJS.ProcessEnv = {}): RunningServer {
-    const proc = spawn(process.execPath, ["--import", "tsx", CLI, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+/** `instagram-app serve` (or `work`: the same arbiter over job workers) with these arguments. */
+export function startServer(args: string[], env: NodeJS.ProcessEnv = {}, command: "serve" | "work" = "serve"): RunningServer {
+    const proc = spawn(process.execPath, ["--import", "tsx", CLI, command, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     let log = "";
     proc.stdout!.on("data", (d) => (log += d));
     proc.stderr!.on("data", (d) => (log += d));

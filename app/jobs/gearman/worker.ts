@@ -18,8 +18,19 @@ export interface Job {
     readonly server: string;
 }
 
-/** A function's result (sent back as WORK_COMPLETE); a throw is WORK_FAIL (gearmand then drops a background job). */
+/**
+ * A function's result (sent back as WORK_COMPLETE). A throw of RetryJob hands the job back to gearmand to be
+ * run again (after the given pause, by dropping the connection it came by: gearmand requeues the jobs of a
+ * worker that goes away); any other throw is WORK_FAIL, and gearmand drops a background job that fails.
+ */
 export type JobHandler = (job: Job) => Promise<string | Buffer | void>;
+
+/** A failure worth another try (a dependency away): the job goes back to the queue, not to WORK_FAIL. */
+export class RetryJob extends Error {
+    constructor(message: string, readonly pauseMs = 1000) {
+        super(message);
+    }
+}
 
 export interface GearmanWorkerOptions {
     readonly servers: readonly GearmanServer[];
@@ -27,7 +38,7 @@ export interface GearmanWorkerOptions {
     readonly clientId?: string;
     readonly connection?: ConnectionOptions;
     /** Called as each job ends (for counters and logs). */
-    readonly onJobDone?: (job: Job, outcome: { ok: boolean; ms: number; error?: Error }) => void;
+    readonly onJobDone?: (job: Job, outcome: { ok: boolean; retry: boolean; ms: number; error?: Error }) => void;
 }
 
 type ConnState = "down" | "idle" | "grabbing" | "sleeping" | "working";
@@ -150,13 +161,17 @@ export class GearmanWorker {
             }
             // Reported on the connection the job came by; if it dropped meanwhile, gearmand gives the job to
             // another worker, which is why functions are idempotent.
-            if (error) {
+            if (error instanceof RetryJob) {
+                // Pause first, so a dependency that is away is not asked again at once by every worker.
+                await new Promise((r) => setTimeout(r, (error as RetryJob).pauseMs));
+                ch.connection.fail(undefined, `handing job ${job.handle} back for a retry: ${error.message}`);
+            } else if (error) {
                 ch.connection.send(PACKET.WORK_FAIL, job.handle);
             } else {
                 ch.connection.send(PACKET.WORK_COMPLETE, job.handle, result ?? "");
             }
             this.jobsDone++;
-            this.options.onJobDone?.(job, { ok: !error, ms: Date.now() - started, error });
+            this.options.onJobDone?.(job, { ok: !error, retry: error instanceof RetryJob, ms: Date.now() - started, error });
         })().finally(() => {
             this.busy = false;
             this.current = undefined;

@@ -1,0 +1,34 @@
+/**
+ * The job functions `instagram-app work` runs, built once per worker process from the same configuration
+ * as the API (/etc/instagram/app.env and the unit's credentials). A job whose dependency is away (Redis,
+ * a shard) or not configured yet goes back to the queue to be run again; one that cannot succeed (bad
+ * data) fails.
+ */
+import { AppContext } from "../server/protocol";
+import { loadApiConfig } from "../api/config";
+import { buildServices } from "../api/services";
+import { Unavailable } from "../api/shards";
+import { Job, JobHandler, RetryJob } from "./gearman/worker";
+import { FAN_OUT_FUNCTION, fanOutHandler } from "./fan-out-job";
+
+/** Pause before a job whose dependency failed goes back to the queue; longer while one is not configured. */
+const RETRY_PAUSE_MS = { unavailable: 1000, unconfigured: 5000 };
+
+export function createFunctions(_context: AppContext, env: NodeJS.ProcessEnv = process.env): ReadonlyMap<string, JobHandler> {
+    const services = buildServices(loadApiConfig(env));
+    if (services.missing.length > 0) console.error(`instagram-app work: not configured yet, jobs wait in the queue: ${services.missing.join("; ")}`);
+    const { shards, redis } = services;
+    const fanOut = shards && redis ? fanOutHandler(shards, redis) : undefined;
+    const retryable = (run: ((job: Job) => Promise<string>) | undefined): JobHandler => async (job) => {
+        if (!run) throw new RetryJob(`not configured: ${services.missing.join("; ")}`, RETRY_PAUSE_MS.unconfigured);
+        try {
+            return await run(job);
+        } catch (e) {
+            if (e instanceof Unavailable) throw new RetryJob(e.message, RETRY_PAUSE_MS.unavailable);
+            throw e;
+        }
+    };
+    return new Map([[FAN_OUT_FUNCTION, retryable(fanOut)]]);
+}
+
+export default createFunctions;
