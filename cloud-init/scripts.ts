@@ -22,6 +22,7 @@ export const SCRIPTS = {
     muninInstagram: "munin-instagram.sh",
     muninHtpasswd: "munin-htpasswd.sh",
     muninBackup: "munin-backup.sh",
+    muninGearman: "munin-gearman.sh",
     shardDirectorySync: "shard-directory-sync.sh",
     toolsInstall: "tools-install.sh",
 } as const;

@@ -14,7 +14,7 @@ import { shardSnapshotTag, ShardSnapshots } from "./shard-snapshots";
 import { HostTools } from "./host-tools";
 import { BackupRepository } from "./backups";
 import { directoryShardMap, formatShardDirectory, logicalShardsOn, ShardDirectory, shardDirectoryParameterName, withPrimaryAddresses } from "../core/shard-directory";
-import { appWorkerCount, memcachedSizing, postgresSizing } from "../core/sizing";
+import { appWorkerCount, jobWorkerCount, memcachedSizing, postgresSizing } from "../core/sizing";
 import { HOST_ROLES, HostRole } from "../core/security-rules";
 import { MAX_UPLOAD_MIB } from "../core/app-contract";
 import { shellCommand } from "../core/shell-quote";
@@ -28,6 +28,8 @@ import { HostIdentity, PolicyStatement, TierPlacement } from "./host";
 import { PostgresShard } from "./postgres-shard";
 import { Redis } from "./redis";
 import { MemcachedPool } from "./memcached";
+import { GearmanServers } from "./gearman";
+import { WorkerTier } from "./worker-tier";
 import { AppTier } from "./app-tier";
 import { Monitoring } from "./monitoring";
 import { AppRelease } from "./app-release";
@@ -61,7 +63,7 @@ export class InstagramStack extends pulumi.ComponentResource {
     readonly shardMap: ShardRange[];
     /** The SSM parameter holding the shard directory. */
     readonly shardDirectoryParameter: pulumi.Output<string>;
-    /** Private addresses by tier: app, shardPrimary, shardStandby, redis, memcached, monitoring. */
+    /** Private addresses by tier: app, shardPrimary, shardStandby, redis, memcached, gearman, worker, monitoring. */
     readonly privateIps: pulumi.Output<Record<string, string[]>>;
     /** The SSM SecureString names of the stack's secrets (never their values). */
     readonly secretParameters: pulumi.Output<string[]>;
@@ -125,6 +127,9 @@ export class InstagramStack extends pulumi.ComponentResource {
             shard: [hostTools.readStatement, ...backups.shardStatements],
             redis: backups.redisStatements,
             memcached: [],
+            gearman: [],
+            // Job workers run the same release and route by the same shard directory; photos are not theirs.
+            worker: [{ Sid: "ReadShardDirectory", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: directoryArn }, release.readStatement],
             monitoring: [],
         };
         const identities = Object.fromEntries(HOST_ROLES.map((role) => [
@@ -199,6 +204,30 @@ export class InstagramStack extends pulumi.ComponentResource {
             sizing: memcachedSizing(c.memcachedInstanceType, appClients),
         }, parent);
 
+        const gearman = new GearmanServers("gearman", { hosts: placement("gearman"), servers: c.gearmanServers, instanceType: c.gearmanInstanceType, azCount: c.azCount }, parent);
+        const gearmanHosts = gearman.hosts.map((h) => h.privateIp);
+        // Job workers run on their own tier, or on the app hosts when the stack has none.
+        const jobWorkersOnApp = c.workerServers === 0 ? jobWorkerCount(c.appInstanceType, c.jobWorkers, false) : 0;
+
+        // What every host running the app release is told (app hosts and job-worker hosts alike).
+        const releaseParams = {
+            workers,
+            logicalShards: c.logicalShards,
+            shardMap: this.shardMap,
+            pgbouncerHosts: shards.map((s) => s.primary.host.privateIp),
+            redisHost: redis.primary.privateIp,
+            memcachedHosts: memcached.hosts.map((h) => h.privateIp),
+            mediaBucket: media.bucket.bucket,
+            mediaBaseUrl: media.mediaUrl,
+            region: c.region,
+            vpcCidr: c.vpcCidr,
+            maxUploadMiB: MAX_UPLOAD_MIB,
+            release: { url: release.url, sha256: release.sha256 },
+            nodeVersion: c.nodeVersion,
+            // The parameter's name as an output, so the app hosts boot after it exists.
+            shardDirectoryParameter: directoryParameter.name,
+            gearmanHosts,
+        };
         const app = new AppTier("app", {
             hosts: placement("app"),
             servers: c.appServers,
@@ -208,24 +237,17 @@ export class InstagramStack extends pulumi.ComponentResource {
             region: c.region,
             projectRoot: args.projectRoot,
             rolloutBatch: c.appRolloutBatch,
-            appParams: pulumi.output({
-                workers,
-                logicalShards: c.logicalShards,
-                shardMap: this.shardMap,
-                pgbouncerHosts: shards.map((s) => s.primary.host.privateIp),
-                redisHost: redis.primary.privateIp,
-                memcachedHosts: memcached.hosts.map((h) => h.privateIp),
-                mediaBucket: media.bucket.bucket,
-                mediaBaseUrl: media.mediaUrl,
-                region: c.region,
-                vpcCidr: c.vpcCidr,
-                maxUploadMiB: MAX_UPLOAD_MIB,
-                release: { url: release.url, sha256: release.sha256 },
-                nodeVersion: c.nodeVersion,
-                // The parameter's name as an output, so the app hosts boot after it exists.
-                shardDirectoryParameter: directoryParameter.name,
-            }),
+            appParams: pulumi.output({ ...releaseParams, jobWorkers: jobWorkersOnApp }),
         }, parent);
+        const workerTier = c.workerServers > 0
+            ? new WorkerTier("worker", {
+                hosts: placement("worker"),
+                servers: c.workerServers,
+                instanceType: c.workerInstanceType,
+                azCount: c.azCount,
+                params: pulumi.output({ ...releaseParams, jobWorkers: jobWorkerCount(c.workerInstanceType, c.jobWorkers, true) }),
+            }, parent)
+            : undefined;
 
         // The health gate: `pulumi up` ends with the site answering /readyz through the load balancer, or
         // fails naming the check that did not pass. Reruns whenever an app host or the release changes.
@@ -243,6 +265,8 @@ export class InstagramStack extends pulumi.ComponentResource {
             shardStandby: shards.flatMap((s) => (s.standby ? [s.standby.host.privateIp] : [])),
             redis: [redis.primary.privateIp, ...(redis.replica ? [redis.replica.privateIp] : [])],
             memcached: memcached.hosts.map((h) => h.privateIp),
+            gearman: gearmanHosts,
+            worker: workerTier?.hosts.map((h) => h.privateIp) ?? [],
         };
         const muninNodes: pulumi.Output<MuninNode>[] = [
             ...app.hosts.map((h, i) => h.privateIp.apply((address) => ({ name: `app-${i}`, group: "app", address }))),
@@ -253,6 +277,8 @@ export class InstagramStack extends pulumi.ComponentResource {
             redis.primary.privateIp.apply((address) => ({ name: "redis-primary", group: "redis", address })),
             ...(redis.replica ? [redis.replica.privateIp.apply((address) => ({ name: "redis-replica", group: "redis", address }))] : []),
             ...memcached.hosts.map((h, i) => h.privateIp.apply((address) => ({ name: `memcached-${i}`, group: "memcached", address }))),
+            ...gearman.hosts.map((h, i) => h.privateIp.apply((address) => ({ name: `gearman-${i}`, group: "gearman", address }))),
+            ...(workerTier?.hosts ?? []).map((h, i) => h.privateIp.apply((address) => ({ name: `worker-${i}`, group: "worker", address }))),
         ];
         const monitoring = new Monitoring("munin", { hosts: placement("monitoring"), instanceType: c.monitoringInstanceType, nodes: muninNodes }, parent);
 

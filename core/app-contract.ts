@@ -16,6 +16,11 @@ export const APP_STATS_FILE = `${APP_RUNTIME_DIR}/stats`;
 export const APP_PID_FILE = `${APP_RUNTIME_DIR}/master.pid`;
 export const APP_ENV_FILE = "/etc/instagram/app.env";
 export const APP_UNIT_NAME = "instagram-app.service";
+/** The job workers (`instagram-app work`): their own unit, runtime directory and stats file. */
+export const WORK_UNIT_NAME = "instagram-work.service";
+export const WORK_RUNTIME_DIR = "/run/instagram-work";
+export const WORK_STATS_FILE = `${WORK_RUNTIME_DIR}/stats`;
+export const WORK_PID_FILE = `${WORK_RUNTIME_DIR}/master.pid`;
 /** On an app host: the copy of the shard directory that instagram-shard-directory-sync keeps from SSM. */
 export const APP_SHARD_DIRECTORY_FILE = "/var/lib/instagram/shard-directory.json";
 /** The service that keeps it (cloud-init/roles/app.ts). */
@@ -40,6 +45,8 @@ export const MAX_UPLOAD_MIB = 10;
 /** Counters the app writes to its stats file and Munin's instagram_* plugins graph. */
 export const APP_COUNTERS = ["requests", "uploads", "signups", "logins", "login_failures", "likes", "comments"] as const;
 export type AppCounter = (typeof APP_COUNTERS)[number];
+/** Counters the job workers' master writes to WORK_STATS_FILE (per function: jobs_<fn>_done, _retried, _failed). */
+export const WORK_COUNTERS = ["jobs", "jobs_fanout_done", "jobs_fanout_retried", "jobs_fanout_failed"] as const;
 
 /** How long a session lasts from login: 30 days. */
 export const SESSION_TTL_SECONDS = 30 * 24 * 3600;
@@ -78,6 +85,8 @@ export const APP_ENV = {
     statsFile: "INSTAGRAM_STATS_FILE",
     /** host:port of each gearmand, comma-separated: uploads queue their fan-out there; unset: fan out inline. */
     gearmanServers: "INSTAGRAM_GEARMAN_SERVERS",
+    /** Job worker processes of `instagram-app work` on this host (its unit's -w). */
+    jobWorkers: "INSTAGRAM_JOB_WORKERS",
     /** The request handler's module (the server's --app). */
     appModule: "INSTAGRAM_APP_MODULE",
     /** Seconds a session lasts from login (default SESSION_TTL_SECONDS). */
@@ -114,6 +123,10 @@ export interface AppRuntimeSettings {
     readonly statsFile: string;
     /** The file holding the live shard directory; unset: the shard map alone. */
     readonly shardDirectory?: string;
+    /** The gearmand hosts (uploads queue their fan-out there); none: uploads fan out themselves. */
+    readonly gearmanHosts?: readonly string[];
+    /** Job worker processes on this host; 0 or unset: the host runs none. */
+    readonly jobWorkers?: number;
 }
 
 /** The app server's environment for these settings; no secrets (they come as credentials). */
@@ -133,5 +146,7 @@ export function appEnvironmentVariables(s: AppRuntimeSettings): Record<string, s
         [APP_ENV.maxUploadBytes]: String(s.maxUploadMiB * 1024 * 1024),
         [APP_ENV.statsFile]: s.statsFile,
         ...(s.shardDirectory !== undefined ? { [APP_ENV.shardDirectory]: s.shardDirectory } : {}),
+        ...(s.gearmanHosts && s.gearmanHosts.length > 0 ? { [APP_ENV.gearmanServers]: s.gearmanHosts.map((h) => `${h}:${PORTS.gearman}`).join(",") } : {}),
+        ...(s.jobWorkers ? { [APP_ENV.jobWorkers]: String(s.jobWorkers) } : {}),
     };
 }

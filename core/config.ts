@@ -56,6 +56,14 @@ export interface InstagramConfig {
     readonly memcachedNodes: number;
     readonly memcachedInstanceType: string;
     readonly monitoringInstanceType: string;
+    /** gearmand job servers, spread over the AZs; clients submit to any, workers register with all. */
+    readonly gearmanServers: number;
+    readonly gearmanInstanceType: string;
+    /** Hosts of the job-worker tier; 0 runs the job workers on the app hosts instead. */
+    readonly workerServers: number;
+    readonly workerInstanceType: string;
+    /** Job worker processes per host; 0 sizes them from the host (core/sizing.ts jobWorkerCount). */
+    readonly jobWorkers: number;
     /** Node.js on the app hosts, from NodeSource's signed apt repository, exactly this version. */
     readonly nodeVersion: string;
     /** Deploy this already-uploaded release (its SHA-256) instead of building the repository's app: a roll back. */
@@ -198,6 +206,11 @@ export const CONFIG_KEYS: readonly KeySpec<keyof InstagramConfig>[] = [
     spec("memcachedNodes", integer(1, 64)),
     spec("memcachedInstanceType", instanceType),
     spec("monitoringInstanceType", instanceType),
+    spec("gearmanServers", integer(1, 8)),
+    spec("gearmanInstanceType", instanceType),
+    spec("workerServers", integer(0, 200)),
+    spec("workerInstanceType", instanceType),
+    spec("jobWorkers", integer(0, 512)),
     spec("nodeVersion", nodeVersion),
     spec("appRelease", sha256, true),
     spec("appRolloutBatch", integer(0, 200)),

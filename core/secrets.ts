@@ -12,12 +12,12 @@ export type SecretName = (typeof SECRET_NAMES)[number];
 
 /** Which tier reads which secret; a tier not listed for a secret cannot read it. */
 export const SECRET_READERS: Record<SecretName, readonly string[]> = {
-    "postgres-app": ["app", "shard"],
+    "postgres-app": ["app", "shard", "worker"],
     "postgres-replication": ["shard"],
     "pgbouncer-auth": ["shard"],
     // The backup repository's encryption passphrase: without it the bucket's contents are noise.
     "pgbackrest-cipher": ["shard"],
-    "redis-auth": ["app", "redis"],
+    "redis-auth": ["app", "redis", "worker"],
     "munin-web": ["monitoring"],
 };
 

@@ -6,7 +6,7 @@
  */
 import { PORTS } from "./ports";
 
-export const HOST_ROLES = ["app", "shard", "redis", "memcached", "monitoring"] as const;
+export const HOST_ROLES = ["app", "shard", "redis", "memcached", "gearman", "worker", "monitoring"] as const;
 export type HostRole = (typeof HOST_ROLES)[number];
 export type GroupRole = "lb" | HostRole;
 
@@ -33,6 +33,10 @@ export function groupRules(): GroupRule[] {
         { from: "app", to: "redis", port: PORTS.redis, description: "App workers to Redis (feeds, sessions)" },
         { from: "redis", to: "redis", port: PORTS.redis, description: "Redis replica syncs from its primary" },
         { from: "app", to: "memcached", port: PORTS.memcached, description: "App workers to memcached" },
+        { from: "app", to: "gearman", port: PORTS.gearman, description: "The app queues jobs on gearmand (and runs job workers when there is no worker tier)" },
+        { from: "worker", to: "gearman", port: PORTS.gearman, description: "Job workers take jobs from gearmand" },
+        { from: "worker", to: "shard", port: PORTS.pgbouncer, description: "Job workers to pgbouncer (followers of a photo's owner)" },
+        { from: "worker", to: "redis", port: PORTS.redis, description: "Job workers to Redis (followers' feeds)" },
         ...HOST_ROLES.map((to) => ({
             from: "monitoring" as const,
             to,

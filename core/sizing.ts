@@ -17,6 +17,17 @@ export function appWorkerCount(appInstanceType: string, configured: number): num
     return configured > 0 ? configured : 2 * specOf(appInstanceType).vcpus + 1;
 }
 
+/**
+ * Job worker processes per host. A job mostly waits on PostgreSQL, Redis or another network, so a worker
+ * host runs four per vCPU (Instagram's ~200 Gearman workers were a few dozen per machine); on an app host,
+ * where they share the CPU with the HTTP workers, one per vCPU.
+ */
+export function jobWorkerCount(instanceType: string, configured: number, dedicatedHost: boolean): number {
+    if (configured > 0) return configured;
+    const vcpus = specOf(instanceType).vcpus;
+    return dedicatedHost ? 4 * vcpus : vcpus;
+}
+
 export interface PostgresSizing {
     readonly sharedBuffersMiB: number;
     readonly effectiveCacheSizeMiB: number;

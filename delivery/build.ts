@@ -4,8 +4,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import * as esbuild from "esbuild";
-import { appUnit } from "../app/deploy/unit";
-import { APP_UNIT_NAME } from "../core/app-contract";
+import { appUnit, workUnit } from "../app/deploy/unit";
+import { APP_UNIT_NAME, WORK_UNIT_NAME } from "../core/app-contract";
 import { tarArchive, TarEntry } from "./tar";
 import { appSourceHash, PROJECT_ROOT } from "./sources";
 
@@ -24,11 +24,12 @@ export interface BundleManifest {
     readonly node: string;
 }
 
-/** Entry points, by their path in the bundle. The worker and the API are loaded by path at run time. */
+/** Entry points, by their path in the bundle. The workers, the API and the job functions are loaded by path at run time. */
 const ENTRY_POINTS: Record<string, string> = {
     "lib/server/cli": "app/server/cli.ts",
     "lib/server/worker-main": "app/server/worker-main.ts",
     "lib/api/app": "app/api/app.ts",
+    "lib/jobs/functions": "app/jobs/functions.ts",
 };
 export const NODE_TARGET = "node20";
 /** 2011-10-06, Instagram's first birthday: every file in every bundle has this mtime. */
@@ -81,6 +82,7 @@ export async function buildAppBundle(outDir: string): Promise<BundleManifest> {
     for (const [file, content] of compiled) files.set(file, { content, mode: 0o644 });
     files.set("bin/instagram-app", { content: Buffer.from(LAUNCHER), mode: 0o755 });
     files.set(`systemd/${APP_UNIT_NAME}`, { content: Buffer.from(appUnit()), mode: 0o644 });
+    files.set(`systemd/${WORK_UNIT_NAME}`, { content: Buffer.from(workUnit()), mode: 0o644 });
     const inner = {
         name: "instagram-app",
         version,

@@ -6,9 +6,10 @@
 import { AptSource, RoleSpec } from "../role";
 import { nginxAppSite } from "../configs/nginx-app";
 import { scriptFile, scriptPath } from "../scripts";
+import { mergeRoles } from "../role";
 import {
     APP_COUNTERS, APP_ENV_FILE, APP_HOME, APP_SHARD_DIRECTORY_FILE, APP_SOCKET, APP_STATS_FILE, appEnvironmentVariables, AppRuntimeSettings,
-    SHARD_DIRECTORY_SYNC_SERVICE, SHARD_DIRECTORY_SYNC_INTERVAL_S,
+    SHARD_DIRECTORY_SYNC_SERVICE, SHARD_DIRECTORY_SYNC_INTERVAL_S, WORK_STATS_FILE, WORK_UNIT_NAME,
 } from "../../core/app-contract";
 
 /** NodeSource's repository signing key (https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key). */
@@ -56,10 +57,13 @@ export function appEnvironment(p: AppParams): string {
 
 /**
  * The app's Munin plugins read the server's stats file, which lives in the unit's runtime directory (0750,
- * group www-data). Munin runs plugins as nobody; the www-data group lets them in, and nothing more.
+ * group www-data). Munin runs plugins as nobody; the www-data group lets them in, and nothing more. The job
+ * workers' counter (instagram_jobs) reads the work unit's stats file instead: its section comes after the
+ * wildcard one, and munin-node lets the later section win.
  */
-export function muninInstagramPluginConf(statsFile: string): string {
-    return `[instagram_*]\ngroup www-data\nenv.statsfile ${statsFile}\n`;
+export function muninInstagramPluginConf(statsFile: string, workStatsFile?: string): string {
+    const jobs = workStatsFile ? `[instagram_jobs]\ngroup www-data\nenv.statsfile ${workStatsFile}\n` : "";
+    return `[instagram_*]\ngroup www-data\nenv.statsfile ${statsFile}\n${jobs}`;
 }
 
 const MUNIN_PLUGIN = "/usr/local/share/munin/plugins/instagram_";
@@ -89,11 +93,15 @@ WantedBy=multi-user.target
 `;
 }
 
-export function appRole(p: AppParams): RoleSpec {
+/**
+ * What every host that runs the app release has, whether it serves (app) or works (worker): Node.js, the
+ * environment file, the release installed and verified, and the shard directory kept current.
+ */
+function releaseHostRole(p: AppParams): RoleSpec {
     const node = nodesourceApt(p.nodeVersion);
     return {
-        roles: ["app"],
-        packages: ["nginx", node.pkg],
+        roles: ["app-release"],
+        packages: [node.pkg],
         aptSources: [node.source],
         files: [
             { path: APP_ENV_FILE, content: appEnvironment(p), permissions: "0644" },
@@ -101,25 +109,72 @@ export function appRole(p: AppParams): RoleSpec {
             scriptFile("appInstall"),
             scriptFile("shardDirectorySync"),
             { path: `/etc/systemd/system/${SHARD_DIRECTORY_SYNC_SERVICE}.service`, content: shardDirectorySyncUnit(p.shardDirectoryParameter), permissions: "0644" },
-            {
-                path: "/etc/nginx/sites-available/instagram",
-                content: nginxAppSite({ upstreamSocket: APP_SOCKET, trustedProxyCidrs: [p.vpcCidr], maxUploadMiB: p.maxUploadMiB }),
-                permissions: "0644",
-                defer: true,
-            },
             scriptFile("muninInstagram", MUNIN_PLUGIN),
-            { path: "/etc/munin/plugin-conf.d/instagram", content: muninInstagramPluginConf(APP_STATS_FILE), permissions: "0644", defer: true },
         ],
         commands: [
             ["sh", "-c", `id -u instagram >/dev/null 2>&1 || useradd --system --home-dir ${APP_HOME} --shell /usr/sbin/nologin instagram`],
             // Releases stay root-owned: the service's user can read its code but not change it.
             [scriptPath("appInstall"), p.release.url, p.release.sha256],
-            ["ln", "-sfn", "/etc/nginx/sites-available/instagram", "/etc/nginx/sites-enabled/instagram"],
-            ["rm", "-f", "/etc/nginx/sites-enabled/default"],
-            ...APP_COUNTERS.map((c) => ["ln", "-sfn", MUNIN_PLUGIN, `/etc/munin/plugins/instagram_${c}`]),
-            ["systemctl", "daemon-reload"],
         ],
-        services: [SHARD_DIRECTORY_SYNC_SERVICE, "nginx", "instagram-app", "munin-node"],
+        services: [SHARD_DIRECTORY_SYNC_SERVICE],
         secrets: ["postgres-app", "redis-auth"],
     };
+}
+
+/** The job workers' unit and their Munin counter, on a worker host or an app host that runs workers. */
+function jobWorkersRole(): RoleSpec {
+    return {
+        roles: ["job-workers"],
+        packages: [],
+        files: [],
+        commands: [["ln", "-sfn", MUNIN_PLUGIN, "/etc/munin/plugins/instagram_jobs"]],
+        services: [WORK_UNIT_NAME.replace(/\.service$/, "")],
+        secrets: [],
+    };
+}
+
+/** A job-worker host: the release's `instagram-app work` unit, no nginx and no HTTP server. */
+export function workerRole(p: AppParams): RoleSpec {
+    if (!p.jobWorkers || !p.gearmanHosts?.length) throw new Error("a worker host needs job workers (jobWorkers > 0) and the gearmand hosts");
+    return mergeRoles(
+        releaseHostRole(p),
+        {
+            roles: ["worker"],
+            packages: [],
+            files: [{ path: "/etc/munin/plugin-conf.d/instagram", content: muninInstagramPluginConf(APP_STATS_FILE, WORK_STATS_FILE), permissions: "0644", defer: true }],
+            commands: [["systemctl", "daemon-reload"]],
+            services: ["munin-node"],
+            secrets: [],
+        },
+        jobWorkersRole(),
+    );
+}
+
+export function appRole(p: AppParams): RoleSpec {
+    const runsJobs = (p.jobWorkers ?? 0) > 0;
+    return mergeRoles(
+        releaseHostRole(p),
+        {
+            roles: ["app"],
+            packages: ["nginx"],
+            files: [
+                {
+                    path: "/etc/nginx/sites-available/instagram",
+                    content: nginxAppSite({ upstreamSocket: APP_SOCKET, trustedProxyCidrs: [p.vpcCidr], maxUploadMiB: p.maxUploadMiB }),
+                    permissions: "0644",
+                    defer: true,
+                },
+                { path: "/etc/munin/plugin-conf.d/instagram", content: muninInstagramPluginConf(APP_STATS_FILE, runsJobs ? WORK_STATS_FILE : undefined), permissions: "0644", defer: true },
+            ],
+            commands: [
+                ["ln", "-sfn", "/etc/nginx/sites-available/instagram", "/etc/nginx/sites-enabled/instagram"],
+                ["rm", "-f", "/etc/nginx/sites-enabled/default"],
+                ...APP_COUNTERS.map((c) => ["ln", "-sfn", MUNIN_PLUGIN, `/etc/munin/plugins/instagram_${c}`]),
+                ...(runsJobs ? jobWorkersRole().commands : []),
+                ["systemctl", "daemon-reload"],
+            ],
+            services: ["nginx", "instagram-app", ...(runsJobs ? jobWorkersRole().services : []), "munin-node"],
+            secrets: [],
+        },
+    );
 }

@@ -21,6 +21,7 @@ home=${INSTAGRAM_APP_HOME:-/opt/instagram}
 unit_dir=${INSTAGRAM_UNIT_DIR:-/etc/systemd/system}
 owner=${INSTAGRAM_APP_OWNER:-root:root}
 unit=instagram-app.service
+work_unit=instagram-work.service
 
 log() { echo "app-install: $*" >&2; }
 
@@ -50,7 +51,7 @@ else
     rm -rf "$partial"
     mkdir -m 0755 "$partial"
     tar -xzf "$download" -C "$partial" --no-same-owner --no-same-permissions --delay-directory-restore
-    for required in MANIFEST.json bin/instagram-app "systemd/$unit"; do
+    for required in MANIFEST.json bin/instagram-app "systemd/$unit" "systemd/$work_unit"; do
         [ -e "$partial/$required" ] || { log "$url has no $required: not an app bundle"; exit 1; }
     done
     chown -R "$owner" "$partial"
@@ -65,9 +66,11 @@ ln -sfn "releases/$want" "$home/.current.new"
 mv -T "$home/.current.new" "$home/current"
 
 install -d -m 0755 "$unit_dir"
-cp "$release/systemd/$unit" "$unit_dir/.$unit.new"
-chmod 0644 "$unit_dir/.$unit.new"
-mv -f "$unit_dir/.$unit.new" "$unit_dir/$unit"
+for u in "$unit" "$work_unit"; do
+    cp "$release/systemd/$u" "$unit_dir/.$u.new"
+    chmod 0644 "$unit_dir/.$u.new"
+    mv -f "$unit_dir/.$u.new" "$unit_dir/$u"
+done
 
 # Keep the current release and the one it replaced; older ones go.
 keep_previous=${previous#releases/}

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Munin plugin for the app server's counters: link it as instagram_<counter> for each of core/app-contract.ts's
-# APP_COUNTERS (requests, uploads, signups, logins, login_failures, likes, comments). The app's master writes running totals to a stats file ("requests 1234" per line);
+# APP_COUNTERS (requests, uploads, signups, logins, login_failures, likes, comments), and as instagram_jobs
+# where job workers run (their stats file: /run/instagram-work/stats). The app's master writes running totals to a stats file ("requests 1234" per line);
 # Munin's DERIVE turns them into per-second rates, as Instagram graphed signups and photos.
 # Config (plugin-conf.d): env.statsfile (default /run/instagram-app/stats).
 set -eu
@@ -14,7 +15,8 @@ case "$counter" in
     login_failures) title="Failed logins"; label="failed logins" ;;
     likes) title="Likes"; label="likes" ;;
     comments) title="Comments"; label="comments" ;;
-    *) echo "unknown counter $counter (link this plugin as instagram_requests, _uploads, _signups, _logins, _login_failures, _likes or _comments)" >&2; exit 1 ;;
+    jobs) title="Jobs run (instagram-app work)"; label="jobs" ;;
+    *) echo "unknown counter $counter (link this plugin as instagram_requests, _uploads, _signups, _logins, _login_failures, _likes, _comments or _jobs)" >&2; exit 1 ;;
 esac
 
 if [ "${1:-}" = autoconf ]; then

@@ -12,6 +12,7 @@ export const SENSITIVE_PORTS: Record<number, string> = {
     6379: "Redis",
     11211: "memcached",
     4949: "munin-node",
+    4730: "gearmand",
 };
 
 /** "NAME: PROPERTY is VALUE; FIX" — every message says which resource, which property, and how to fix it. */

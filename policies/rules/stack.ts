@@ -136,14 +136,15 @@ export interface DataPortsConfig {
 
 export const DEFAULT_DATA_PORTS: Record<string, string[]> = {
     "5432": ["shard"], // PostgreSQL: only standbys (replication); the app goes through pgbouncer
-    "6432": ["app"], // pgbouncer
-    "6379": ["app", "redis"], // Redis: the app, and a replica syncing from its primary
+    "6432": ["app", "worker"], // pgbouncer: the app and the job workers
+    "6379": ["app", "redis", "worker"], // Redis: the app, a replica syncing from its primary, the job workers
     "11211": ["app"], // memcached
+    "4730": ["app", "worker"], // gearmand: the app queues jobs, the job workers take them
 };
 
 export const dataPortsRestricted: StackValidationPolicy = {
     name: "data-ports-restricted",
-    description: "PostgreSQL (5432), pgbouncer (6432), Redis (6379) and memcached (11211) are reachable only from the groups (by Role tag) that need them, never from CIDRs.",
+    description: "PostgreSQL (5432), pgbouncer (6432), Redis (6379), memcached (11211) and gearmand (4730) are reachable only from the groups (by Role tag) that need them, never from CIDRs.",
     enforcementLevel: "mandatory",
     configSchema: { properties: { allowed: { type: "object", default: DEFAULT_DATA_PORTS } } },
     validateStack: (args, report) => {

@@ -18,7 +18,7 @@ let dir: string;
 let home: string;
 let unitDir: string;
 
-/** A minimal bundle: what the script requires (MANIFEST.json, the launcher, the unit), tagged by `label`. */
+/** A minimal bundle: what the script requires (MANIFEST.json, the launcher, the two units), tagged by `label`. */
 function bundle(label: string): { file: string; sha256: string } {
     const gz = zlib.gzipSync(tarArchive([
         { path: "bin/", mode: 0o755 },
@@ -26,6 +26,7 @@ function bundle(label: string): { file: string; sha256: string } {
         { path: "MANIFEST.json", mode: 0o644, content: Buffer.from(JSON.stringify({ label })) },
         { path: "bin/instagram-app", mode: 0o755, content: Buffer.from(`#!/bin/sh\necho ${label}\n`) },
         { path: "systemd/instagram-app.service", mode: 0o644, content: Buffer.from(`[Service]\n# ${label}\n`) },
+        { path: "systemd/instagram-work.service", mode: 0o644, content: Buffer.from(`[Service]\n# work ${label}\n`) },
     ], 0));
     const sha256 = crypto.createHash("sha256").update(gz).digest("hex");
     const file = path.join(dir, `${label}.tar.gz`);
@@ -47,6 +48,7 @@ function install(file: string, sha: string, fetch = "cp"): Promise<{ status: num
 const current = () => fs.readlinkSync(path.join(home, "current"));
 const releases = () => fs.readdirSync(path.join(home, "releases")).sort();
 const unit = () => fs.readFileSync(path.join(unitDir, "instagram-app.service"), "utf8");
+const workUnit = () => fs.readFileSync(path.join(unitDir, "instagram-work.service"), "utf8");
 
 beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "app-install-"));
@@ -77,13 +79,14 @@ describe("instagram-app-install", () => {
         expect(missing).toMatchObject({ status: 1, stderr: expect.stringContaining("could not download") });
     });
 
-    test("installs a good release, makes it current and installs its unit", async () => {
+    test("installs a good release, makes it current and installs its units (the app server's and the job workers')", async () => {
         const v1 = bundle("v1");
         const r = await install(v1.file, v1.sha256);
         expect(r.status, r.stderr).toBe(0);
         expect(current()).toBe(`releases/${v1.sha256}`);
         expect(spawnSync(path.join(home, "current", "bin", "instagram-app"), { encoding: "utf8" }).stdout).toBe("v1\n");
         expect(unit()).toContain("# v1");
+        expect(workUnit()).toContain("# work v1");
         // Running it again (a reboot re-running the step) is harmless.
         const again = await install(v1.file, v1.sha256);
         expect(again.status).toBe(0);
@@ -98,6 +101,7 @@ describe("instagram-app-install", () => {
         expect(current()).toBe(`releases/${v2.sha256}`);
         expect(releases()).toEqual([v1.sha256, v2.sha256].sort());
         expect(unit()).toContain("# v2");
+        expect(workUnit()).toContain("# work v2");
 
         // A reader polling `current` during the switch always finds a release.
         let misses = 0;
@@ -120,5 +124,6 @@ describe("instagram-app-install", () => {
         expect(back.status, back.stderr).toBe(0);
         expect(current()).toBe(`releases/${v2.sha256}`);
         expect(unit()).toContain("# v2");
+        expect(workUnit()).toContain("# work v2");
     });
 });

@@ -11,7 +11,7 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildAppBundle, BundleManifest, compileApp } from "../../delivery/build";
 import { APP_SOURCE_INPUTS, appSourceFiles, appSourceHash, PROJECT_ROOT } from "../../delivery/sources";
-import { APP_CURRENT, APP_SOCKET, APP_UNIT_NAME } from "../../core/app-contract";
+import { APP_CURRENT, APP_SOCKET, APP_UNIT_NAME, WORK_UNIT_NAME } from "../../core/app-contract";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
 import { eventually } from "../harness/daemons";
 
@@ -76,7 +76,7 @@ describe("npm run build:app", () => {
         }
         const inner = JSON.parse(fs.readFileSync(path.join(into, "MANIFEST.json"), "utf8"));
         expect(inner).toMatchObject({ name: "instagram-app", version: first.version, sourceHash: first.sourceHash });
-        expect(Object.keys(inner.files).sort()).toEqual(["bin/instagram-app", "lib/api/app.js", "lib/server/cli.js", "lib/server/worker-main.js", `systemd/${APP_UNIT_NAME}`]);
+        expect(Object.keys(inner.files).sort()).toEqual(["bin/instagram-app", "lib/api/app.js", "lib/jobs/functions.js", "lib/server/cli.js", "lib/server/worker-main.js", `systemd/${APP_UNIT_NAME}`, `systemd/${WORK_UNIT_NAME}`]);
         for (const [file, digest] of Object.entries(inner.files)) expect(sha256(fs.readFileSync(path.join(into, file))), file).toBe(digest);
         expect(fs.statSync(path.join(into, "bin/instagram-app")).mode & 0o777).toBe(0o755);
         // Self-contained: no node_modules next to it, yet the API's dependencies load.

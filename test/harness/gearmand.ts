@@ -1,8 +1,9 @@
-/** gearmand on loopback for tests, with its SQLite queue in a temporary directory (as the gearman role keeps it). */
+/** gearmand on loopback for tests, run with the gearman role's arguments and its SQLite queue in a temporary directory. */
 import * as fs from "fs";
 import * as path from "path";
 import { Daemons, daemonAccount, requireCommand, tempDir } from "./daemons";
 import { PORTS } from "../../core/ports";
+import { gearmandArgs } from "../../cloud-init/configs/gearman";
 
 export interface TestGearmand {
     readonly host: string;
@@ -28,7 +29,9 @@ export function gearmand(daemons: Daemons, host: string, port: number = PORTS.ge
         port,
         queueFile,
         async start() {
-            const child = daemons.start(name, "gearmand", ["--listen", host, "--port", String(port), "--queue-type", "libsqlite3", "--libsqlite3-db", queueFile, "--log-file", path.join(dir, "gearmand.log"), "--verbose", "WARNING", "--threads", "2"], { account });
+            // The gearman role's own arguments (cloud-init/configs/gearman.ts), in the foreground for the test.
+            const args = gearmandArgs({ listenAddress: host, port, queueFile, logFile: path.join(dir, "gearmand.log"), threads: 2 }).filter((a) => a !== "--daemon");
+            const child = daemons.start(name, "gearmand", args, { account });
             pid = child.pid;
             await daemons.waitFor(name, host, port);
         },

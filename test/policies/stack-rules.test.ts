@@ -97,14 +97,15 @@ describe("stack rules", () => {
         const cidr = ingress(rs, "redis", { cidrIpv4: "10.0.0.0/8", fromPort: 6379, toPort: 6379 });
         expect(await checkStack(rule("only-load-balancer-public"), rs)).toEqual([{ message: expect.stringMatching(/^extra-redis: source admits 10.0.0.0\/8 into host group net-redis/), urn: cidr.urn }]);
         // Admin SSH is the one CIDR a host group may admit, unless the config says otherwise.
-        expect(await checkStack(rule("only-load-balancer-public"), graph(), { allowAdminSsh: false })).toHaveLength(5);
+        // One per host group with hosts (the dev stack has no job-worker hosts).
+        expect(await checkStack(rule("only-load-balancer-public"), graph(), { allowAdminSsh: false })).toHaveLength(6);
     });
 
     test("data-ports-restricted: the wrong tier, or a CIDR, on a data port", async () => {
         let rs = graph();
         ingress(rs, "shard", { fromPort: 6432, toPort: 6432 }, "memcached");
         expect((await checkStack(rule("data-ports-restricted"), rs)).map((f) => f.message)).toEqual([
-            expect.stringMatching(/^extra-shard: referencedSecurityGroupId admits group net-memcached \(Role memcached\) to port 6432. Fix: only app may reach it/),
+            expect.stringMatching(/^extra-shard: referencedSecurityGroupId admits group net-memcached \(Role memcached\) to port 6432. Fix: only app or worker may reach it/),
         ]);
         rs = graph();
         ingress(rs, "memcached", { cidrIpv4: "10.20.0.0/16", fromPort: 11211, toPort: 11211 });

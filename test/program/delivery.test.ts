@@ -49,11 +49,11 @@ describe("app delivery", () => {
         expect(dev.ofType(T.versioning).find((r) => r.inputs.bucket === bucketId)!.inputs.versioningConfiguration.status).toBe("Enabled");
     });
 
-    test("app hosts may read the release objects and nothing else of the artifacts bucket, shard hosts the host tools; no other tier may", () => {
+    test("app and job-worker hosts may read the release objects and nothing else of the artifacts bucket, shard hosts the host tools; no other tier may", () => {
         const arn = artifactsBucket(dev).state.arn as string;
         for (const policy of dev.ofType(T.rolePolicy)) {
             const touching = policyOf(policy).Statement.filter((s) => JSON.stringify(s.Resource).includes(arn));
-            if (policy.name === "app-host-tier") {
+            if (policy.name === "app-host-tier" || policy.name === "worker-host-tier") {
                 expect(touching).toEqual([{ Sid: "AppReleasesRead", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${arn}/releases/*` }]);
             } else if (policy.name === "shard-host-tier") {
                 expect(touching).toEqual([{ Sid: "HostToolsRead", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${arn}/tools/*` }]);

@@ -54,7 +54,11 @@ describe("network", () => {
             "app->redis:6379",
             "redis->redis:6379",
             "app->memcached:11211",
-            ...["app", "shard", "redis", "memcached", "monitoring"].map((to) => `monitoring->${to}:4949`),
+            "app->gearman:4730",
+            "worker->gearman:4730",
+            "worker->shard:6432",
+            "worker->redis:6379",
+            ...["app", "shard", "redis", "memcached", "gearman", "worker", "monitoring"].map((to) => `monitoring->${to}:4949`),
         ].sort();
         for (const run of [dev, wide]) {
             const ingress = ruleKeys(run, T.ingress).filter((k) => !k.includes("/"));
@@ -69,14 +73,14 @@ describe("network", () => {
         expect(ruleKeys(wide, T.ingress).filter((k) => k.includes("/"))).toEqual([
             "0.0.0.0/0->lb:443",
             "0.0.0.0/0->lb:80",
-            ...["app", "memcached", "monitoring", "redis", "shard"].map((r) => `203.0.113.0/24->${r}:22`),
+            ...["app", "gearman", "memcached", "monitoring", "redis", "shard", "worker"].map((r) => `203.0.113.0/24->${r}:22`),
         ]);
         expect(dev.ofType(T.ingress).some((r) => r.inputs.fromPort === 22)).toBe(false);
     });
 
     test("hosts reach the internet only on 80 and 443, and the load balancer not at all", () => {
         const out = ruleKeys(dev, T.egress).filter((k) => k.includes("/"));
-        expect(out).toEqual(["app", "memcached", "monitoring", "redis", "shard"].flatMap((r) => [`${r}->0.0.0.0/0:443`, `${r}->0.0.0.0/0:80`]).sort());
+        expect(out).toEqual(["app", "gearman", "memcached", "monitoring", "redis", "shard", "worker"].flatMap((r) => [`${r}->0.0.0.0/0:443`, `${r}->0.0.0.0/0:80`]).sort());
         expect(ruleKeys(dev, T.egress).filter((k) => k.startsWith("lb->"))).toEqual(["lb->app:80"]);
     });
 

@@ -33,11 +33,13 @@ describe("secrets", () => {
         expect(readable("shard")).toEqual(["postgres-app", "postgres-replication", "pgbouncer-auth", "pgbackrest-cipher"].map(arn).sort());
         expect(readable("redis")).toEqual([arn("redis-auth")]);
         expect(readable("monitoring")).toEqual([arn("munin-web")]);
+        expect(readable("worker")).toEqual([arn("postgres-app"), arn("redis-auth")].sort());
         expect(tierPolicy("memcached")).toBeUndefined();
+        expect(tierPolicy("gearman")).toBeUndefined();
     });
 
     test("no tier policy grants a wildcard action or resource; app hosts may only get and put photos", () => {
-        for (const tier of ["app", "shard", "redis", "monitoring"]) {
+        for (const tier of ["app", "shard", "redis", "worker", "monitoring"]) {
             for (const s of tierPolicy(tier)!.Statement) {
                 expect([s.Action].flat().some((a: string) => a.includes("*")), `${tier} ${s.Sid}`).toBe(false);
                 expect([s.Resource].flat().some((r: string) => r === "*"), `${tier} ${s.Sid}`).toBe(false);
@@ -50,7 +52,7 @@ describe("secrets", () => {
     test("every host role is assumable only by EC2 and managed through SSM", () => {
         const profiles = new Set(run.ofType(T.instanceProfile).map((p) => p.name));
         const hostRoles = run.ofType(T.role).filter((r) => profiles.has(r.name));
-        expect(hostRoles).toHaveLength(5);
+        expect(hostRoles).toHaveLength(7);
         for (const role of hostRoles) {
             expect(JSON.parse(role.inputs.assumeRolePolicy).Statement).toEqual([{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }]);
             const attached = run.ofType(T.rolePolicyAttachment).filter((a) => a.inputs.role === role.state.name).map((a) => a.inputs.policyArn);

@@ -99,13 +99,15 @@ describe("shard directory (program)", () => {
         );
     });
 
-    test("app hosts read the directory live: a service keeps a copy from SSM, the app's environment names the copy, ssm:GetParameter on exactly its ARN, no other tier", async () => {
+    test("app hosts read the directory live: a service keeps a copy from SSM, the app's environment names the copy, ssm:GetParameter on exactly its ARN, for app and job-worker hosts only", async () => {
         const run = await runStack("dev");
         expect(appEnv(run)[APP_ENV.shardDirectory]).toBe(APP_SHARD_DIRECTORY_FILE);
         expect(file(run, "app-0", `${SHARD_DIRECTORY_SYNC_SERVICE}.service`)).toMatch(new RegExp(`^ExecStart=/usr/local/sbin/instagram-shard-directory-sync ${NAME} ${APP_SHARD_DIRECTORY_FILE} 5$`, "m"));
         const readers = run.ofType(T.rolePolicy).filter((p) => policyOf(p).Statement.some((st: { Sid?: string }) => st.Sid === "ReadShardDirectory"));
-        expect(readers.map((p) => p.name)).toEqual(["app-host-tier"]);
-        const statement = policyOf(readers[0]).Statement.find((st: { Sid?: string }) => st.Sid === "ReadShardDirectory");
-        expect(statement).toEqual({ Sid: "ReadShardDirectory", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: `arn:aws:ssm:us-east-1:123456789012:parameter${NAME}` });
+        expect(readers.map((p) => p.name)).toEqual(["app-host-tier", "worker-host-tier"]);
+        for (const reader of readers) {
+            const statement = policyOf(reader).Statement.find((st: { Sid?: string }) => st.Sid === "ReadShardDirectory");
+            expect(statement).toEqual({ Sid: "ReadShardDirectory", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: `arn:aws:ssm:us-east-1:123456789012:parameter${NAME}` });
+        }
     });
 });

@@ -9,8 +9,9 @@ function expectedCounts(stack: string, overrides: Record<string, unknown>) {
     const c = validateConfig(loadStackConfig(stack, overrides));
     const shardHosts = c.physicalShards * (c.shardStandby ? 2 : 1);
     const nats = c.natPerAz ? c.azCount : 1;
+    const hosts = c.appServers + shardHosts + (c.redisReplica ? 2 : 1) + c.memcachedNodes + c.gearmanServers + c.workerServers + 1;
     return {
-        [T.instance]: c.appServers + shardHosts + (c.redisReplica ? 2 : 1) + c.memcachedNodes + 1,
+        [T.instance]: hosts,
         [T.volume]: shardHosts * c.shardVolumes,
         [T.attachment]: shardHosts * c.shardVolumes,
         [T.targetGroupAttachment]: c.appServers,
@@ -18,10 +19,10 @@ function expectedCounts(stack: string, overrides: Record<string, unknown>) {
         [T.natGateway]: nats,
         "aws:ec2/eip:Eip": nats,
         [T.routeTable]: 1 + c.azCount,
-        [T.securityGroup]: 6,
-        // 6 app/data paths + Munin to 5 tiers; internet 80/443 + SSH per admin network to 5 tiers.
-        [T.ingress]: 11 + 2 + 5 * c.adminCidrs.length,
-        [T.egress]: 11 + 5 * 2,
+        [T.securityGroup]: 8,
+        // 10 app/data/queue paths + Munin to 7 tiers; internet 80/443 + SSH per admin network to 7 tiers.
+        [T.ingress]: 17 + 2 + 7 * c.adminCidrs.length,
+        [T.egress]: 17 + 7 * 2,
         [T.loadBalancer]: 1,
         [T.listener]: 2,
         [T.certificate]: 2,
@@ -37,11 +38,11 @@ function expectedCounts(stack: string, overrides: Record<string, unknown>) {
         [T.ssmParameter]: 7,
         [T.randomPassword]: 6,
         // One per host tier, and Data Lifecycle Manager's for the shard snapshots.
-        [T.role]: 5 + 1,
-        [T.instanceProfile]: 5,
+        [T.role]: 7 + 1,
+        [T.instanceProfile]: 7,
         "aws:dlm/lifecyclePolicy:LifecyclePolicy": 1,
         "aws:ssm/document:Document": 1,
-        "instagram:host:UbuntuHost": c.appServers + shardHosts + (c.redisReplica ? 2 : 1) + c.memcachedNodes + 1,
+        "instagram:host:UbuntuHost": hosts,
         "instagram:postgres:PostgresShard": c.physicalShards,
     };
 }
@@ -68,7 +69,7 @@ describe("the whole stack", () => {
         expect(run.outputs.mediaUrl).toBe("https://media.instagram-2011.example.com");
         expect(run.outputs.shardMap).toHaveLength(12);
         const ips = run.outputs.privateIps as Record<string, string[]>;
-        expect(Object.fromEntries(Object.entries(ips).map(([k, v]) => [k, v.length]))).toEqual({ app: 25, shardPrimary: 12, shardStandby: 12, redis: 2, memcached: 6, monitoring: 1 });
+        expect(Object.fromEntries(Object.entries(ips).map(([k, v]) => [k, v.length]))).toEqual({ app: 25, shardPrimary: 12, shardStandby: 12, redis: 2, memcached: 6, gearman: 2, worker: 6, monitoring: 1 });
         expect(ips.monitoring).toEqual(["10.20.0.10"]);
         expect(run.outputs.secretParameters).toHaveLength(6);
     });

@@ -1,0 +1,37 @@
+/**
+ * The Gearman job servers: independent gearmand hosts spread over the AZs. Clients (the app) submit each job
+ * to one of them and workers register with all, so losing a server delays only the jobs queued on it, which
+ * its SQLite queue keeps until it is back.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { gearmanRole } from "../cloud-init/roles/gearman";
+import { TierPlacement, tierHost, UbuntuHost } from "./host";
+import { spreadAz } from "../core/network-plan";
+
+export interface GearmanServersArgs {
+    /** Subnets, security group and identity of the gearman tier. */
+    readonly hosts: TierPlacement;
+    /** How many job servers. */
+    readonly servers: number;
+    /** The job servers' type (gearmand needs little: a queue of job references, not payloads). */
+    readonly instanceType: string;
+    /** Servers are spread round-robin over this many AZs. */
+    readonly azCount: number;
+}
+
+/** The gearmand hosts, each with its own durable queue. */
+export class GearmanServers extends pulumi.ComponentResource {
+    readonly hosts: UbuntuHost[];
+
+    constructor(name: string, args: GearmanServersArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("instagram:gearman:GearmanServers", name, {}, opts);
+        const roleSpec = gearmanRole();
+        this.hosts = Array.from({ length: args.servers }, (_, i) => tierHost(args.hosts, {
+            hostname: `${name}-${i}`,
+            instanceType: args.instanceType,
+            azIndex: spreadAz(i, args.azCount),
+            roleSpec,
+        }, this));
+        this.registerOutputs({ privateIps: this.hosts.map((h) => h.privateIp) });
+    }
+}
