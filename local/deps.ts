@@ -24,6 +24,8 @@ export const REQUIREMENTS: readonly Requirement[] = [
     { program: "redis-server", pkg: "redis-server", found: onPath("redis-server") },
     { program: "redis-cli", pkg: "redis-tools", found: onPath("redis-cli") },
     { program: "memcached", pkg: "memcached", found: onPath("memcached") },
+    { program: "gearmand", pkg: "gearman-job-server", found: onPath("gearmand") },
+    { program: "gearadmin", pkg: "gearman-tools", found: onPath("gearadmin") },
     { program: "nginx", pkg: "nginx", found: onPath("nginx") },
     { program: "munin-node", pkg: "munin-node", found: onPath("munin-node") },
     { program: "munin-update", pkg: "munin", found: () => fs.existsSync("/usr/share/munin/munin-update") },

@@ -1,7 +1,7 @@
 /**
  * The one-machine stack's layout, from the same validated stack config the Pulumi program reads: which
  * "hosts" exist, their roles, and the loopback address each gets, so every daemon listens on its standard
- * port (5432, 6432, 6379, 11211, 80, 443, 4949) exactly as on EC2. Pure: no files, no processes.
+ * port (5432, 6432, 6379, 11211, 4730, 80, 443, 4949) exactly as on EC2. Pure: no files, no processes.
  */
 import { InstagramConfig } from "../core/config";
 import { ShardRange } from "../core/shard-map";
@@ -13,7 +13,7 @@ export interface LocalShard {
     readonly logicalShards: readonly LogicalShardRange[];
 }
 
-export type LocalRole = "edge" | "munin" | "app" | "shard-primary" | "shard-standby" | "redis-primary" | "redis-replica" | "memcached";
+export type LocalRole = "edge" | "munin" | "app" | "shard-primary" | "shard-standby" | "redis-primary" | "redis-replica" | "memcached" | "gearman" | "worker";
 
 export interface LocalHost {
     /** As on EC2: app-0, shard-0-primary, redis-primary, memcached-0... */
@@ -35,13 +35,19 @@ export interface LocalPlan {
     readonly logicalShards: number;
     /** Workers per app host (locally a fixed small number: the machine is shared by every tier). */
     readonly workers: number;
+    /** Job worker processes per host that runs them: the worker hosts, or the app hosts when there are none. */
+    readonly jobWorkers: number;
+    /** The app hosts run the job workers (instagram:workerServers is 0), as on EC2. */
+    readonly jobWorkersOnApp: boolean;
     readonly domain: string;
     readonly shardStandby: boolean;
     readonly redisReplica: boolean;
 }
 
-/** Address blocks within the /24: the edge and Munin, then app hosts, shard pairs, Redis, memcached. */
-const BLOCKS = { edge: 1, munin: 2, app: [10, 79], shard: [80, 207], redis: 210, memcached: [220, 249] } as const;
+/** Address blocks within the /24: the edge and Munin, gearmand, app hosts, shard pairs, Redis, memcached, job workers. */
+const BLOCKS = { edge: 1, munin: 2, gearman: [3, 9], app: [10, 79], shard: [80, 207], redis: 210, memcached: [220, 249], worker: [250, 254] } as const;
+/** Job worker processes per local host: the machine is shared by every tier. */
+export const LOCAL_JOB_WORKERS = 2;
 
 export class LocalPlanError extends Error {}
 
@@ -60,6 +66,8 @@ export function localPlan(config: InstagramConfig, options: { net: string; worke
     fits("instagram:appServers", config.appServers, BLOCKS.app);
     fits("instagram:physicalShards (x2 with standbys)", config.physicalShards * 2, BLOCKS.shard);
     fits("instagram:memcachedNodes", config.memcachedNodes, BLOCKS.memcached);
+    fits("instagram:gearmanServers", config.gearmanServers, BLOCKS.gearman);
+    fits("instagram:workerServers", config.workerServers, BLOCKS.worker);
     if (problems.length > 0) throw new LocalPlanError(problems.join("; "));
 
     const at = (n: number) => `${net}.${n}`;
@@ -74,7 +82,9 @@ export function localPlan(config: InstagramConfig, options: { net: string; worke
         { name: "redis-primary", role: "redis-primary", address: at(BLOCKS.redis) },
         ...(config.redisReplica ? [{ name: "redis-replica", role: "redis-replica" as const, address: at(BLOCKS.redis + 1) }] : []),
         ...Array.from({ length: config.memcachedNodes }, (_, i) => ({ name: `memcached-${i}`, role: "memcached" as const, address: at(BLOCKS.memcached[0] + i) })),
+        ...Array.from({ length: config.gearmanServers }, (_, i) => ({ name: `gearman-${i}`, role: "gearman" as const, address: at(BLOCKS.gearman[0] + i) })),
         ...Array.from({ length: config.appServers }, (_, i) => ({ name: `app-${i}`, role: "app" as const, address: at(BLOCKS.app[0] + i) })),
+        ...Array.from({ length: config.workerServers }, (_, i) => ({ name: `worker-${i}`, role: "worker" as const, address: at(BLOCKS.worker[0] + i) })),
     ];
     return {
         net,
@@ -83,6 +93,8 @@ export function localPlan(config: InstagramConfig, options: { net: string; worke
         shardMap: directoryShardMap(directory),
         logicalShards: config.logicalShards,
         workers: options.workers,
+        jobWorkers: LOCAL_JOB_WORKERS,
+        jobWorkersOnApp: config.workerServers === 0,
         domain: config.domain,
         shardStandby: config.shardStandby,
         redisReplica: config.redisReplica,

@@ -13,7 +13,8 @@ import { postgresService, promoteStandby, postmasterPid, shardPaths } from "./se
 import { pgbouncerService } from "./services/pgbouncer";
 import { redisService } from "./services/redis";
 import { memcachedService } from "./services/memcached";
-import { appNginxService, appServerService } from "./services/app";
+import { appNginxService, appServerService, jobWorkersService } from "./services/app";
+import { gearmandService } from "./services/gearman";
 import { edgeService, edgeCertificate, httpsGet } from "./services/edge";
 import { muninNodeService } from "./services/munin-node";
 import { muninMasterService } from "./services/munin-master";
@@ -29,11 +30,13 @@ export const SERVICES: Record<LocalRole, readonly LocalService[]> = {
     "redis-primary": [redisService, muninNodeService],
     "redis-replica": [redisService, muninNodeService],
     memcached: [memcachedService, muninNodeService],
-    app: [appServerService, appNginxService, muninNodeService],
+    gearman: [gearmandService, muninNodeService],
+    app: [appServerService, jobWorkersService, appNginxService, muninNodeService],
+    worker: [jobWorkersService, muninNodeService],
     edge: [edgeService],
     munin: [muninMasterService],
 };
-const START_ORDER: readonly LocalRole[] = ["shard-primary", "shard-standby", "redis-primary", "redis-replica", "memcached", "app", "edge", "munin"];
+const START_ORDER: readonly LocalRole[] = ["shard-primary", "shard-standby", "redis-primary", "redis-replica", "memcached", "gearman", "app", "worker", "edge", "munin"];
 
 export function orderedHosts(plan: LocalPlan): LocalHost[] {
     return START_ORDER.flatMap((role) => plan.hosts.filter((h) => h.role === role));

@@ -21,12 +21,24 @@ export interface AppPaths {
     readonly socket: string;
     readonly stats: string;
     readonly credentials: string;
+    /** The job workers' runtime directory and stats file (their unit's RuntimeDirectory). */
+    readonly workRun: string;
+    readonly workStats: string;
 }
 
 export function appPaths(ctx: LocalContext, host: LocalHost): AppPaths {
     const root = hostDir(ctx, host);
     const run = path.join(root, "run-instagram-app");
-    return { home: path.join(root, "opt-instagram"), run, socket: path.join(run, "app.sock"), stats: path.join(run, "stats"), credentials: path.join(root, "credentials") };
+    const workRun = path.join(root, "run-instagram-work");
+    return {
+        home: path.join(root, "opt-instagram"), run, socket: path.join(run, "app.sock"), stats: path.join(run, "stats"), credentials: path.join(root, "credentials"),
+        workRun, workStats: path.join(workRun, "stats"),
+    };
+}
+
+/** Does this host run job workers: a worker host, or an app host of a stack without worker hosts. */
+export function runsJobWorkers(ctx: LocalContext, host: LocalHost): boolean {
+    return host.role === "worker" || (host.role === "app" && ctx.plan.jobWorkersOnApp);
 }
 
 /** The app's environment: the same contract the app role writes to app.env, with this machine's paths and a media directory. */
@@ -47,6 +59,8 @@ export function localAppEnv(ctx: LocalContext, host: LocalHost): Record<string, 
         maxUploadMiB: MAX_UPLOAD_MIB,
         statsFile: p.stats,
         shardDirectory: directoryPath(ctx.dir),
+        gearmanHosts: hostsOf(ctx.plan, "gearman").map((h) => h.address),
+        jobWorkers: runsJobWorkers(ctx, host) ? ctx.plan.jobWorkers : 0,
     });
     // Every client of the one-machine stack is this machine, so a per-address limit would be one limit for
     // all of them (the tests' load loops sign up hundreds of users); the per-username login limit stays.
@@ -62,19 +76,26 @@ function installRelease(ctx: LocalContext, host: LocalHost, bundle: NonNullable<
     if (r.status !== 0) throw new Error(`${host.name}: instagram-app-install failed: ${r.stderr}`);
 }
 
+/** The release installed and the unit's credentials in place: what both the app server and the job workers start from. */
+function prepareReleaseHost(ctx: LocalContext, host: LocalHost, env: StartEnv): void {
+    if (!env.bundle) throw new Error("no app bundle was built");
+    installRelease(ctx, host, env.bundle);
+    const p = appPaths(ctx, host);
+    const www = account("www-data");
+    ownedDir(p.credentials, www, 0o700);
+    writeFileAs(path.join(p.credentials, "postgres-app"), env.secrets["postgres-app"], 0o600, www);
+    writeFileAs(path.join(p.credentials, "redis-auth"), env.secrets["redis-auth"], 0o600, www);
+}
+
 export const appServerService: LocalService = {
     daemon: "instagram-app",
     async start(ctx, host, env) {
         const pids = pidFile(ctx, host, "instagram-app");
         if (runningPid(pids) !== undefined) return "running";
-        if (!env.bundle) throw new Error("no app bundle was built");
-        installRelease(ctx, host, env.bundle);
+        prepareReleaseHost(ctx, host, env);
         const p = appPaths(ctx, host);
         const www = account("www-data");
         ownedDir(p.run, www, 0o750);
-        ownedDir(p.credentials, www, 0o700);
-        writeFileAs(path.join(p.credentials, "postgres-app"), env.secrets["postgres-app"], 0o600, www);
-        writeFileAs(path.join(p.credentials, "redis-auth"), env.secrets["redis-auth"], 0o600, www);
         ownedDir(mediaDir(ctx), www, 0o755);
         const log = logFile(ctx, host, "instagram-app");
         const pid = startDetached(path.join(p.home, "current", "bin", "instagram-app"), ["serve", "--bind", `unix:${p.socket}`, "--workers", String(ctx.plan.workers)], {
@@ -106,6 +127,42 @@ export const appServerService: LocalService = {
             // not JSON
         }
         return { ok: reply.status === 200, detail };
+    },
+};
+
+/** `instagram-app work` as the work unit starts it: the host's job workers, taking jobs from every gearmand. */
+export const jobWorkersService: LocalService = {
+    daemon: "instagram-work",
+    async start(ctx, host, env) {
+        if (!runsJobWorkers(ctx, host)) return "skipped";
+        const pids = pidFile(ctx, host, "instagram-work");
+        if (runningPid(pids) !== undefined) return "running";
+        prepareReleaseHost(ctx, host, env);
+        const p = appPaths(ctx, host);
+        const www = account("www-data");
+        ownedDir(p.workRun, www, 0o750);
+        const log = logFile(ctx, host, "instagram-work");
+        const pid = startDetached(path.join(p.home, "current", "bin", "instagram-app"), ["work", "--workers", String(ctx.plan.jobWorkers), "--stats-file", p.workStats], {
+            pidFile: pids,
+            logFile: log,
+            account: www,
+            env: { PATH: process.env.PATH!, NODE_ENV: "production", ...localAppEnv(ctx, host) },
+        });
+        // Serving, for a job worker, is being registered with the job servers: the master logs its workers' boots.
+        const deadline = Date.now() + 30_000;
+        while (!/Booting worker/.test(tail(log))) {
+            if (runningPid(pids) !== pid) throw new Error(`${host.name}: the job workers exited; ${log} ends:\n${tail(log)}`);
+            if (Date.now() > deadline) throw new Error(`${host.name}: the job workers did not boot within 30 s; ${log} ends:\n${tail(log)}`);
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        return "started";
+    },
+    // TERM lets each worker finish the job in hand (graceful timeout 30 s), as systemd stops the unit.
+    stop: (ctx, host) => stopPidFile(pidFile(ctx, host, "instagram-work"), "SIGTERM", 45_000),
+    async status(ctx, host) {
+        if (!runsJobWorkers(ctx, host)) return { ok: true, detail: "not on this host" };
+        if (runningPid(pidFile(ctx, host, "instagram-work")) === undefined) return { ok: false, detail: "not running" };
+        return { ok: true, detail: `${ctx.plan.jobWorkers} job workers` };
     },
 };
 

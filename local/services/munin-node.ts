@@ -13,7 +13,8 @@ import { muninNodeConf } from "../../cloud-init/configs/munin-node";
 import { muninInstagramPluginConf } from "../../cloud-init/roles/app";
 import { APP_COUNTERS } from "../../core/app-contract";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
-import { appPaths } from "./app";
+import { appPaths, runsJobWorkers } from "./app";
+import { muninGearmanPluginConf } from "../../cloud-init/configs/gearman";
 import { shardPaths } from "./postgres";
 import { BACKUP_MUNIN_GRAPHS, muninBackupPluginConf } from "../../cloud-init/roles/postgres";
 import { LocalService, startDaemon } from "./service";
@@ -33,12 +34,21 @@ function preparePlugins(ctx: LocalContext, host: LocalHost): { plugins: string; 
         const target = `/usr/share/munin/plugins/${plugin}`;
         if (fs.existsSync(target)) fs.symlinkSync(target, path.join(plugins, plugin));
     }
-    if (host.role === "app") {
+    if (host.role === "app" || host.role === "worker") {
         const script = path.join(dir, "instagram_");
         fs.copyFileSync(path.join(SCRIPTS_DIR, "munin-instagram.sh"), script);
         fs.chmodSync(script, 0o755);
-        for (const counter of APP_COUNTERS) fs.symlinkSync(script, path.join(plugins, `instagram_${counter}`));
-        writeFileAs(path.join(conf, "instagram"), muninInstagramPluginConf(appPaths(ctx, host).stats));
+        const jobs = runsJobWorkers(ctx, host);
+        const counters = [...(host.role === "app" ? APP_COUNTERS : []), ...(jobs ? ["jobs"] : [])];
+        for (const counter of counters) fs.symlinkSync(script, path.join(plugins, `instagram_${counter}`));
+        writeFileAs(path.join(conf, "instagram"), muninInstagramPluginConf(appPaths(ctx, host).stats, jobs ? appPaths(ctx, host).workStats : undefined));
+    }
+    if (host.role === "gearman") {
+        const script = path.join(dir, "gearman_");
+        fs.copyFileSync(path.join(SCRIPTS_DIR, "munin-gearman.sh"), script);
+        fs.chmodSync(script, 0o755);
+        for (const graph of ["queue", "workers"]) fs.symlinkSync(script, path.join(plugins, `gearman_${graph}`));
+        writeFileAs(path.join(conf, "gearman"), muninGearmanPluginConf(host.address));
     }
     if (host.role === "shard-primary" || host.role === "shard-standby") {
         const script = path.join(dir, "instagram_backup");

@@ -1,11 +1,13 @@
 /**
- * The app, Redis, memcached and Munin hosts boot together from the program's user data, on a private
+ * The app, Redis, memcached, gearman and Munin hosts boot together from the program's user data, on a private
  * segment with the addresses the program gave them (the VPC, as far as they can tell), each with its own
  * instance metadata and nothing else but the SSM and S3 stand-ins:
  *   - the app host downloads the release (the real bundle, built here) from "S3", verifies and installs
  *     it, and nginx answers /healthz from the app server's workers, also from another host;
  *   - Redis and memcached listen on loopback and their private address with the generated settings, and
  *     Redis wants the stack's password;
+ *   - gearmand listens on its private address only, keeps a background job across a restart in its SQLite
+ *     queue, and the app host's job workers (the dev stack has no worker hosts) register with it;
  *   - munin-node answers the Munin host's fetch and nobody else's, and the master's munin-update collects.
  */
 import { spawnSync } from "child_process";
@@ -19,7 +21,7 @@ import { Vm } from "./harness/vm";
 import { APP_CURRENT, APP_ENV_FILE, APP_HOME, APP_SHARD_DIRECTORY_FILE, SHARD_DIRECTORY_SYNC_SERVICE } from "../../core/app-contract";
 import { shardDirectoryParameterName } from "../../core/shard-directory";
 
-const HOSTS = ["app-0", "redis-primary", "memcached-0", "munin"] as const;
+const HOSTS = ["app-0", "redis-primary", "memcached-0", "gearman-0", "munin"] as const;
 type HostName = (typeof HOSTS)[number];
 
 let session: BootSession;
@@ -45,8 +47,8 @@ beforeAll(async () => {
     const objects = { [release.url.replace(/^s3:\//, "")]: fs.readFileSync(manifest.path) };
     // This machine has two cores. The app host boots first with both (its instance type has two vCPUs, and
     // on one emulated CPU its workers starved munin-node's start past systemd's timeout); then the other
-    // three together with one each. Booted VMs sit idle while the next ones boot.
-    for (const [names, cpus] of [[["app-0"], 2], [["redis-primary", "memcached-0", "munin"], 1]] as const) {
+    // four together with one each. Booted VMs sit idle while the next ones boot.
+    for (const [names, cpus] of [[["app-0"], 2], [["redis-primary", "memcached-0", "gearman-0", "munin"], 1]] as const) {
         const launched = await Promise.all(names.map((name) => session.launch(hosts[name], { privateNet: true, cpus, objects })));
         await Promise.all(launched.map(({ vm }) => session.ready(vm)));
         names.forEach((name, i) => {
@@ -62,7 +64,7 @@ afterAll(async () => {
 
 describe.each(HOSTS)("%s", (name) => {
     test("cloud-init is done without an error and the role's marker is there", async () => {
-        const role = { "app-0": "app", "redis-primary": "redis-primary", "memcached-0": "memcached", munin: "monitoring" }[name];
+        const role = { "app-0": "app-release app", "redis-primary": "redis-primary", "memcached-0": "memcached", "gearman-0": "gearman", munin: "monitoring" }[name];
         await expectBootDone(vms[name], `common ${role}`);
     });
 });
@@ -129,9 +131,37 @@ describe("the memcached host", () => {
     });
 });
 
+describe("the gearman host", () => {
+    const admin = (args: string) => `gearadmin -h ${hosts["gearman-0"].privateIp} ${args}`;
+
+    test("gearmand listens on its private address only, with the SQLite queue the role names", async () => {
+        const vm = vms["gearman-0"];
+        expect(await sh(vm, "systemctl is-active gearman-job-server munin-node")).toBe("active\nactive");
+        expect(await sh(vm, "ss -ltnH 'sport = :4730' | awk '{print $4}'")).toBe(`${hosts["gearman-0"].privateIp}:4730`);
+        expect(await sh(vm, "ps -o args= -C gearmand")).toMatch(/--queue-type=libsqlite3 --libsqlite3-db=\/var\/lib\/gearman\/queue\.sqlite3/);
+        expect(await sh(vm, "stat -c '%U %a' /var/lib/gearman")).toBe("gearman 750");
+    });
+
+    test("the app host's job workers register with it over the private network", async () => {
+        expect(await sh(vms["app-0"], "systemctl is-active instagram-work")).toBe("active");
+        const jobWorkers = Number(/INSTAGRAM_JOB_WORKERS='(\d+)'/.exec(writtenFile(hosts["app-0"], APP_ENV_FILE))![1]);
+        const status = await sh(vms["gearman-0"], `until ${admin("--status")} | grep -q '^fanout'; do sleep 1; done; ${admin("--status")}`, 120_000);
+        expect(status).toMatch(new RegExp(`^fanout\t\\d+\t\\d+\t${jobWorkers}$`, "m"));
+    });
+
+    test("a queued background job survives a restart of gearmand; Munin graphs the queue", async () => {
+        const vm = vms["gearman-0"];
+        await sh(vm, `echo probe | gearman -h ${hosts["gearman-0"].privateIp} -b -f boot_probe -u boot-probe-1`);
+        await sh(vm, "systemctl restart gearman-job-server");
+        expect(await sh(vm, `until ${admin("--status")} >/dev/null 2>&1; do sleep 1; done; ${admin("--status")} | grep '^boot_probe'`, 60_000)).toMatch(/^boot_probe\t1\t0\t0$/);
+        expect(await sh(vm, "munin-run gearman_queue")).toMatch(/^boot_probe\.value 1$/m);
+        expect(await sh(vm, "munin-run gearman_workers")).toMatch(/^fanout\.value \d+$/m);
+    });
+});
+
 describe("Munin", () => {
     test("munin-node answers the Munin host's fetch, and refuses another host's", async () => {
-        for (const name of ["app-0", "redis-primary", "memcached-0"] as const) {
+        for (const name of ["app-0", "redis-primary", "memcached-0", "gearman-0"] as const) {
             const fetched = await tcpFromVm(vms.munin, hosts[name].privateIp, 4949, "fetch load\nquit\n");
             expect(fetched, name).toMatch(new RegExp(`^# munin node at ${name}\\n`, "m"));
             expect(fetched, name).toMatch(/^load\.value [0-9.]+$/m);
@@ -152,7 +182,7 @@ describe("Munin", () => {
             if (!/Lock already exists/.test(run.err + run.out) || attempt === 3) throw new Error(`munin-update exited ${run.code}: ${run.err}${run.out}`);
             await sh(vm, "while [ -e /var/run/munin/munin-update.lock ]; do sleep 2; done", 600_000);
         }
-        for (const name of ["app-0", "redis-primary", "memcached-0"]) {
+        for (const name of ["app-0", "redis-primary", "memcached-0", "gearman-0"]) {
             expect(await sh(vm, `ls /var/lib/munin/*/${name}-load-load-g.rrd`), name).toMatch(/\.rrd$/);
         }
     });

@@ -1,8 +1,9 @@
 /**
  * `npm run local` end to end: the whole stack on loopback (127.0.12.0/24), two physical shards with
- * standbys, Redis with a replica, two memcached nodes and two app hosts behind the TLS edge. Through the edge
+ * standbys, Redis with a replica, two memcached nodes, two gearmand and two app hosts (running the job workers)
+ * behind the TLS edge. Through the edge
  * over HTTPS: users, follows, uploads and feeds, each row on the shard the map names, photos served from the
- * media store, Munin counting uploads. Then faults under bounded load, each counted, each recovered from
+ * media store, Munin counting uploads. Then faults under bounded load (gearmand among them), each counted, each recovered from
  * without help, and no acknowledged upload lost; then down and up again with the data still there.
  */
 import { spawnSync } from "child_process";
@@ -19,6 +20,7 @@ import { edgeCertificate } from "../../local/services/edge";
 import { pgbouncerService } from "../../local/services/pgbouncer";
 import { postgresService, psqlAsPostgres, shardPaths } from "../../local/services/postgres";
 import { redisService } from "../../local/services/redis";
+import { gearmandService } from "../../local/services/gearman";
 import { pidAlive, runningPid } from "../../local/processes";
 import { loadLoop, LoadResult, pngBytes, SiteClient } from "../../local/site-client";
 import { decodeId } from "../../core/ids";
@@ -39,7 +41,7 @@ const local = (...args: string[]) => runLocal(dir, args);
 
 const UP = ["up", "--stack", "dev", "--net", NET, "--workers", "2",
     "--set", "instagram:physicalShards=2", "--set", `instagram:logicalShards=${LOGICAL}`, "--set", "instagram:shardStandby=true",
-    "--set", "instagram:redisReplica=true", "--set", "instagram:memcachedNodes=2", "--set", "instagram:appServers=2"];
+    "--set", "instagram:redisReplica=true", "--set", "instagram:memcachedNodes=2", "--set", "instagram:appServers=2", "--set", "instagram:gearmanServers=2"];
 
 beforeAll(async () => {
     if (process.getuid?.() !== 0) throw new Error("the local stack runs daemons as their own users and binds ports 80/443: run as root (as CI does)");
@@ -92,7 +94,7 @@ describe("npm run local", () => {
         expect(again.status, again.stderr).toBe(0);
         expect(again.stdout).toContain("local: already running (stack dev); nothing was changed.");
         expect(again.stdout).toContain(`site:  https://${NET}.1/`);
-        expect(again.stdout).toMatch(/health: all \d+ daemons on 12 hosts healthy/);
+        expect(again.stdout).toMatch(/health: all \d+ daemons on 14 hosts healthy/);
         const status = await local("status");
         expect(status.status).toBe(0);
         expect(status.stdout).toMatch(/ok {3}shard-0-standby +127\.0\.12\.81 +postgres +standby, streaming/);
@@ -107,8 +109,11 @@ describe("npm run local", () => {
         expect(up.status).toBe(201);
         const media = up.json().media;
         acknowledged.push(media.id);
-        expect(up.json().fannedOutTo).toBe(users.length - 1);
-        for (const follower of users.slice(1)) expect((await site.feed(follower)).json().media.map((m: { id: string }) => m.id)).toContain(media.id);
+        // The followers' fan-out is a job for the app hosts' job workers (the dev stack has no worker hosts).
+        expect(up.json()).toMatchObject({ fanOut: "queued", fannedOutTo: null });
+        for (const follower of users.slice(1)) {
+            await eventually(async () => ((await site.feed(follower)).json().media.some((m: { id: string }) => m.id === media.id) ? true : undefined), 10_000, `the photo on ${follower}'s feed`);
+        }
 
         for (const id of users) {
             const logical = decodeId(BigInt(id)).logicalShard;
@@ -190,6 +195,32 @@ describe("npm run local", () => {
         await recovers();
     });
 
+    test("gearmand stopped, one and then both, under load: no failed request; uploads fan out through the other or inline, and every follower's feed holds each photo once", async () => {
+        const [first, second] = hostsOf(ctx.plan, "gearman");
+        const env = envOf(ctx, readState(dir)!);
+        const photos: string[] = [];
+        const result = await underLoad("gearmand stopped (one, then both)", async () => {
+            await gearmandService.stop(ctx, first);
+            for (let i = 0; i < 4; i++) photos.push((await site.upload(users[0], pngBytes(9000 + i), "one queue down")).json().media.id);
+            await gearmandService.stop(ctx, second);
+            for (let i = 0; i < 4; i++) {
+                const r = await site.upload(users[0], pngBytes(9100 + i), "no queue");
+                expect(r.json().fanOut).toBe("inline");
+                photos.push(r.json().media.id);
+            }
+            await Promise.all([gearmandService.start(ctx, first, env), gearmandService.start(ctx, second, env)]);
+        }, { seconds: 4 });
+        expect(result.failed).toBe(0);
+        acknowledged.push(...photos);
+        for (const follower of users.slice(1)) {
+            const copies = await eventually(async () => {
+                const ids: string[] = (await site.feed(follower, 100)).json().media.map((m: { id: string }) => m.id);
+                return photos.every((p) => ids.includes(p)) ? photos.map((p) => ids.filter((id) => id === p).length) : undefined;
+            }, 15_000, `every photo on ${follower}'s feed`);
+            expect(copies.every((n) => n === 1), `copies on ${follower}'s feed: ${copies}`).toBe(true);
+        }
+    });
+
     test("a shard's primary stopped and its standby promoted under load: the directory names the standby, and the shard serves again through it", async () => {
         const primary = hostNamed(ctx.plan, "shard-0-primary")!;
         const result = await underLoad("shard-0 primary stopped, standby promoted", async () => {
@@ -237,7 +268,7 @@ describe("npm run local", () => {
         for (const pid of pids) expect(pidAlive(pid), `pid ${pid} after down`).toBe(false);
         const again = await local("up");
         expect(again.status, again.stdout + again.stderr).toBe(0);
-        expect(again.stdout).toMatch(/health: all \d+ daemons on 12 hosts healthy/);
+        expect(again.stdout).toMatch(/health: all \d+ daemons on 14 hosts healthy/);
         const before = site;
         site = new SiteClient(`${NET}.1`, edgeCertificate(ctx), "dev.example.com");
         site.adoptSessions(before);
