@@ -23,6 +23,7 @@ export const SCRIPTS = {
     muninHtpasswd: "munin-htpasswd.sh",
     muninBackup: "munin-backup.sh",
     muninGearman: "munin-gearman.sh",
+    gearmanQueueInit: "gearman-queue-init.sh",
     shardDirectorySync: "shard-directory-sync.sh",
     toolsInstall: "tools-install.sh",
 } as const;

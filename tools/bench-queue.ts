@@ -9,7 +9,7 @@
  *      the same fan-out run inline by the request.
  *   3. The queue itself (a client and a worker in this process, against the stack's gearmand): jobs per
  *      second through one worker process, and submit-to-start latency p50/p99, idle and behind a backlog.
- * BENCH_UPLOADS (default 20) uploads per row. Needs root and the local stack's packages.
+ * BENCH_UPLOADS (default 40) uploads per row. Needs root and the local stack's packages.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -34,7 +34,7 @@ import { GearmanWorker } from "../app/jobs/gearman/worker";
 import { PORTS } from "../core/ports";
 
 const NET = "127.0.41";
-const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 20);
+const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 40);
 if (!Number.isInteger(UPLOADS) || UPLOADS < 3 || UPLOADS > 500) {
     console.error("bench:queue: BENCH_UPLOADS must be a whole number from 3 to 500");
     process.exit(2);

@@ -1,10 +1,10 @@
 /**
  * A Gearman job server: gearmand from the distribution's package on the host's private address, its
  * background jobs in a SQLite queue under /var/lib/gearman (written at submit: a restart or crash loses
- * none), and Munin plugins for queue depth and workers per function from its admin protocol.
+ * none; in WAL mode, set before gearmand first opens it), and Munin plugins for queue depth and workers per function from its admin protocol.
  */
 import { RoleSpec } from "../role";
-import { GEARMAN_QUEUE_DIR, gearmanDefaults, muninGearmanPluginConf } from "../configs/gearman";
+import { GEARMAN_QUEUE_DIR, GEARMAN_QUEUE_FILE, gearmanDefaults, muninGearmanPluginConf } from "../configs/gearman";
 import { scriptFile, scriptPath } from "../scripts";
 
 const DEFAULTS_TEMPLATE = "/etc/instagram/gearman-job-server.in";
@@ -20,9 +20,11 @@ export function gearmanRole(): RoleSpec {
             { path: MUNIN_TEMPLATE, content: muninGearmanPluginConf("@PRIVATE_IP@"), permissions: "0644" },
             scriptFile("privateAddress"),
             scriptFile("muninGearman", MUNIN_PLUGIN),
+            scriptFile("gearmanQueueInit"),
         ],
         commands: [
             ["install", "-d", "-o", "gearman", "-g", "gearman", "-m", "0750", GEARMAN_QUEUE_DIR],
+            ["runuser", "-u", "gearman", "--", scriptPath("gearmanQueueInit"), GEARMAN_QUEUE_FILE],
             [scriptPath("privateAddress"), DEFAULTS_TEMPLATE, "/etc/default/gearman-job-server"],
             [scriptPath("privateAddress"), MUNIN_TEMPLATE, "/etc/munin/plugin-conf.d/gearman"],
             ["ln", "-sfn", MUNIN_PLUGIN, "/etc/munin/plugins/gearman_queue"],

@@ -15,7 +15,8 @@ import { GearmanWorker, Job, RetryJob } from "../../app/jobs/gearman/worker";
 import { ConnectionOptions } from "../../app/jobs/gearman/connection";
 
 const daemons = new Daemons();
-const FAST: ConnectionOptions = { timeoutMs: 500, retryMs: 100, maxRetryMs: 500 };
+// The production timeout (1 s): shorter, a loaded machine (the suite, a VM boot) makes a live server look dead.
+const FAST: ConnectionOptions = { timeoutMs: 1000, retryMs: 100, maxRetryMs: 500 };
 let a: TestGearmand;
 let b: TestGearmand;
 const closers: (() => unknown)[] = [];
@@ -85,6 +86,9 @@ describe("Gearman client and worker against gearmand", () => {
         await a.stop("SIGKILL");
         await a.start();
         expect((await status(a)).get("durable")?.queued).toBe(1000);
+        // The role's queue-init put the file in WAL mode (each job is one fsync'd append, not a rollback journal).
+        const mode = await daemons.runAsync("python3", ["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA journal_mode').fetchone()[0])", a.queueFile]);
+        expect(mode.stdout.trim()).toBe("wal");
         const ran = new Map<string, number>();
         worker([a], { durable: async (job) => { ran.set(job.unique, (ran.get(job.unique) ?? 0) + 1); } });
         await eventually(() => (ran.size === 1000 ? true : undefined), 30_000, "all 1,000 jobs to run");

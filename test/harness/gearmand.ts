@@ -4,6 +4,7 @@ import * as path from "path";
 import { Daemons, daemonAccount, requireCommand, tempDir } from "./daemons";
 import { PORTS } from "../../core/ports";
 import { gearmandArgs } from "../../cloud-init/configs/gearman";
+import { SCRIPTS_DIR } from "../../cloud-init/scripts";
 
 export interface TestGearmand {
     readonly host: string;
@@ -31,6 +32,7 @@ export function gearmand(daemons: Daemons, host: string, port: number = PORTS.ge
         async start() {
             // The gearman role's own arguments (cloud-init/configs/gearman.ts), in the foreground for the test.
             const args = gearmandArgs({ listenAddress: host, port, queueFile, logFile: path.join(dir, "gearmand.log"), threads: 2 }).filter((a) => a !== "--daemon");
+            daemons.run("sh", [path.join(SCRIPTS_DIR, "gearman-queue-init.sh"), queueFile], { account });
             const child = daemons.start(name, "gearmand", args, { account });
             pid = child.pid;
             await daemons.waitFor(name, host, port);
