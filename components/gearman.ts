@@ -5,8 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { gearmanRole } from "../cloud-init/roles/gearman";
-import { TierPlacement, tierHost, UbuntuHost } from "./host";
-import { spreadAz } from "../core/network-plan";
+import { spreadHosts, TierPlacement, UbuntuHost } from "./host";
 
 export interface GearmanServersArgs {
     /** Subnets, security group and identity of the gearman tier. */
@@ -26,12 +25,7 @@ export class GearmanServers extends pulumi.ComponentResource {
     constructor(name: string, args: GearmanServersArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:gearman:GearmanServers", name, {}, opts);
         const roleSpec = gearmanRole();
-        this.hosts = Array.from({ length: args.servers }, (_, i) => tierHost(args.hosts, {
-            hostname: `${name}-${i}`,
-            instanceType: args.instanceType,
-            azIndex: spreadAz(i, args.azCount),
-            roleSpec,
-        }, this));
+        this.hosts = spreadHosts(args.hosts, { name, count: args.servers, instanceType: args.instanceType, azCount: args.azCount, roleSpec }, this);
         this.registerOutputs({ privateIps: this.hosts.map((h) => h.privateIp) });
     }
 }

@@ -9,6 +9,7 @@ import * as aws from "@pulumi/aws";
 import { RoleSpec, USER_DATA_LIMIT_BYTES } from "../cloud-init/role";
 import { hostUserData } from "../cloud-init/host-user-data";
 import { HostRole } from "../core/security-rules";
+import { spreadAz } from "../core/network-plan";
 
 export interface PolicyStatement {
     readonly Sid?: string;
@@ -203,4 +204,14 @@ export function tierHost(placement: TierPlacement, args: TierHostArgs, parent: p
         privateIp: args.privateIp,
         tags: args.tags,
     }, { parent, dependsOn: args.dependsOn });
+}
+
+/** `count` interchangeable hosts of one tier, named `<name>-<i>`, spread round-robin over `azCount` AZs. */
+export function spreadHosts(placement: TierPlacement, tier: { name: string; count: number; instanceType: string; azCount: number; roleSpec: TierHostArgs["roleSpec"] }, parent: pulumi.Resource): UbuntuHost[] {
+    return Array.from({ length: tier.count }, (_, i) => tierHost(placement, {
+        hostname: `${tier.name}-${i}`,
+        instanceType: tier.instanceType,
+        azIndex: spreadAz(i, tier.azCount),
+        roleSpec: tier.roleSpec,
+    }, parent));
 }

@@ -1,8 +1,7 @@
 /** The memcached pool; the app spreads keys over it by consistent hashing, so nodes are independent. */
 import * as pulumi from "@pulumi/pulumi";
 import { memcachedRole } from "../cloud-init/roles/memcached";
-import { TierPlacement, tierHost, UbuntuHost } from "./host";
-import { spreadAz } from "../core/network-plan";
+import { spreadHosts, TierPlacement, UbuntuHost } from "./host";
 import { MemcachedSizing } from "../core/sizing";
 
 export interface MemcachedPoolArgs {
@@ -26,12 +25,7 @@ export class MemcachedPool extends pulumi.ComponentResource {
     constructor(name: string, args: MemcachedPoolArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:memcached:MemcachedPool", name, {}, opts);
         const roleSpec = memcachedRole(args.sizing);
-        this.hosts = Array.from({ length: args.nodes }, (_, i) => tierHost(args.hosts, {
-            hostname: `${name}-${i}`,
-            instanceType: args.instanceType,
-            azIndex: spreadAz(i, args.azCount),
-            roleSpec,
-        }, this));
+        this.hosts = spreadHosts(args.hosts, { name, count: args.nodes, instanceType: args.instanceType, azCount: args.azCount, roleSpec }, this);
         this.registerOutputs({ privateIps: this.hosts.map((h) => h.privateIp) });
     }
 }

@@ -5,8 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AppParams, workerRole } from "../cloud-init/roles/app";
-import { TierPlacement, tierHost, UbuntuHost } from "./host";
-import { spreadAz } from "../core/network-plan";
+import { spreadHosts, TierPlacement, UbuntuHost } from "./host";
 
 export interface WorkerTierArgs {
     /** Subnets, security group and identity of the worker tier. */
@@ -28,12 +27,7 @@ export class WorkerTier extends pulumi.ComponentResource {
     constructor(name: string, args: WorkerTierArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:worker:WorkerTier", name, {}, opts);
         const roleSpec = args.params.apply(workerRole);
-        this.hosts = Array.from({ length: args.servers }, (_, i) => tierHost(args.hosts, {
-            hostname: `${name}-${i}`,
-            instanceType: args.instanceType,
-            azIndex: spreadAz(i, args.azCount),
-            roleSpec,
-        }, this));
+        this.hosts = spreadHosts(args.hosts, { name, count: args.servers, instanceType: args.instanceType, azCount: args.azCount, roleSpec }, this);
         this.registerOutputs({ privateIps: this.hosts.map((h) => h.privateIp) });
     }
 }

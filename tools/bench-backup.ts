@@ -13,6 +13,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PROJECT_ROOT } from "../delivery/sources";
+import { local as localCli, table } from "./bench-stack";
 import { contextFor } from "../local/session";
 import { readState } from "../local/state";
 import { shardHost } from "../local/plan";
@@ -34,18 +35,12 @@ function run(command: string, args: string[], what: string, env: NodeJS.ProcessE
 }
 
 function local(dir: string, args: string[]): void {
-    const r = spawnSync(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "local", "cli.ts"), ...args, "--dir", dir], { cwd: PROJECT_ROOT, encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`local ${args.join(" ")} failed:\n${r.stdout}${r.stderr}`);
+    const r = localCli(dir, args);
+    if (r.status !== 0) throw new Error(`local ${args.join(" ")} failed:\n${r.out}`);
 }
 
 const du = (p: string) => Number(spawnSync("du", ["-sb", p], { encoding: "utf8" }).stdout.split("\t")[0]);
 const mib = (bytes: number) => bytes / 1024 / 1024;
-
-function table(head: string[], rows: string[][]): string {
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
-    return [line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n");
-}
 
 async function main(): Promise<void> {
     if (process.getuid?.() !== 0) throw new Error("bench:backup runs the one-machine stack: run it as root");

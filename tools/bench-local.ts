@@ -12,16 +12,16 @@
  * for all of it); and a batch of eight logical shards moved, as logical shards per minute.
  * BENCH_SECONDS (default 10) per run, BENCH_CONCURRENCY (default 64); BENCH_MOVES=0 leaves out the rebalancing.
  */
-import { spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PROJECT_ROOT } from "../delivery/sources";
 import { contextFor } from "../local/session";
 import { readState } from "../local/state";
 import { edgeCertificate } from "../local/services/edge";
 import { loadLoop, pngBytes, SiteClient, SITE_USER_PASSWORD } from "../local/site-client";
 import { runWrk, WrkRequest } from "./wrk-load";
+import { local, localAsync, table } from "./bench-stack";
 import { BENCH_REQUIREMENTS, missingMessage, missingRequirements } from "../local/deps";
 import { cpuByTier, cpuPerRequest, DAEMON_TIERS } from "./daemon-cpu";
 import { LocalContext } from "../local/context";
@@ -38,31 +38,6 @@ for (const [name, value, max] of [["BENCH_SECONDS", SECONDS, 120], ["BENCH_CONCU
         console.error(`bench:local: ${name} must be a whole number from 1 to ${max}`);
         process.exit(2);
     }
-}
-
-/** `npm run local -- ARGS --dir DIR`, as node's arguments. */
-const cliArgs = (dir: string, args: string[]) => ["--import", "tsx", path.join(PROJECT_ROOT, "local", "cli.ts"), ...args, "--dir", dir];
-
-/** local(), without blocking this process (its load loop keeps running meanwhile). */
-function localAsync(dir: string, args: string[]): Promise<{ status: number; out: string }> {
-    return new Promise((resolve) => {
-        const child = spawn(process.execPath, cliArgs(dir, args), { cwd: PROJECT_ROOT });
-        let out = "";
-        child.stdout.on("data", (d) => (out += d));
-        child.stderr.on("data", (d) => (out += d));
-        child.on("close", (code) => resolve({ status: code ?? 1, out }));
-    });
-}
-
-function local(dir: string, args: string[]): { status: number; out: string } {
-    const r = spawnSync(process.execPath, cliArgs(dir, args), { cwd: PROJECT_ROOT, encoding: "utf8" });
-    return { status: r.status ?? 1, out: `${r.stdout}${r.stderr}` };
-}
-
-function table(head: string[], rows: string[][]): string {
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
-    return [line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n");
 }
 
 /**

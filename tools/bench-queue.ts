@@ -11,12 +11,10 @@
  *      second through one worker process, and submit-to-start latency p50/p99, idle and behind a backlog.
  * BENCH_UPLOADS (default 40) uploads per row. Needs root and the local stack's packages.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
-import { PROJECT_ROOT } from "../delivery/sources";
 import { contextFor } from "../local/session";
 import { readState } from "../local/state";
 import { edgeCertificate } from "../local/services/edge";
@@ -32,24 +30,13 @@ import { fanOutCursorKey } from "../app/api/fan-out";
 import { GearmanClient } from "../app/jobs/gearman/client";
 import { GearmanWorker } from "../app/jobs/gearman/worker";
 import { PORTS } from "../core/ports";
+import { local, table } from "./bench-stack";
 
 const NET = "127.0.41";
 const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 40);
 if (!Number.isInteger(UPLOADS) || UPLOADS < 3 || UPLOADS > 500) {
     console.error("bench:queue: BENCH_UPLOADS must be a whole number from 3 to 500");
     process.exit(2);
-}
-
-const cliArgs = (dir: string, args: string[]) => ["--import", "tsx", path.join(PROJECT_ROOT, "local", "cli.ts"), ...args, "--dir", dir];
-function local(dir: string, args: string[]): { status: number; out: string } {
-    const r = spawnSync(process.execPath, cliArgs(dir, args), { cwd: PROJECT_ROOT, encoding: "utf8" });
-    return { status: r.status ?? 1, out: `${r.stdout}${r.stderr}` };
-}
-
-function table(head: string[], rows: string[][]): string {
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
-    return [line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n");
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
