@@ -227,6 +227,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             // The parameter's name as an output, so the app hosts boot after it exists.
             shardDirectoryParameter: directoryParameter.name,
             gearmanHosts,
+            shareDestinations: c.shareDestinations,
         };
         const app = new AppTier("app", {
             hosts: placement("app"),

@@ -5,6 +5,7 @@
  */
 import { PORTS } from "./ports";
 import { ShardRange } from "./shard-map";
+import { ShareDestination } from "./share-destinations";
 
 /** Releases are unpacked under APP_HOME/releases/<sha256>; APP_HOME/current links to the running one. */
 export const APP_HOME = "/opt/instagram";
@@ -21,6 +22,8 @@ export const WORK_UNIT_NAME = "instagram-work.service";
 export const WORK_RUNTIME_DIR = "/run/instagram-work";
 export const WORK_STATS_FILE = `${WORK_RUNTIME_DIR}/stats`;
 export const WORK_PID_FILE = `${WORK_RUNTIME_DIR}/master.pid`;
+/** The job workers' --timeout: a job running longer gets its worker aborted and runs again elsewhere. */
+export const JOB_TIMEOUT_SECONDS = 120;
 /** On an app host: the copy of the shard directory that instagram-shard-directory-sync keeps from SSM. */
 export const APP_SHARD_DIRECTORY_FILE = "/var/lib/instagram/shard-directory.json";
 /** The service that keeps it (cloud-init/roles/app.ts). */
@@ -46,7 +49,7 @@ export const MAX_UPLOAD_MIB = 10;
 export const APP_COUNTERS = ["requests", "uploads", "signups", "logins", "login_failures", "likes", "comments"] as const;
 export type AppCounter = (typeof APP_COUNTERS)[number];
 /** Counters the job workers' master writes to WORK_STATS_FILE (per function: jobs_<fn>_done, _retried, _failed). */
-export const WORK_COUNTERS = ["jobs", "jobs_fanout_done", "jobs_fanout_retried", "jobs_fanout_failed"] as const;
+export const WORK_COUNTERS = ["jobs", "jobs_fanout_done", "jobs_fanout_retried", "jobs_fanout_failed", "jobs_share_done", "jobs_share_retried", "jobs_share_failed"] as const;
 
 /** How long a session lasts from login: 30 days. */
 export const SESSION_TTL_SECONDS = 30 * 24 * 3600;
@@ -87,6 +90,8 @@ export const APP_ENV = {
     gearmanServers: "INSTAGRAM_GEARMAN_SERVERS",
     /** Job worker processes of `instagram-app work` on this host (its unit's -w). */
     jobWorkers: "INSTAGRAM_JOB_WORKERS",
+    /** JSON list of ShareDestination (core/share-destinations.ts): where uploads may be shared to. */
+    shareDestinations: "INSTAGRAM_SHARE_DESTINATIONS",
     /** The request handler's module (the server's --app). */
     appModule: "INSTAGRAM_APP_MODULE",
     /** Seconds a session lasts from login (default SESSION_TTL_SECONDS). */
@@ -127,6 +132,7 @@ export interface AppRuntimeSettings {
     readonly gearmanHosts?: readonly string[];
     /** Job worker processes on this host; 0 or unset: the host runs none. */
     readonly jobWorkers?: number;
+    readonly shareDestinations?: readonly ShareDestination[];
 }
 
 /** The app server's environment for these settings; no secrets (they come as credentials). */
@@ -148,5 +154,6 @@ export function appEnvironmentVariables(s: AppRuntimeSettings): Record<string, s
         ...(s.shardDirectory !== undefined ? { [APP_ENV.shardDirectory]: s.shardDirectory } : {}),
         ...(s.gearmanHosts && s.gearmanHosts.length > 0 ? { [APP_ENV.gearmanServers]: s.gearmanHosts.map((h) => `${h}:${PORTS.gearman}`).join(",") } : {}),
         ...(s.jobWorkers ? { [APP_ENV.jobWorkers]: String(s.jobWorkers) } : {}),
+        ...(s.shareDestinations && s.shareDestinations.length > 0 ? { [APP_ENV.shareDestinations]: JSON.stringify(s.shareDestinations) } : {}),
     };
 }

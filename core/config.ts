@@ -8,6 +8,8 @@ import { parseCidr } from "./cidr";
 import { memcachedSizing, postgresSizing, redisMaxMemoryMiB } from "./sizing";
 import { MAX_LOGICAL_SHARDS } from "./ids";
 import { UBUNTU_RELEASES, UbuntuRelease } from "./ubuntu";
+import { parseShareDestinations, ShareDestination, shareJobBoundSeconds } from "./share-destinations";
+import { JOB_TIMEOUT_SECONDS } from "./app-contract";
 
 export const PROJECT = "instagram";
 
@@ -64,6 +66,8 @@ export interface InstagramConfig {
     readonly workerInstanceType: string;
     /** Job worker processes per host; 0 sizes them from the host (core/sizing.ts jobWorkerCount). */
     readonly jobWorkers: number;
+    /** Where an upload may be shared to (`?share=NAME`): the job workers POST it there. */
+    readonly shareDestinations: readonly ShareDestination[];
     /** Node.js on the app hosts, from NodeSource's signed apt repository, exactly this version. */
     readonly nodeVersion: string;
     /** Deploy this already-uploaded release (its SHA-256) instead of building the repository's app: a roll back. */
@@ -160,6 +164,15 @@ const sha256: Parser<string> = (raw) =>
 const utcTime: Parser<string> = (raw) =>
     /^([01]\d|2[0-3]):[0-5]\d$/.test(raw) ? ok(raw) : no("a time of day in UTC as HH:MM (24-hour), such as 03:00");
 
+const shareDestinations: Parser<ShareDestination[]> = (raw) => {
+    const parsed = parseShareDestinations(raw, true);
+    if (typeof parsed === "string") return no(`a JSON list of {"name", "url" (https, port 443), "timeoutSeconds" (1-30, default 5), "attempts" (1-10, default 4)}: ${parsed}`);
+    // A share job retries inside the job: all of it must fit in the job workers' timeout, or they would be aborted.
+    const long = parsed.find((d) => shareJobBoundSeconds(d) > JOB_TIMEOUT_SECONDS - 10);
+    if (long) return no(`destinations whose attempts × timeoutSeconds plus back-off fit in ${JOB_TIMEOUT_SECONDS - 10} s (${long.name} may take ${shareJobBoundSeconds(long)} s)`);
+    return ok(parsed);
+};
+
 const raidLevel: Parser<RaidLevel> = (raw) => (raw === "0" ? ok(0) : raw === "10" ? ok(10) : no("0 or 10"));
 
 interface KeySpec<K extends keyof InstagramConfig> {
@@ -211,6 +224,7 @@ export const CONFIG_KEYS: readonly KeySpec<keyof InstagramConfig>[] = [
     spec("workerServers", integer(0, 200)),
     spec("workerInstanceType", instanceType),
     spec("jobWorkers", integer(0, 512)),
+    spec("shareDestinations", shareDestinations),
     spec("nodeVersion", nodeVersion),
     spec("appRelease", sha256, true),
     spec("appRolloutBatch", integer(0, 200)),

@@ -13,6 +13,7 @@ import { Limit, parseLimit } from "./rate-limit";
 import { MAX_LOGICAL_SHARDS } from "../../core/ids";
 import { PORTS } from "../../core/ports";
 import { GearmanServer, parseGearmanServers } from "../jobs/gearman/packets";
+import { parseShareDestinations, ShareDestination } from "../../core/share-destinations";
 
 export interface ShardTarget {
     readonly physicalShard: number;
@@ -46,6 +47,8 @@ export interface ApiConfig {
     readonly authLimitPerAddress: Limit;
     /** gearmand servers for queued jobs (the upload's fan-out); none: uploads fan out themselves. */
     readonly gearmanServers: readonly GearmanServer[];
+    /** Where uploads may be shared to (core/share-destinations.ts). */
+    readonly shareDestinations: readonly ShareDestination[];
     readonly problems: readonly string[];
 }
 
@@ -130,6 +133,13 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
             problems.push(`${E.gearmanServers}: ${(e as Error).message}`);
         }
     }
+    let shareDestinations: ShareDestination[] = [];
+    if (env[E.shareDestinations]) {
+        // Any port here: a test's stand-in listens where it can; the stack config itself allows only 443.
+        const parsed = parseShareDestinations(env[E.shareDestinations]!, false);
+        if (typeof parsed === "string") problems.push(`${E.shareDestinations}: ${parsed}`);
+        else shareDestinations = parsed;
+    }
     const defaultCost = `N=${DEFAULT_SCRYPT_COST.N},r=${DEFAULT_SCRYPT_COST.r},p=${DEFAULT_SCRYPT_COST.p}`;
     return {
         logicalShards,
@@ -153,6 +163,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         loginLimitPerUsername: parsed(E.loginLimitPerUsername, AUTH_LIMITS.loginPerUsername, parseLimit, parseLimit(AUTH_LIMITS.loginPerUsername) as Limit),
         authLimitPerAddress: parsed(E.authLimitPerAddress, AUTH_LIMITS.authPerAddress, parseLimit, parseLimit(AUTH_LIMITS.authPerAddress) as Limit),
         gearmanServers,
+        shareDestinations,
         problems,
     };
 }

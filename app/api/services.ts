@@ -23,6 +23,7 @@ import { Comments } from "./comments";
 import { RedisReader } from "./redis-reader";
 import { GearmanClient } from "../jobs/gearman/client";
 import { GearmanFanOutQueue } from "../jobs/fan-out-job";
+import { GearmanShareQueue } from "../jobs/share-job";
 
 export interface Services {
     readonly config: ApiConfig;
@@ -34,6 +35,8 @@ export interface Services {
     readonly cache?: MemcachedPool;
     /** The job servers uploads queue their fan-out on, when configured. */
     readonly gearman?: GearmanClient;
+    /** Where an upload's `?share=` goes: a job per destination (needs the job servers). */
+    readonly shareQueue?: GearmanShareQueue;
     readonly feeds?: Feeds;
     readonly likes?: Likes;
     readonly comments?: Comments;
@@ -93,7 +96,8 @@ export function buildServices(config: ApiConfig): Services {
     const limiter = new RateLimiter(redis);
     const activity = new Activity(redis);
     const gearman = config.gearmanServers.length > 0 ? new GearmanClient({ servers: config.gearmanServers }) : undefined;
-    const base = { config, redis, reader, cache, gearman, sessions, limiter, activity, missing };
+    const shareQueue = gearman ? new GearmanShareQueue(gearman) : undefined;
+    const base = { config, redis, reader, cache, gearman, shareQueue, sessions, limiter, activity, missing };
     if (dbMissing.length > 0 || !config.logicalShards || !config.directory) return base;
     // Routing starts from the environment's map and follows the live directory from its first read on.
     const directory = config.directoryFile

@@ -6,7 +6,7 @@
  */
 import { secretFilePath } from "../../core/secrets";
 import {
-    APP_CREDENTIALS, APP_CURRENT, APP_ENV, APP_ENV_FILE, APP_PID_FILE, APP_RUNTIME_DIR, APP_SOCKET, WORK_PID_FILE, WORK_RUNTIME_DIR, WORK_STATS_FILE,
+    APP_CREDENTIALS, APP_CURRENT, APP_ENV, APP_ENV_FILE, APP_PID_FILE, APP_RUNTIME_DIR, APP_SOCKET, JOB_TIMEOUT_SECONDS, WORK_PID_FILE, WORK_RUNTIME_DIR, WORK_STATS_FILE,
 } from "../../core/app-contract";
 
 interface ReleaseUnit {
@@ -79,7 +79,7 @@ export function workUnit(): string {
         description: "Instagram job workers (Gearman, gunicorn-style pre-fork master)",
         environmentNote: `${APP_ENV.jobWorkers} (the worker count) and ${APP_ENV.gearmanServers} come from the host's user data.`,
         runtimeDir: WORK_RUNTIME_DIR,
-        command: `work --workers \${${APP_ENV.jobWorkers}} --pid ${WORK_PID_FILE} --stats-file ${WORK_STATS_FILE}`,
+        command: `work --workers \${${APP_ENV.jobWorkers}} --timeout ${JOB_TIMEOUT_SECONDS} --pid ${WORK_PID_FILE} --stats-file ${WORK_STATS_FILE}`,
         stopNote: "TERM lets each worker finish the job in hand (graceful timeout 30 s); a job cut short runs again elsewhere.",
     });
 }

@@ -10,6 +10,7 @@ import { buildServices } from "../api/services";
 import { Unavailable } from "../api/shards";
 import { Job, JobHandler, RetryJob } from "./gearman/worker";
 import { FAN_OUT_FUNCTION, fanOutHandler } from "./fan-out-job";
+import { SHARE_FUNCTION, shareHandler } from "./share-job";
 
 /** Pause before a job whose dependency failed goes back to the queue; longer while one is not configured. */
 const RETRY_PAUSE_MS = { unavailable: 1000, unconfigured: 5000 };
@@ -28,7 +29,8 @@ export function createFunctions(_context: AppContext, env: NodeJS.ProcessEnv = p
             throw e;
         }
     };
-    return new Map([[FAN_OUT_FUNCTION, retryable(fanOut)]]);
+    const share = redis ? shareHandler(services.config.shareDestinations, redis) : undefined;
+    return new Map([[FAN_OUT_FUNCTION, retryable(fanOut)], [SHARE_FUNCTION, retryable(share)]]);
 }
 
 export default createFunctions;

@@ -1,10 +1,39 @@
 /** Photos: upload (as the session's user), one photo, and the viewer's own feed. */
 import { HttpError, parseId, parseLimit, queryLimit, readRawBody, requestUrl, sendJson, sendJsonText } from "../http";
-import { need, RouteTable } from "../services";
+import { need, RouteTable, Services } from "../services";
+import { MediaRecord } from "../feed";
+import { deadLetter } from "../../jobs/share-job";
 import { requireViewerAs, viewerOf } from "../auth";
 import { PHOTO_TYPES, photoExtension } from "../media-store";
 
 export const MAX_CAPTION = 2200;
+
+/** `?share=a,b`: each a configured destination, and the job servers there to take the jobs. */
+function shareDestinationsOf(param: string | null, s: Services): string[] {
+    if (param === null || param === "") return [];
+    const names = [...new Set(param.split(","))];
+    const known = s.config.shareDestinations.map((d) => d.name);
+    const unknown = names.filter((n) => !known.includes(n));
+    if (unknown.length > 0) throw new HttpError(400, "invalid_request", `share: ${unknown.join(", ")} ${unknown.length > 1 ? "are" : "is"} not a destination of this site (${known.length ? known.join(", ") : "it has none"})`);
+    if (!s.shareQueue) throw new HttpError(503, "unavailable", "sharing needs the job servers, which this server has not been given");
+    return names;
+}
+
+/**
+ * One job per destination. The photo is posted whatever happens here: a share the queue does not take is
+ * dead-lettered (for an operator to replay) and reported, never a failed upload.
+ */
+async function queueShares(s: Services, destinations: readonly string[], media: MediaRecord): Promise<{ destination: string; queued: boolean }[]> {
+    return Promise.all(destinations.map(async (destination) => {
+        try {
+            await s.shareQueue!.submit(destination, media);
+            return { destination, queued: true };
+        } catch (e) {
+            if (s.redis) await deadLetter(s.redis, { destination, mediaId: media.id, attempts: 0, lastError: `not queued: ${(e as Error).message}`, at: new Date().toISOString() }).catch(() => undefined);
+            return { destination, queued: false };
+        }
+    }));
+}
 
 export const MEDIA_ROUTES: RouteTable = [
     ["POST", /^\/api\/v1\/users\/([^/]+)\/media$/, async (req, res, [id], s, ctx) => {
@@ -14,12 +43,14 @@ export const MEDIA_ROUTES: RouteTable = [
         if (!PHOTO_TYPES.includes(contentType)) throw new HttpError(415, "unsupported_media_type", `upload a photo as ${PHOTO_TYPES.join(", ")}`);
         const caption = requestUrl(req).searchParams.get("caption") ?? "";
         if ([...caption].length > MAX_CAPTION) throw new HttpError(400, "invalid_request", `caption is limited to ${MAX_CAPTION} characters`);
+        const shareTo = shareDestinationsOf(requestUrl(req).searchParams.get("share"), s);
         const body = await readRawBody(req, s.config.maxUploadBytes);
         const ext = photoExtension(contentType, body);
         if (!ext) throw new HttpError(400, "invalid_request", `the body is not a ${contentType} image`);
         const result = await feeds.upload(viewer.user, body, contentType, ext, caption);
         ctx.count("uploads");
-        sendJson(res, 201, result);
+        const shares = await queueShares(s, shareTo, result.media);
+        sendJson(res, 201, shareTo.length > 0 ? { ...result, shares } : result);
     }],
     ["GET", /^\/api\/v1\/media\/([^/]+)$/, async (req, res, [id], s) => {
         const viewer = await viewerOf(req, s.sessions);
