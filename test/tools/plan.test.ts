@@ -17,7 +17,8 @@ describe("npm run plan", () => {
         expect(r.stdout).toContain("No cloud was contacted");
         expect(r.stdout).toMatch(/ \+ pulumi:pulumi:Stack\s+instagram-dev/);
         expect(r.stdout).toMatch(/│  ├─ aws:ec2\/vpc:Vpc\s+net/);
-        expect(r.stdout).toMatch(/aws:ec2\/instance:Instance\s+5\n/);
+        // app, shard, redis, memcached, gearman, munin
+        expect(r.stdout).toMatch(/aws:ec2\/instance:Instance\s+6\n/);
         expect(r.stdout).toMatch(/\d+ to create \(including the stack\), evaluated in \d+ ms/);
         expect(r.stdout).toContain('siteUrl: "https://dev.example.com"');
         // App delivery: the build, the content-addressed upload, the per-host waits and the health gate.
