@@ -105,7 +105,7 @@ describe("sharing an upload", () => {
         const up = await fetch(`${api.base}/api/v1/users/${owner.id}/media?caption=shared&share=ok,flaky,down,slow,rejects`, {
             method: "POST", headers: { "Content-Type": "image/jpeg", Authorization: `Bearer ${owner.token}` }, body: JPEG,
         });
-        const json = await up.json();
+        const json = (await up.json()) as { shares: unknown; media: { id: string } };
         expect(up.status, JSON.stringify(json)).toBe(201);
         expect(Date.now() - t0).toBeLessThan(1000);
         expect(json.shares).toEqual(["ok", "flaky", "down", "slow", "rejects"].map((destination) => ({ destination, queued: true })));
@@ -147,7 +147,7 @@ describe("sharing an upload", () => {
             method: "POST", headers: { "Content-Type": "image/jpeg", Authorization: `Bearer ${owner.token}` }, body: JPEG,
         });
         expect(up.status).toBe(400);
-        expect((await up.json()).message).toMatch(/share: myspace is not a destination of this site \(ok, flaky, down, slow, rejects\)/);
+        expect(((await up.json()) as { message: string }).message).toMatch(/share: myspace is not a destination of this site \(ok, flaky, down, slow, rejects\)/);
         expect((await api.call("GET", `/api/v1/users/${owner.id}/feed`, undefined, {}, owner)).json.media).toEqual([]);
     });
 });
