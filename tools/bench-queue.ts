@@ -11,6 +11,7 @@
  *      second through one worker process, and submit-to-start latency p50/p99, idle and behind a backlog.
  * BENCH_UPLOADS (default 40) uploads per row. Needs root and the local stack's packages.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -54,8 +55,24 @@ interface UploadRun {
     readonly deliveredMs: number[];
 }
 
-/** Upload one photo at a time and wait, after each answer, until the last follower (by ID) has it. */
-async function uploads(site: SiteClient, redis: Redis, owner: string, lastFollower: number, seed: number): Promise<UploadRun> {
+/** Jobs queued or running on these gearmand, from their admin protocol. */
+function jobsInFlight(ctx: LocalContext): number {
+    let total = 0;
+    for (const g of hostsOf(ctx.plan, "gearman")) {
+        const out = spawnSync("gearadmin", ["-h", g.address, "-p", String(PORTS.gearman), "--status"], { encoding: "utf8" }).stdout ?? "";
+        for (const line of out.split("\n")) {
+            const [fn, total_] = line.split("\t");
+            if (fn === "fanout") total += Number(total_);
+        }
+    }
+    return total;
+}
+
+/**
+ * Upload one photo at a time and wait, after each answer, until the last follower (by ID) has it and the job
+ * has ended, so each upload is measured by itself (its own fan-out comes after its answer).
+ */
+async function uploads(ctx: LocalContext, site: SiteClient, redis: Redis, owner: string, lastFollower: number, seed: number): Promise<UploadRun> {
     const uploadMs: number[] = [];
     const deliveredMs: number[] = [];
     for (let i = 0; i < UPLOADS; i++) {
@@ -72,6 +89,7 @@ async function uploads(site: SiteClient, redis: Redis, owner: string, lastFollow
             await sleep(2);
         }
         deliveredMs.push(Date.now() - answered);
+        while (!inline && jobsInFlight(ctx) > 0) await sleep(2);
     }
     return { uploadMs, deliveredMs };
 }
@@ -141,14 +159,14 @@ async function main(): Promise<number> {
         const lastFew = 700_000_010;
         const lastMany = 710_000_000 + 10_000;
         // Warm the path (JIT, pools, caches) before anything is counted.
-        await uploads(site, redis, few, lastFew, 1);
+        await uploads(ctx, site, redis, few, lastFew, 1);
 
-        const queued10 = await uploads(site, redis, few, lastFew, 1000);
-        const queued10k = await uploads(site, redis, many, lastMany, 2000);
+        const queued10 = await uploads(ctx, site, redis, few, lastFew, 1000);
+        const queued10k = await uploads(ctx, site, redis, many, lastMany, 2000);
         const gearmands = hostsOf(ctx.plan, "gearman");
         for (const g of gearmands) await gearmandService.stop(ctx, g);
-        const inline10 = await uploads(site, redis, few, lastFew, 3000);
-        const inline10k = await uploads(site, redis, many, lastMany, 4000);
+        const inline10 = await uploads(ctx, site, redis, few, lastFew, 3000);
+        const inline10k = await uploads(ctx, site, redis, many, lastMany, 4000);
         for (const g of gearmands) await gearmandService.start(ctx, g, envOf(ctx, readState(dir)!));
 
         const row = (name: string, r: UploadRun) => [name, ms(percentile(r.uploadMs, 50)), ms(percentile(r.uploadMs, 99)), ms(percentile(r.deliveredMs, 50)), ms(percentile(r.deliveredMs, 99))];

@@ -5,6 +5,7 @@
  * another. Told to stop, it takes no more jobs and exits once the job in hand is reported; at --max-jobs it
  * asks to be replaced and works on until it is.
  */
+import * as os from "os";
 import { AppContext, MasterMessage, WORKER_BOOT_ERROR, WorkerMessage } from "./protocol";
 import { ServerOptions } from "./options";
 import { ReopenableLog, timestamp } from "./log";
@@ -12,11 +13,22 @@ import { GearmanWorker, JobHandler } from "../jobs/gearman/worker";
 
 const send = (message: WorkerMessage) => process.send?.(message);
 
+/**
+ * Job workers run below the HTTP workers' CPU priority: on an app host (a stack without worker hosts) a
+ * fan-out to 10,000 feeds would otherwise take its share of the cores from the requests being answered.
+ */
+export const JOB_WORKER_NICE = 10;
+
 /** What a job functions module exports: `createFunctions(context)` → function name → handler. */
 export type CreateFunctions = (context: AppContext) => Promise<ReadonlyMap<string, JobHandler>> | ReadonlyMap<string, JobHandler>;
 
 export async function runJobWorker(options: ServerOptions, workerId: number, jobLimit: number): Promise<void> {
     const errorLog = new ReopenableLog(options.errorLog, "stderr");
+    try {
+        os.setPriority(JOB_WORKER_NICE);
+    } catch {
+        // Lowering one's own priority is always allowed; a sandbox that forbids it costs only the ordering.
+    }
     const log = (level: string, message: string) => errorLog.write(`[${timestamp()}] [${process.pid}] [${level}] ${message}`);
     const pending: Record<string, number> = {};
     const count = (name: string, by = 1) => { pending[name] = (pending[name] ?? 0) + by; };
