@@ -1,6 +1,7 @@
 /**
  * Photos and feeds, as Instagram built them: a photo's row lives on its owner's shard; on upload its ID is
- * pushed onto each follower's feed list in Redis (bounded); reading a feed takes the IDs from Redis and
+ * pushed onto the owner's feed list in Redis (bounded) and, by a `fanout` job on Gearman (app/jobs) or
+ * inline when there is no queue, onto each follower's (app/api/fan-out.ts); reading a feed takes the IDs from Redis and
  * hydrates them: the photos' fixed fields from memcached (one multi-get across the ring) and their counts
  * and the viewer's likes from Redis (one MGET), at the same time, falling back to the shards only for
  * what either cache lacks (one query per logical shard) and filling the caches.
