@@ -102,8 +102,9 @@ describe("the local plan", () => {
     test("every host has its own address in the /24, and the roles follow the config", () => {
         const small = plan({});
         expect(small.hosts.map((h) => `${h.name}@${h.address}`)).toEqual([
-            "edge@127.0.20.1", "munin@127.0.20.2", "shard-0-primary@127.0.20.80", "redis-primary@127.0.20.210", "memcached-0@127.0.20.220", "app-0@127.0.20.10",
+            "edge@127.0.20.1", "munin@127.0.20.2", "shard-0-primary@127.0.20.80", "redis-primary@127.0.20.210", "memcached-0@127.0.20.220", "gearman-0@127.0.20.3", "app-0@127.0.20.10",
         ]);
+        expect(small.jobWorkersOnApp).toBe(true);
         const seed = plan({ "instagram:physicalShards": 12, "instagram:logicalShards": 4096, "instagram:shardStandby": true, "instagram:redisReplica": true, "instagram:memcachedNodes": 6, "instagram:appServers": 25 }, "127.1.2");
         const addresses = seed.hosts.map((h) => h.address);
         expect(new Set(addresses).size).toBe(addresses.length);
@@ -111,6 +112,10 @@ describe("the local plan", () => {
         expect(seed.hosts.filter((h) => h.role === "shard-standby")).toHaveLength(12);
         expect(seed.hosts.find((h) => h.name === "shard-11-standby")!.shard).toEqual({ physicalShard: 11, logicalShards: [{ first: seed.shardMap[11].firstLogicalShard, last: seed.shardMap[11].lastLogicalShard }] });
         expect(seed.hosts.filter((h) => h.role === "app")).toHaveLength(25);
+        const workers = plan({ "instagram:gearmanServers": 2, "instagram:workerServers": 3 });
+        expect(workers.hosts.filter((h) => h.role === "gearman").map((h) => h.address)).toEqual(["127.0.20.3", "127.0.20.4"]);
+        expect(workers.hosts.filter((h) => h.role === "worker").map((h) => h.name)).toEqual(["worker-0", "worker-1", "worker-2"]);
+        expect(workers.jobWorkersOnApp).toBe(false);
     });
 
     test("a --net that is not a loopback /24 is refused", () => {

@@ -100,6 +100,14 @@ describe("instagram-app work", () => {
         expect(server.log()).toMatch(/retiring: ran 5 jobs \(max-jobs\)/);
     }, 60_000);
 
+    test("a job that asks to be retried (by the RetryJob mark, as from the bundle's separate functions module) runs again", async () => {
+        work([]);
+        await eventually(() => (status("retry_once").workers === 1 ? true : undefined), 15_000, "the worker registered");
+        await client.submitBackground("retry_once", "again-1", "");
+        await eventually(() => (lines().filter((l) => l.startsWith("try again-1")).length === 2 ? true : undefined), 15_000, "the second run");
+        expect(status("retry_once")).toMatchObject({ queued: 0, running: 0 });
+    }, 30_000);
+
     test("TERM lets the job in hand finish and be reported, then the master exits 0", async () => {
         const server = work(["--graceful-timeout", "10"]);
         await eventually(() => (status("hold").workers === 1 ? true : undefined), 15_000, "the worker registered");

@@ -27,9 +27,18 @@ export type JobHandler = (job: Job) => Promise<string | Buffer | void>;
 
 /** A failure worth another try (a dependency away): the job goes back to the queue, not to WORK_FAIL. */
 export class RetryJob extends Error {
+    /**
+     * Recognised by this mark, not by instanceof: in the app bundle the job functions are a module of their own
+     * (lib/jobs/functions.js) with their own copy of this class, so instanceof would never match there.
+     */
+    readonly retryJob = true;
     constructor(message: string, readonly pauseMs = 1000) {
         super(message);
     }
+}
+
+export function isRetryJob(e: unknown): e is RetryJob {
+    return e instanceof Error && (e as Partial<RetryJob>).retryJob === true && typeof (e as Partial<RetryJob>).pauseMs === "number";
 }
 
 export interface GearmanWorkerOptions {
@@ -161,7 +170,7 @@ export class GearmanWorker {
             }
             // Reported on the connection the job came by; if it dropped meanwhile, gearmand gives the job to
             // another worker, which is why functions are idempotent.
-            if (error instanceof RetryJob) {
+            if (isRetryJob(error)) {
                 // Pause first, so a dependency that is away is not asked again at once by every worker.
                 await new Promise((r) => setTimeout(r, (error as RetryJob).pauseMs));
                 ch.connection.fail(undefined, `handing job ${job.handle} back for a retry: ${error.message}`);
@@ -171,7 +180,7 @@ export class GearmanWorker {
                 ch.connection.send(PACKET.WORK_COMPLETE, job.handle, result ?? "");
             }
             this.jobsDone++;
-            this.options.onJobDone?.(job, { ok: !error, retry: error instanceof RetryJob, ms: Date.now() - started, error });
+            this.options.onJobDone?.(job, { ok: !error, retry: isRetryJob(error), ms: Date.now() - started, error });
         })().finally(() => {
             this.busy = false;
             this.current = undefined;
