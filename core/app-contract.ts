@@ -6,6 +6,7 @@
 import { PORTS } from "./ports";
 import { ShardRange } from "./shard-map";
 import { ShareDestination } from "./share-destinations";
+import { PushSettings } from "./push";
 
 /** Releases are unpacked under APP_HOME/releases/<sha256>; APP_HOME/current links to the running one. */
 export const APP_HOME = "/opt/instagram";
@@ -49,7 +50,12 @@ export const MAX_UPLOAD_MIB = 10;
 export const APP_COUNTERS = ["requests", "uploads", "signups", "logins", "login_failures", "likes", "comments"] as const;
 export type AppCounter = (typeof APP_COUNTERS)[number];
 /** Counters the job workers' master writes to WORK_STATS_FILE (per function: jobs_<fn>_done, _retried, _failed). */
-export const WORK_COUNTERS = ["jobs", "jobs_fanout_done", "jobs_fanout_retried", "jobs_fanout_failed", "jobs_share_done", "jobs_share_retried", "jobs_share_failed"] as const;
+export const WORK_COUNTERS = [
+    "jobs", "jobs_fanout_done", "jobs_fanout_retried", "jobs_fanout_failed", "jobs_share_done", "jobs_share_retried", "jobs_share_failed",
+    "jobs_push_done", "jobs_push_retried", "jobs_push_failed",
+    // Per notification to one device (app/jobs/push-job.ts); Munin's instagram_push graphs them per minute.
+    "push_sent", "push_failed", "push_tokens_removed",
+] as const;
 
 /** How long a session lasts from login: 30 days. */
 export const SESSION_TTL_SECONDS = 30 * 24 * 3600;
@@ -92,6 +98,18 @@ export const APP_ENV = {
     jobWorkers: "INSTAGRAM_JOB_WORKERS",
     /** JSON list of ShareDestination (core/share-destinations.ts): where uploads may be shared to. */
     shareDestinations: "INSTAGRAM_SHARE_DESTINATIONS",
+    /** Push notifications (core/push.ts): APNs provider-token settings; the .p8 key comes as a credential. */
+    apnsTeamId: "INSTAGRAM_APNS_TEAM_ID",
+    apnsKeyId: "INSTAGRAM_APNS_KEY_ID",
+    apnsTopic: "INSTAGRAM_APNS_TOPIC",
+    /** production or sandbox. */
+    apnsEnvironment: "INSTAGRAM_APNS_ENVIRONMENT",
+    /** https://HOST:PORT of an APNs stand-in instead of Apple's (tests, the one-machine stack). */
+    apnsEndpoint: "INSTAGRAM_APNS_ENDPOINT",
+    /** The Firebase project; the service account key comes as a credential. */
+    fcmProjectId: "INSTAGRAM_FCM_PROJECT_ID",
+    /** https://HOST:PORT of an FCM stand-in instead of Google's (tests, the one-machine stack). */
+    fcmEndpoint: "INSTAGRAM_FCM_ENDPOINT",
     /** The request handler's module (the server's --app). */
     appModule: "INSTAGRAM_APP_MODULE",
     /** Seconds a session lasts from login (default SESSION_TTL_SECONDS). */
@@ -105,10 +123,13 @@ export const APP_ENV = {
     /** Passwords where systemd credentials are not available (local, tests). */
     dbPassword: "INSTAGRAM_DB_PASSWORD",
     redisPassword: "INSTAGRAM_REDIS_PASSWORD",
+    /** The APNs .p8 key (PEM) and the FCM service account (JSON) where credentials are not available. */
+    apnsKey: "INSTAGRAM_APNS_KEY",
+    fcmServiceAccount: "INSTAGRAM_FCM_SERVICE_ACCOUNT",
 } as const;
 
 /** systemd credentials (LoadCredential names) the unit hands the app: $CREDENTIALS_DIRECTORY/NAME. */
-export const APP_CREDENTIALS = { dbPassword: "postgres-app", redisPassword: "redis-auth" } as const;
+export const APP_CREDENTIALS = { dbPassword: "postgres-app", redisPassword: "redis-auth", apnsKey: "apns-key", fcmServiceAccount: "fcm-service-account" } as const;
 
 /** What a host knows about the other tiers, as the app needs it. */
 export interface AppRuntimeSettings {
@@ -133,6 +154,8 @@ export interface AppRuntimeSettings {
     /** Job worker processes on this host; 0 or unset: the host runs none. */
     readonly jobWorkers?: number;
     readonly shareDestinations?: readonly ShareDestination[];
+    /** Push notifications; a platform left out is off. */
+    readonly push?: PushSettings;
 }
 
 /** The app server's environment for these settings; no secrets (they come as credentials). */
@@ -155,5 +178,12 @@ export function appEnvironmentVariables(s: AppRuntimeSettings): Record<string, s
         ...(s.gearmanHosts && s.gearmanHosts.length > 0 ? { [APP_ENV.gearmanServers]: s.gearmanHosts.map((h) => `${h}:${PORTS.gearman}`).join(",") } : {}),
         ...(s.jobWorkers ? { [APP_ENV.jobWorkers]: String(s.jobWorkers) } : {}),
         ...(s.shareDestinations && s.shareDestinations.length > 0 ? { [APP_ENV.shareDestinations]: JSON.stringify(s.shareDestinations) } : {}),
+        ...(s.push?.apns ? {
+            [APP_ENV.apnsTeamId]: s.push.apns.teamId,
+            [APP_ENV.apnsKeyId]: s.push.apns.keyId,
+            [APP_ENV.apnsTopic]: s.push.apns.topic,
+            [APP_ENV.apnsEnvironment]: s.push.apns.environment,
+        } : {}),
+        ...(s.push?.fcm ? { [APP_ENV.fcmProjectId]: s.push.fcm.projectId } : {}),
     };
 }

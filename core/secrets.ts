@@ -8,7 +8,15 @@ export const SECRET_NAMES = [
     "redis-auth",
     "munin-web",
 ] as const;
-export type SecretName = (typeof SECRET_NAMES)[number];
+export type GeneratedSecretName = (typeof SECRET_NAMES)[number];
+/**
+ * Secrets the user brings (stack config secrets): the APNs .p8 signing key and the FCM service account. Each
+ * is stored and fetched only when set; a host that would read one it lacks gets an empty file, and push is
+ * off for that platform.
+ */
+export const PUSH_SECRETS = ["apns-key", "fcm-service-account"] as const;
+export type PushSecretName = (typeof PUSH_SECRETS)[number];
+export type SecretName = GeneratedSecretName | PushSecretName;
 
 /** Which tier reads which secret; a tier not listed for a secret cannot read it. */
 export const SECRET_READERS: Record<SecretName, readonly string[]> = {
@@ -19,6 +27,9 @@ export const SECRET_READERS: Record<SecretName, readonly string[]> = {
     "pgbackrest-cipher": ["shard"],
     "redis-auth": ["app", "redis", "worker"],
     "munin-web": ["monitoring"],
+    // The job workers send notifications; the app hosts run them too when there is no worker tier.
+    "apns-key": ["app", "worker"],
+    "fcm-service-account": ["app", "worker"],
 };
 
 /** The SSM path of a secret; hosts are told the same path in their manifest. */

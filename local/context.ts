@@ -7,7 +7,7 @@ import * as crypto from "crypto";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { SECRET_NAMES, SecretName } from "../core/secrets";
+import { GeneratedSecretName, SECRET_NAMES } from "../core/secrets";
 import { LocalHost, LocalPlan } from "./plan";
 import { Account } from "./processes";
 
@@ -61,9 +61,9 @@ export function writeFileAs(file: string, content: string, mode = 0o644, owner?:
 }
 
 /** Generated like the cloud's RandomPasswords (letters and digits, 40), created once and kept. */
-export function ensureSecrets(ctx: LocalContext): Record<SecretName, string> {
+export function ensureSecrets(ctx: LocalContext): Record<GeneratedSecretName, string> {
     const dir = ownedDir(secretsDir(ctx), undefined, 0o700);
-    const out = {} as Record<SecretName, string>;
+    const out = {} as Record<GeneratedSecretName, string>;
     for (const name of SECRET_NAMES) {
         const file = path.join(dir, name);
         if (!fs.existsSync(file)) {

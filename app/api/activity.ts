@@ -16,15 +16,20 @@ export type ActivityEntry =
     | { type: "like"; actor: SessionUser; mediaId: string; at: string }
     | { type: "comment"; actor: SessionUser; mediaId: string; commentId: string; text: string; at: string };
 
-type NewEntry =
+export type NewEntry =
     | { type: "follow"; actor: SessionUser }
     | { type: "like"; actor: SessionUser; mediaId: string }
     | { type: "comment"; actor: SessionUser; mediaId: string; commentId: string; text: string };
 
 const activityKey = (userId: string) => `activity:${userId}`;
 
+/** Told of every entry recorded (the push notifications' queue). */
+export interface ActivityListener {
+    notify(recipient: string, event: { kind: NewEntry["type"]; actorName: string; mediaId?: string; text?: string }): Promise<void>;
+}
+
 export class Activity {
-    constructor(private readonly redis: Redis | undefined) {}
+    constructor(private readonly redis: Redis | undefined, private readonly listener?: ActivityListener) {}
 
     /** Tell `recipient` what `entry.actor` did; nothing when they acted on their own photo. */
     async record(recipient: string, entry: NewEntry): Promise<void> {
@@ -35,6 +40,18 @@ export class Activity {
             await execAll(redis.pipeline().lpush(activityKey(recipient), JSON.stringify(stored)).ltrim(activityKey(recipient), 0, ACTIVITY_LENGTH - 1));
         } catch (e) {
             console.error(`[${process.pid}] activity: a ${entry.type} entry for user ${recipient} was dropped: ${(e as Error).message}`);
+        }
+        if (!this.listener) return;
+        try {
+            await this.listener.notify(recipient, {
+                kind: entry.type,
+                actorName: entry.actor.username,
+                ...(entry.type !== "follow" ? { mediaId: entry.mediaId } : {}),
+                ...(entry.type === "comment" ? { text: stored.text } : {}),
+            });
+        } catch (e) {
+            // Like the entry itself: derived from a committed write, so never a reason to fail it.
+            console.error(`[${process.pid}] push: the ${entry.type} notification for user ${recipient} was not queued: ${(e as Error).message}`);
         }
     }
 

@@ -16,9 +16,10 @@ import { HEALTH_ROUTES } from "./routes/health";
 import { ACCOUNT_ROUTES } from "./routes/accounts";
 import { SOCIAL_ROUTES } from "./routes/social";
 import { MEDIA_ROUTES } from "./routes/media";
+import { DEVICE_ROUTES } from "./routes/devices";
 import { WEB_ROUTES } from "../web/routes";
 
-const ROUTES: RouteTable = [...HEALTH_ROUTES, ...ACCOUNT_ROUTES, ...SOCIAL_ROUTES, ...MEDIA_ROUTES, ...WEB_ROUTES];
+const ROUTES: RouteTable = [...HEALTH_ROUTES, ...ACCOUNT_ROUTES, ...SOCIAL_ROUTES, ...MEDIA_ROUTES, ...DEVICE_ROUTES, ...WEB_ROUTES];
 
 function toHttpError(e: unknown): HttpError {
     if (e instanceof HttpError) return e;

@@ -14,6 +14,7 @@ import { MAX_LOGICAL_SHARDS } from "../../core/ids";
 import { PORTS } from "../../core/ports";
 import { GearmanServer, parseGearmanServers } from "../jobs/gearman/packets";
 import { parseShareDestinations, ShareDestination } from "../../core/share-destinations";
+import { loadPushConfig, PushConfig } from "./push-config";
 
 export interface ShardTarget {
     readonly physicalShard: number;
@@ -49,6 +50,8 @@ export interface ApiConfig {
     readonly gearmanServers: readonly GearmanServer[];
     /** Where uploads may be shared to (core/share-destinations.ts). */
     readonly shareDestinations: readonly ShareDestination[];
+    /** APNs and FCM, each on when configured (app/api/push-config.ts). */
+    readonly push: PushConfig;
     readonly problems: readonly string[];
 }
 
@@ -140,6 +143,8 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         if (typeof parsed === "string") problems.push(`${E.shareDestinations}: ${parsed}`);
         else shareDestinations = parsed;
     }
+    const push = loadPushConfig(env, (name, variable) => credential(env, name, variable));
+    problems.push(...push.problems);
     const defaultCost = `N=${DEFAULT_SCRYPT_COST.N},r=${DEFAULT_SCRYPT_COST.r},p=${DEFAULT_SCRYPT_COST.p}`;
     return {
         logicalShards,
@@ -164,6 +169,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         authLimitPerAddress: parsed(E.authLimitPerAddress, AUTH_LIMITS.authPerAddress, parseLimit, parseLimit(AUTH_LIMITS.authPerAddress) as Limit),
         gearmanServers,
         shareDestinations,
+        push,
         problems,
     };
 }

@@ -24,6 +24,8 @@ import { RedisReader } from "./redis-reader";
 import { GearmanClient } from "../jobs/gearman/client";
 import { GearmanFanOutQueue } from "../jobs/fan-out-job";
 import { GearmanShareQueue } from "../jobs/share-job";
+import { PushQueue } from "../jobs/push-job";
+import { Devices } from "./devices";
 
 export interface Services {
     readonly config: ApiConfig;
@@ -40,6 +42,10 @@ export interface Services {
     readonly feeds?: Feeds;
     readonly likes?: Likes;
     readonly comments?: Comments;
+    /** The devices users get push notifications on (needs the shards). */
+    readonly devices?: Devices;
+    /** Where follows, likes and comments queue their notifications: job servers, Redis and APNs or FCM configured. */
+    readonly push?: PushQueue;
     /** Sessions, limits and activity need only Redis (a request without Redis gets 503 from them). */
     readonly sessions: Sessions;
     readonly limiter: RateLimiter;
@@ -94,10 +100,12 @@ export function buildServices(config: ApiConfig): Services {
         : config.mediaDir ? new DirectoryMediaStore(config.mediaDir) : undefined;
     const sessions = new Sessions(redis, reader, config.sessionTtlSeconds);
     const limiter = new RateLimiter(redis);
-    const activity = new Activity(redis);
     const gearman = config.gearmanServers.length > 0 ? new GearmanClient({ servers: config.gearmanServers }) : undefined;
+    // Only when a worker would send it: a platform configured (the workers read the same environment).
+    const push = gearman && redis && (config.push.apns || config.push.fcm) ? new PushQueue(gearman, redis) : undefined;
+    const activity = new Activity(redis, push);
     const shareQueue = gearman ? new GearmanShareQueue(gearman) : undefined;
-    const base = { config, redis, reader, cache, gearman, shareQueue, sessions, limiter, activity, missing };
+    const base = { config, redis, reader, cache, gearman, shareQueue, push, sessions, limiter, activity, missing };
     if (dbMissing.length > 0 || !config.logicalShards || !config.directory) return base;
     // Routing starts from the environment's map and follows the live directory from its first read on.
     const directory = config.directoryFile
@@ -111,5 +119,5 @@ export function buildServices(config: ApiConfig): Services {
     const queue = gearman ? new GearmanFanOutQueue(gearman) : undefined;
     const onQueueFailure = (e: Error) => console.error(`fan-out inline: ${e.message}`);
     const feeds = store ? new Feeds(shards, store, redis, reader, cache, counters, config.mediaBaseUrl, queue, onQueueFailure) : undefined;
-    return { ...base, shards, users, feeds, likes: new Likes(shards, counters, activity), comments: new Comments(shards, counters, activity), directory };
+    return { ...base, shards, users, feeds, devices: new Devices(shards), likes: new Likes(shards, counters, activity), comments: new Comments(shards, counters, activity), directory };
 }

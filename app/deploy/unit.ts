@@ -40,6 +40,9 @@ EnvironmentFile=${APP_ENV_FILE}
 # Root-only secret files, handed to the service as credentials ($CREDENTIALS_DIRECTORY/NAME).
 LoadCredential=${APP_CREDENTIALS.dbPassword}:${secretFilePath(APP_CREDENTIALS.dbPassword)}
 LoadCredential=${APP_CREDENTIALS.redisPassword}:${secretFilePath(APP_CREDENTIALS.redisPassword)}
+# Push credentials: the host's user data leaves an empty file for one the stack does not set (push off).
+LoadCredential=${APP_CREDENTIALS.apnsKey}:${secretFilePath(APP_CREDENTIALS.apnsKey)}
+LoadCredential=${APP_CREDENTIALS.fcmServiceAccount}:${secretFilePath(APP_CREDENTIALS.fcmServiceAccount)}
 RuntimeDirectory=${u.runtimeDir.replace(/^\/run\//, "")}
 RuntimeDirectoryMode=0750
 UMask=0007

@@ -11,11 +11,14 @@ import { Unavailable } from "../api/shards";
 import { Job, JobHandler, RetryJob } from "./gearman/worker";
 import { FAN_OUT_FUNCTION, fanOutHandler } from "./fan-out-job";
 import { SHARE_FUNCTION, shareHandler } from "./share-job";
+import { PUSH_FUNCTION, pushHandler } from "./push-job";
+import { ApnsSender } from "./push/apns";
+import { FcmSender } from "./push/fcm";
 
 /** Pause before a job whose dependency failed goes back to the queue; longer while one is not configured. */
 const RETRY_PAUSE_MS = { unavailable: 1000, unconfigured: 5000 };
 
-export function createFunctions(_context: AppContext, env: NodeJS.ProcessEnv = process.env): ReadonlyMap<string, JobHandler> {
+export function createFunctions(context: AppContext, env: NodeJS.ProcessEnv = process.env): ReadonlyMap<string, JobHandler> {
     const services = buildServices(loadApiConfig(env));
     if (services.missing.length > 0) console.error(`instagram-app work: not configured yet, jobs wait in the queue: ${services.missing.join("; ")}`);
     const { shards, redis } = services;
@@ -30,7 +33,19 @@ export function createFunctions(_context: AppContext, env: NodeJS.ProcessEnv = p
         }
     };
     const share = redis ? shareHandler(services.config.shareDestinations, redis) : undefined;
-    return new Map([[FAN_OUT_FUNCTION, retryable(fanOut)], [SHARE_FUNCTION, retryable(share)]]);
+    const functions = new Map([[FAN_OUT_FUNCTION, retryable(fanOut)], [SHARE_FUNCTION, retryable(share)]]);
+    // push only where a platform is configured (the API queues it under the same condition), with one
+    // sender per platform for the life of this worker process: one HTTP/2 connection to APNs, one token each.
+    const { apns, fcm } = services.config.push;
+    if (apns || fcm) {
+        const senders = {
+            ...(apns ? { ios: new ApnsSender({ settings: apns.settings, key: apns.key, endpoint: apns.endpoint }) } : {}),
+            ...(fcm ? { android: new FcmSender({ projectId: fcm.projectId, account: fcm.account, endpoint: fcm.endpoint }) } : {}),
+        };
+        const push = services.devices && redis ? pushHandler({ devices: services.devices, redis, senders, context }) : undefined;
+        functions.set(PUSH_FUNCTION, retryable(push));
+    }
+    return functions;
 }
 
 export default createFunctions;

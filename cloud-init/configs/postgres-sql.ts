@@ -129,6 +129,13 @@ BEGIN
         follower_id bigint NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (followee_id, follower_id))$f$, s);
+    -- Devices a user gets push notifications on (app/api/devices.ts), on the user's shard.
+    EXECUTE format($f$CREATE TABLE IF NOT EXISTS %I.devices (
+        user_id bigint NOT NULL,
+        platform text NOT NULL CHECK (platform IN ('ios', 'android')),
+        token text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (user_id, platform, token))$f$, s);
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO ${ROLES.app}', s);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO ${ROLES.app}', s);
     EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA %I TO ${ROLES.app}', s);

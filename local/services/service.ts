@@ -2,7 +2,7 @@
 import { LocalContext, logFile, pidFile } from "../context";
 import { LocalHost } from "../plan";
 import { Account, runningPid, startDetached, tail, waitForPort } from "../processes";
-import { SecretName } from "../../core/secrets";
+import { GeneratedSecretName } from "../../core/secrets";
 
 export interface ServiceStatus {
     readonly ok: boolean;
@@ -11,7 +11,7 @@ export interface ServiceStatus {
 
 /** What `up` hands every service: the secrets and the state that survives between runs. */
 export interface StartEnv {
-    readonly secrets: Record<SecretName, string>;
+    readonly secrets: Record<GeneratedSecretName, string>;
     /** Physical shards whose standby was promoted: their primary host keeps only pgbouncer. */
     readonly failedOver: readonly number[];
     /** The installed app bundle: its file and SHA-256. */

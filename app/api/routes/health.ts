@@ -14,6 +14,8 @@ export const HEALTH_ROUTES: RouteTable = [
         }
         const stale = s.directory?.problem();
         const problems = [...s.missing, ...down, ...(stale ? [`${stale} (routing by the last directory read)`] : [])];
-        sendJson(res, problems.length === 0 ? 200 : 503, { status: problems.length === 0 ? "ready" : "not ready", problems, shards });
+        // Push is optional: whether each platform is on is said, and never makes the server unready by itself.
+        const push = { apns: s.config.push.apns ? "on" : "off", fcm: s.config.push.fcm ? "on" : "off", queued: s.push !== undefined, notes: s.config.push.off };
+        sendJson(res, problems.length === 0 ? 200 : 503, { status: problems.length === 0 ? "ready" : "not ready", problems, shards, push });
     }],
 ];
