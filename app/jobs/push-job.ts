@@ -9,6 +9,7 @@
  * sends, so a worker killed mid-send loses that notification instead of sending it twice (the activity feed
  * keeps the event).
  */
+import { createHash } from "crypto";
 import Redis from "ioredis";
 import { GearmanClient } from "./gearman/client";
 import { Job } from "./gearman/worker";
@@ -50,6 +51,9 @@ export function parsePushPayload(data: Buffer): PushPayload {
     return v as unknown as PushPayload;
 }
 
+/** A burst's unique ID: gearmand takes at most 64 bytes, less than the key and time themselves. */
+export const pushUnique = (key: string, first: number) => `push:${createHash("sha1").update(`${key}:${first}`).digest("hex")}`;
+
 /** The API's side: record an event for coalescing and queue the burst's job when it is the first. */
 export class PushQueue {
     constructor(private readonly client: GearmanClient, private readonly redis: Redis | undefined) {}
@@ -60,7 +64,7 @@ export class PushQueue {
         if (first === undefined) return;
         const payload: PushPayload = { recipient, kind: e.kind, ...(e.mediaId ? { mediaId: e.mediaId } : {}), first };
         try {
-            await this.client.submitBackground(PUSH_FUNCTION, `${key}:${first}`, JSON.stringify(payload));
+            await this.client.submitBackground(PUSH_FUNCTION, pushUnique(key, first), JSON.stringify(payload));
         } catch (err) {
             await unqueuePending(this.redis, key).catch(() => undefined);
             throw err;

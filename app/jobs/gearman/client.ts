@@ -13,6 +13,9 @@ import { GearmanServer, PACKET, Packet, splitArgs } from "./packets";
 export type Priority = "normal" | "high" | "low";
 const SUBMIT: Record<Priority, number> = { normal: PACKET.SUBMIT_JOB_BG, high: PACKET.SUBMIT_JOB_HIGH_BG, low: PACKET.SUBMIT_JOB_LOW_BG };
 
+/** gearmand's GEARMAN_MAX_UNIQUE_SIZE. */
+export const MAX_UNIQUE_BYTES = 64;
+
 export class NoGearmanServer extends Error {}
 
 export interface Submitted {
@@ -95,6 +98,8 @@ export class GearmanClient {
      */
     async submitBackground(fn: string, unique: string, data: Buffer | string, priority: Priority = "normal"): Promise<Submitted> {
         if (fn === "" || fn.includes("\0") || unique.includes("\0")) throw new Error("a function name must be non-empty and neither it nor the unique ID may hold a NUL byte");
+        // gearmand refuses a longer one (ARGUMENT_TOO_LARGE); say so before the round trip, naming the job.
+        if (Buffer.byteLength(unique) > MAX_UNIQUE_BYTES) throw new Error(`the unique ID of a ${fn} job is ${Buffer.byteLength(unique)} bytes; gearmand takes at most ${MAX_UNIQUE_BYTES}`);
         const first = createHash("sha1").update(unique).digest().readUInt32BE(0) % this.channels.length;
         const order = this.channels.map((_, i) => this.channels[(first + i) % this.channels.length]);
         const errors: string[] = [];
