@@ -5,10 +5,12 @@ import { CONFIG_KEYS, InstagramConfig, PROJECT, RawConfig, validateConfig } from
 export function readProgramConfig(): InstagramConfig {
     const raw: Record<string, string | undefined> = {};
     const byNamespace = new Map<string, pulumi.Config>();
-    for (const { key } of CONFIG_KEYS) {
+    for (const { key, secret } of CONFIG_KEYS) {
         const [namespace, name] = key.split(":");
         if (!byNamespace.has(namespace)) byNamespace.set(namespace, new pulumi.Config(namespace));
-        raw[key] = byNamespace.get(namespace)!.get(name);
+        // A secret's text is validated here and wrapped as a secret where it is used (components/secrets.ts);
+        // Config.get would warn that it is read in plain text.
+        raw[key] = secret ? pulumi.runtime.getConfig(key) : byNamespace.get(namespace)!.get(name);
     }
     // Unknown instagram:* keys are reported too, so a typo does not silently fall back to a default.
     for (const [key, value] of Object.entries(allConfig())) {

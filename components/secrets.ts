@@ -7,17 +7,23 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as random from "@pulumi/random";
 import { PolicyStatement } from "./host";
-import { SECRET_NAMES, SECRET_READERS, SecretName, secretParameterName } from "../core/secrets";
+import { PushSecretName, SECRET_NAMES, SECRET_READERS, SecretName, secretParameterName } from "../core/secrets";
 
 export { SECRET_NAMES, SecretName, secretParameterName };
 
-/** The stack's passwords: generated, stored as SSM SecureStrings, and read by hosts at boot (never in user data). */
-export class Secrets extends pulumi.ComponentResource {
-    /** The SSM parameter of each secret. */
-    readonly parameters: Record<SecretName, aws.ssm.Parameter>;
+export interface SecretsArgs {
+    /** Secrets the user set in the stack config (the push credentials), by name; one left out is not stored. */
+    readonly provided?: Partial<Record<PushSecretName, string>>;
+}
 
-    constructor(name: string, args: Record<string, never> = {}, opts?: pulumi.ComponentResourceOptions) {
-        super("instagram:secrets:Secrets", name, args, opts);
+/** The stack's passwords (generated) and push credentials (the user's), as SSM SecureStrings read by hosts at boot (never in user data). */
+export class Secrets extends pulumi.ComponentResource {
+    /** The SSM parameter of each secret (the user's only when they set it). */
+    readonly parameters: Partial<Record<SecretName, aws.ssm.Parameter>>;
+
+    constructor(name: string, args: SecretsArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+        // No args to the engine: the provided values are secrets, passed only into their parameters.
+        super("instagram:secrets:Secrets", name, {}, opts);
         const entries = SECRET_NAMES.map((secret) => {
             // Letters and digits only: the values land in pgbouncer, Redis and htpasswd files, none of which
             // need quoting then. 40 characters of that alphabet is about 238 bits.
@@ -30,19 +36,32 @@ export class Secrets extends pulumi.ComponentResource {
             }, { parent: this });
             return [secret, parameter] as const;
         });
-        this.parameters = Object.fromEntries(entries) as Record<SecretName, aws.ssm.Parameter>;
+        // The user's own secrets: their text is a Pulumi secret from the config to the parameter's state.
+        const provided = Object.entries(args.provided ?? {}).filter(([, v]) => v !== undefined).map(([secret, value]) => {
+            const parameter = new aws.ssm.Parameter(`${name}-${secret}`, {
+                name: secretParameterName(pulumi.getStack(), secret as PushSecretName),
+                type: aws.ssm.ParameterType.SecureString,
+                value: pulumi.secret(value!),
+                // A .p8 key or a service account JSON is over the standard tier's 4 KB only with unusual keys; the
+                // advanced tier (8 KB) would cost money, so the standard one is asked for and its limit checked.
+                tier: "Standard",
+                description: `Push credential "${secret}" of stack ${pulumi.getStack()} (from the stack config), read at boot by: ${SECRET_READERS[secret as PushSecretName].join(", ")}`,
+            }, { parent: this });
+            return [secret, parameter] as const;
+        });
+        this.parameters = Object.fromEntries([...entries, ...provided]) as Partial<Record<SecretName, aws.ssm.Parameter>>;
         this.registerOutputs({ parameterNames: entries.map(([, p]) => p.name) });
     }
 
     /** The IAM statement that lets a tier read exactly its secrets (none: no statement). */
     readStatementsFor(tier: string): PolicyStatement[] {
-        const readable = SECRET_NAMES.filter((s) => SECRET_READERS[s].includes(tier));
+        const readable = (Object.keys(this.parameters) as SecretName[]).filter((s) => SECRET_READERS[s].includes(tier));
         if (readable.length === 0) return [];
         return [{
             Sid: "ReadOwnSecrets",
             Effect: "Allow",
             Action: ["ssm:GetParameter", "ssm:GetParameters"],
-            Resource: readable.map((s) => this.parameters[s].arn),
+            Resource: readable.map((s) => this.parameters[s]!.arn),
         }];
     }
 }

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
-import { InstagramConfig } from "../core/config";
+import { InstagramConfig, pushSettingsOf } from "../core/config";
 import { instanceSpec } from "../core/instance-types";
 import { monitoringHostIp, privateSubnetCidr } from "../core/network-plan";
 import { ShardRange } from "../core/shard-map";
@@ -87,7 +87,7 @@ export class InstagramStack extends pulumi.ComponentResource {
         const invoke = { parent: this, provider: awsProvider };
 
         const network = new Network("net", { vpcCidr: c.vpcCidr, azCount: c.azCount, natPerAz: c.natPerAz, adminCidrs: c.adminCidrs }, parent);
-        const secrets = new Secrets("secrets", {}, parent);
+        const secrets = new Secrets("secrets", { provided: { "apns-key": c.apnsKey, "fcm-service-account": c.fcmServiceAccount } }, parent);
 
         const zoneId = c.hostedZoneId
             ? pulumi.output(c.hostedZoneId)
@@ -228,6 +228,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             shardDirectoryParameter: directoryParameter.name,
             gearmanHosts,
             shareDestinations: c.shareDestinations,
+            push: pushSettingsOf(c),
         };
         const app = new AppTier("app", {
             hosts: placement("app"),
@@ -291,7 +292,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             ...Object.fromEntries(Object.entries(groups).map(([k, ips]) => [k, pulumi.all(ips)])),
             monitoring: pulumi.all([monitoring.host.privateIp]),
         }) as pulumi.Output<Record<string, string[]>>;
-        this.secretParameters = pulumi.all(Object.values(secrets.parameters).map((p) => p.name));
+        this.secretParameters = pulumi.all(Object.values(secrets.parameters).map((p) => p!.name));
         this.appRelease = release.sha256;
         this.appReleaseUrl = release.url;
         this.siteReady = siteReady.stdout;

@@ -10,6 +10,7 @@ import { MAX_LOGICAL_SHARDS } from "./ids";
 import { UBUNTU_RELEASES, UbuntuRelease } from "./ubuntu";
 import { parseShareDestinations, ShareDestination, shareJobBoundSeconds } from "./share-destinations";
 import { JOB_TIMEOUT_SECONDS } from "./app-contract";
+import { APNS_ENVIRONMENTS, ApnsEnvironment, apnsKeyProblem, APPLE_ID, BUNDLE_ID, GCP_PROJECT_ID, parseServiceAccount, PushSettings } from "./push";
 
 export const PROJECT = "instagram";
 
@@ -68,6 +69,17 @@ export interface InstagramConfig {
     readonly jobWorkers: number;
     /** Where an upload may be shared to (`?share=NAME`): the job workers POST it there. */
     readonly shareDestinations: readonly ShareDestination[];
+    /** APNs provider-token settings: all three with apnsKey, or none (iOS push off). */
+    readonly apnsTeamId?: string;
+    readonly apnsKeyId?: string;
+    readonly apnsTopic?: string;
+    readonly apnsEnvironment: ApnsEnvironment;
+    /** The .p8 signing key's PEM text (a config secret; stored in SSM, never in user data). */
+    readonly apnsKey?: string;
+    /** The Firebase project, with fcmServiceAccount (Android push), or neither. */
+    readonly fcmProjectId?: string;
+    /** The service account key file's JSON (a config secret). */
+    readonly fcmServiceAccount?: string;
     /** Node.js on the app hosts, from NodeSource's signed apt repository, exactly this version. */
     readonly nodeVersion: string;
     /** Deploy this already-uploaded release (its SHA-256) instead of building the repository's app: a roll back. */
@@ -173,6 +185,18 @@ const shareDestinations: Parser<ShareDestination[]> = (raw) => {
     return ok(parsed);
 };
 
+const appleId = (what: string): Parser<string> => (raw) => (APPLE_ID.test(raw) ? ok(raw) : no(`${what}: 10 upper-case letters or digits, as Apple's developer account shows it`));
+const bundleId: Parser<string> = (raw) => (BUNDLE_ID.test(raw) ? ok(raw) : no("the iOS app's bundle ID, such as com.example.photos"));
+const gcpProjectId: Parser<string> = (raw) => (GCP_PROJECT_ID.test(raw) ? ok(raw) : no("a Firebase project ID: 6-30 lower-case letters, digits and dashes, starting with a letter"));
+const apnsKey: Parser<string> = (raw) => {
+    const problem = apnsKeyProblem(raw);
+    return problem ? no(`${problem}; set it with \`pulumi config set --secret instagram:apnsKey < AuthKey_KEYID.p8\``) : ok(raw);
+};
+const serviceAccount: Parser<string> = (raw) => {
+    const parsed = parseServiceAccount(raw);
+    return typeof parsed === "string" ? no(`${parsed}; set it with \`pulumi config set --secret instagram:fcmServiceAccount < service-account.json\``) : ok(raw);
+};
+
 const raidLevel: Parser<RaidLevel> = (raw) => (raw === "0" ? ok(0) : raw === "10" ? ok(10) : no("0 or 10"));
 
 interface KeySpec<K extends keyof InstagramConfig> {
@@ -180,10 +204,12 @@ interface KeySpec<K extends keyof InstagramConfig> {
     readonly field: K;
     readonly parse: Parser<InstagramConfig[K]>;
     readonly optional?: boolean;
+    /** A config secret: read without the CLI's plain-text warning, and never quoted in an error. */
+    readonly secret?: boolean;
 }
 
-function spec<K extends keyof InstagramConfig>(field: K, parse: Parser<NonNullable<InstagramConfig[K]>>, optional = false): KeySpec<K> {
-    return { key: `${PROJECT}:${field}`, field, parse: parse as Parser<InstagramConfig[K]>, optional };
+function spec<K extends keyof InstagramConfig>(field: K, parse: Parser<NonNullable<InstagramConfig[K]>>, optional = false, secret = false): KeySpec<K> {
+    return { key: `${PROJECT}:${field}`, field, parse: parse as Parser<InstagramConfig[K]>, optional, secret };
 }
 
 /** Every key the program reads, in the order a user meets them in Pulumi.yaml. */
@@ -225,10 +251,42 @@ export const CONFIG_KEYS: readonly KeySpec<keyof InstagramConfig>[] = [
     spec("workerInstanceType", instanceType),
     spec("jobWorkers", integer(0, 512)),
     spec("shareDestinations", shareDestinations),
+    spec("apnsTeamId", appleId("the team ID"), true),
+    spec("apnsKeyId", appleId("the key ID of the .p8 key"), true),
+    spec("apnsTopic", bundleId, true),
+    spec("apnsEnvironment", oneOf(APNS_ENVIRONMENTS)),
+    spec("apnsKey", apnsKey, true, true),
+    spec("fcmProjectId", gcpProjectId, true),
+    spec("fcmServiceAccount", serviceAccount, true, true),
     spec("nodeVersion", nodeVersion),
     spec("appRelease", sha256, true),
     spec("appRolloutBatch", integer(0, 200)),
 ];
+
+/** Push is all or nothing per platform: a half-configured one would fail at the first notification instead. */
+function pushConfigProblems(c: InstagramConfig): string[] {
+    const problems: string[] = [];
+    const apns = { apnsTeamId: c.apnsTeamId, apnsKeyId: c.apnsKeyId, apnsTopic: c.apnsTopic, apnsKey: c.apnsKey };
+    const missing = Object.entries(apns).filter(([, v]) => v === undefined).map(([k]) => `${PROJECT}:${k}`);
+    if (missing.length > 0 && missing.length < 4) problems.push(`iOS push needs ${PROJECT}:apnsTeamId, apnsKeyId, apnsTopic and apnsKey together: ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not set (set them, or unset the others to keep iOS push off)`);
+    if ((c.fcmProjectId === undefined) !== (c.fcmServiceAccount === undefined)) {
+        problems.push(`Android push needs ${PROJECT}:fcmProjectId and ${PROJECT}:fcmServiceAccount together: ${c.fcmProjectId === undefined ? `${PROJECT}:fcmProjectId` : `${PROJECT}:fcmServiceAccount`} is not set`);
+    } else if (c.fcmServiceAccount !== undefined) {
+        const account = parseServiceAccount(c.fcmServiceAccount);
+        if (typeof account !== "string" && account.projectId !== undefined && account.projectId !== c.fcmProjectId) {
+            problems.push(`${PROJECT}:fcmProjectId = "${c.fcmProjectId}": the service account (${PROJECT}:fcmServiceAccount) belongs to project "${account.projectId}"`);
+        }
+    }
+    return problems;
+}
+
+/** The push settings the hosts get (no secrets): each platform only when fully configured. */
+export function pushSettingsOf(c: InstagramConfig): PushSettings {
+    return {
+        ...(c.apnsTeamId && c.apnsKeyId && c.apnsTopic && c.apnsKey ? { apns: { teamId: c.apnsTeamId, keyId: c.apnsKeyId, topic: c.apnsTopic, environment: c.apnsEnvironment } } : {}),
+        ...(c.fcmProjectId && c.fcmServiceAccount ? { fcm: { projectId: c.fcmProjectId } } : {}),
+    };
+}
 
 /** Rules that involve more than one key; each names every key it involves. */
 function crossKeyProblems(c: InstagramConfig): string[] {
@@ -245,6 +303,7 @@ function crossKeyProblems(c: InstagramConfig): string[] {
                 "use shardRaidLevel 0 for fewer volumes",
         );
     }
+    problems.push(...pushConfigProblems(c));
     const sizingChecks: [keyof InstagramConfig, () => unknown][] = [
         ["shardInstanceType", () => postgresSizing(c.shardInstanceType, 1)],
         ["redisInstanceType", () => redisMaxMemoryMiB(c.redisInstanceType)],
@@ -267,7 +326,7 @@ function crossKeyProblems(c: InstagramConfig): string[] {
 export function validateConfig(raw: RawConfig): InstagramConfig {
     const problems: string[] = [];
     const out: Record<string, unknown> = {};
-    for (const { key, field, parse, optional } of CONFIG_KEYS) {
+    for (const { key, field, parse, optional, secret } of CONFIG_KEYS) {
         const value = raw[key];
         if (value === undefined || value === "") {
             if (!optional) problems.push(`${key} is not set: set it with \`pulumi config set ${key} VALUE\``);
@@ -275,7 +334,7 @@ export function validateConfig(raw: RawConfig): InstagramConfig {
         }
         const parsed = parse(value);
         if (parsed.ok) out[field] = parsed.value;
-        else problems.push(`${key} = ${JSON.stringify(value)}: must be ${parsed.allowed}`);
+        else problems.push(`${key} = ${secret ? "[secret]" : JSON.stringify(value)}: must be ${parsed.allowed}`);
     }
     const known = new Set(CONFIG_KEYS.map((k) => k.key));
     for (const key of Object.keys(raw)) {

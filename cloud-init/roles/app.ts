@@ -6,6 +6,7 @@
 import { AptSource, RoleSpec } from "../role";
 import { nginxAppSite } from "../configs/nginx-app";
 import { scriptFile, scriptPath } from "../scripts";
+import { PushSecretName, SecretName, secretFilePath } from "../../core/secrets";
 import { mergeRoles } from "../role";
 import {
     APP_COUNTERS, APP_ENV_FILE, APP_HOME, APP_SHARD_DIRECTORY_FILE, APP_SOCKET, APP_STATS_FILE, appEnvironmentVariables, AppRuntimeSettings,
@@ -58,11 +59,11 @@ export function appEnvironment(p: AppParams): string {
 /**
  * The app's Munin plugins read the server's stats file, which lives in the unit's runtime directory (0750,
  * group www-data). Munin runs plugins as nobody; the www-data group lets them in, and nothing more. The job
- * workers' counter (instagram_jobs) reads the work unit's stats file instead: its section comes after the
+ * workers' counters (instagram_jobs, instagram_push) read the work unit's stats file instead: its section comes after the
  * wildcard one, and munin-node lets the later section win.
  */
 export function muninInstagramPluginConf(statsFile: string, workStatsFile?: string): string {
-    const jobs = workStatsFile ? `[instagram_jobs]\ngroup www-data\nenv.statsfile ${workStatsFile}\n` : "";
+    const jobs = workStatsFile ? ["jobs", "push"].map((c) => `[instagram_${c}]\ngroup www-data\nenv.statsfile ${workStatsFile}\n`).join("") : "";
     return `[instagram_*]\ngroup www-data\nenv.statsfile ${statsFile}\n${jobs}`;
 }
 
@@ -93,6 +94,21 @@ WantedBy=multi-user.target
 `;
 }
 
+/** The push credentials this stack has (the user set them): fetched at boot like the generated secrets. */
+function pushSecrets(p: AppParams): PushSecretName[] {
+    return [...(p.push?.apns ? ["apns-key" as const] : []), ...(p.push?.fcm ? ["fcm-service-account" as const] : [])];
+}
+
+/**
+ * Both units load every push credential (LoadCredential fails on a missing file), so a credential the stack
+ * does not set is an empty root-only file: the app reads it as "not configured" and that platform is off.
+ */
+function pushCredentialPlaceholders(p: AppParams): string[][] {
+    const fetched = pushSecrets(p);
+    return (["apns-key", "fcm-service-account"] as const).filter((s) => !fetched.includes(s))
+        .map((s) => ["sh", "-c", `[ -e ${secretFilePath(s)} ] || install -m 0600 /dev/null ${secretFilePath(s)}`]);
+}
+
 /**
  * What every host that runs the app release has, whether it serves (app) or works (worker): Node.js, the
  * environment file, the release installed and verified, and the shard directory kept current.
@@ -115,9 +131,10 @@ function releaseHostRole(p: AppParams): RoleSpec {
             ["sh", "-c", `id -u instagram >/dev/null 2>&1 || useradd --system --home-dir ${APP_HOME} --shell /usr/sbin/nologin instagram`],
             // Releases stay root-owned: the service's user can read its code but not change it.
             [scriptPath("appInstall"), p.release.url, p.release.sha256],
+            ...pushCredentialPlaceholders(p),
         ],
         services: [SHARD_DIRECTORY_SYNC_SERVICE],
-        secrets: ["postgres-app", "redis-auth"],
+        secrets: ["postgres-app", "redis-auth", ...pushSecrets(p)] as SecretName[],
     };
 }
 
@@ -127,7 +144,7 @@ function jobWorkersRole(): RoleSpec {
         roles: ["job-workers"],
         packages: [],
         files: [],
-        commands: [["ln", "-sfn", MUNIN_PLUGIN, "/etc/munin/plugins/instagram_jobs"]],
+        commands: ["jobs", "push"].map((c) => ["ln", "-sfn", MUNIN_PLUGIN, `/etc/munin/plugins/instagram_${c}`]),
         services: [WORK_UNIT_NAME.replace(/\.service$/, "")],
         secrets: [],
     };

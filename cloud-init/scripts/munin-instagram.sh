@@ -1,7 +1,8 @@
 #!/bin/sh
 # Munin plugin for the app server's counters: link it as instagram_<counter> for each of core/app-contract.ts's
 # APP_COUNTERS (requests, uploads, signups, logins, login_failures, likes, comments), and as instagram_jobs
-# where job workers run (their stats file: /run/instagram-work/stats). The app's master writes running totals to a stats file ("requests 1234" per line);
+# and instagram_push where job workers run (their stats file: /run/instagram-work/stats; instagram_push graphs
+# notifications sent, failed and dead tokens removed, per minute). The app's master writes running totals to a stats file ("requests 1234" per line);
 # Munin's DERIVE turns them into per-second rates, as Instagram graphed signups and photos.
 # Config (plugin-conf.d): env.statsfile (default /run/instagram-app/stats).
 set -eu
@@ -16,8 +17,40 @@ case "$counter" in
     likes) title="Likes"; label="likes" ;;
     comments) title="Comments"; label="comments" ;;
     jobs) title="Jobs run (instagram-app work)"; label="jobs" ;;
-    *) echo "unknown counter $counter (link this plugin as instagram_requests, _uploads, _signups, _logins, _login_failures, _likes, _comments or _jobs)" >&2; exit 1 ;;
+    push) title="Push notifications" ;;
+    *) echo "unknown counter $counter (link this plugin as instagram_requests, _uploads, _signups, _logins, _login_failures, _likes, _comments, _jobs or _push)" >&2; exit 1 ;;
 esac
+
+# The value of one counter in the stats file (see below for U and 0).
+value_of() {
+    if [ -r "$stats" ]; then
+        awk -v k="$1" '$1 == k && $2 ~ /^[0-9]+$/ { print $2; found = 1 } END { if (!found) print 0 }' "$stats"
+    else
+        echo U
+    fi
+}
+
+if [ "$counter" = push ]; then
+    if [ "${1:-}" = autoconf ]; then
+        if [ -r "$stats" ]; then echo yes; else echo "no ($stats not readable)"; fi
+        exit 0
+    fi
+    if [ "${1:-}" = config ]; then
+        echo "graph_title Instagram push notifications per minute"
+        echo "graph_category instagram"
+        echo "graph_vlabel per minute"
+        echo "graph_period minute"
+        echo "graph_args --base 1000 -l 0"
+        for f in sent:sent failed:failed tokens_removed:dead\ tokens\ removed; do
+            echo "push_${f%%:*}.label ${f#*:}"
+            echo "push_${f%%:*}.type DERIVE"
+            echo "push_${f%%:*}.min 0"
+        done
+        exit 0
+    fi
+    for f in sent failed tokens_removed; do echo "push_$f.value $(value_of "push_$f")"; done
+    exit 0
+fi
 
 if [ "${1:-}" = autoconf ]; then
     if [ -r "$stats" ]; then echo yes; else echo "no ($stats not readable)"; fi
@@ -35,8 +68,4 @@ if [ "${1:-}" = config ]; then
 fi
 # No readable stats file: unknown (the server is not running). A readable one without this counter: the
 # master writes only counters that have moved, so none of these has happened yet, which is 0.
-value=U
-if [ -r "$stats" ]; then
-    value=$(awk -v k="$counter" '$1 == k && $2 ~ /^[0-9]+$/ { print $2; found = 1 } END { if (!found) print 0 }' "$stats")
-fi
-echo "$counter.value $value"
+echo "$counter.value $(value_of "$counter")"

@@ -21,6 +21,8 @@ export interface RecordedResource {
     readonly parentUrn?: string;
     /** Inputs as the engine received them (secrets unwrapped). */
     readonly inputs: Record<string, any>;
+    /** The top-level inputs that arrived as secrets (so the engine keeps them encrypted in the state). */
+    readonly secretInputs: readonly string[];
     /** Inputs plus the mocked provider outputs. */
     readonly state: Record<string, any>;
     readonly protect: boolean;
@@ -56,6 +58,9 @@ export interface ProgramRun {
 
 type Callback = (err: Error | null, resp: any) => void;
 
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const isSecretValue = (value: any) => Boolean(value && typeof value === "object" && value[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270");
+
 /** Strips Pulumi's secret wrappers so tests can look at values; an unknown becomes UNKNOWN. */
 function unwrapSecrets(value: any): any {
     if (isUnknown(value) || value === UNKNOWN) return UNKNOWN;
@@ -63,7 +68,7 @@ function unwrapSecrets(value: any): any {
     // An asset's path arrives as a promise: kept here, settled when the run ends (settlePromises).
     if (value instanceof Promise) return value;
     if (value && typeof value === "object") {
-        if (value["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return unwrapSecrets(value.value);
+        if (isSecretValue(value)) return unwrapSecrets(value.value);
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
     }
     return value;
@@ -133,6 +138,7 @@ export async function runProgram(stack: string, options: RunOptions): Promise<Pr
                 dependencies: meta?.dependencies ?? [],
                 propertyDependencies: meta?.propertyDependencies ?? {},
                 inputs: unwrapSecrets(args.inputs),
+                secretInputs: Object.keys(args.inputs ?? {}).filter((k) => isSecretValue(args.inputs[k])),
                 state: unwrapSecrets(result.state),
             });
             return result;
