@@ -2,6 +2,7 @@
  * `npm run local -- COMMAND [options]`: the whole stack on this machine, from the same stack config and role
  * files as EC2 (see README, "The stack on one machine").
  *   up [--stack NAME] [--set KEY=VALUE]... [--net 127.0.20] [--workers N]   start every host's daemons
+ *      [--apns-endpoint URL] [--fcm-endpoint URL] [--push-ca FILE]   push to loopback stand-ins (see README)
  *   down                     stop them all (PostgreSQL cleanly, Redis saved); data stays in .local/
  *   status                   each host's daemons and their health; exit 1 if any is unhealthy
  *   logs HOST|ROLE [--lines N]   the end of a host's (or every host of a role's) logs
@@ -20,12 +21,12 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError } from "../core/config";
+import { CONFIG_KEYS, ConfigError } from "../core/config";
 import { PROJECT_ROOT } from "../delivery/sources";
 import { LocalContext, logFile } from "./context";
 import { contextFor, requireState } from "./session";
 import { installDeps, missingMessage, missingRequirements } from "./deps";
-import { LocalPlanError, shardHost } from "./plan";
+import { LocalPlanError, PushStandIn, shardHost } from "./plan";
 import { directoryPath, writeLocalDirectory } from "./shard-directory";
 import { describeDirectory, withPrimaryAddresses } from "../core/shard-directory";
 import { cleanupLine, cleanUpMovedCopies, moveLogicalShards, MoveError, moveReportLines, moveStatus, parseLogicalRange, rollBackMove } from "../core/shard-move";
@@ -36,6 +37,7 @@ import { tail } from "./processes";
 import { BACKUP_TYPES, BackupType, backupRedis, backupShard, restoreRedis, restoreShard } from "./backup";
 
 const USAGE = `usage: npm run local -- up [--stack NAME] [--set KEY=VALUE]... [--net 127.0.20] [--workers N] [--dir DIR]
+                 [--apns-endpoint https://127.x.y.z:PORT] [--fcm-endpoint https://127.x.y.z:PORT] [--push-ca FILE]
        npm run local -- down | status | logs HOST|ROLE [--lines N] | promote SHARD | install-deps   [--dir DIR]
        npm run local -- shards status | shards move FIRST-LAST --to P [--rollback] | shards cleanup   [--dir DIR]
        npm run local -- backup SHARD [--type full|diff|incr] | restore SHARD --to TIME|latest [--timeline N] [--force] [--dry-run]   [--dir DIR]
@@ -48,6 +50,8 @@ interface Args {
     positional: string[];
     stack?: string;
     overrides: Record<string, unknown>;
+    /** up: APNs/FCM stand-ins instead of Apple and Google. */
+    pushStandIn?: PushStandIn;
     net?: string;
     workers?: number;
     dir: string;
@@ -73,6 +77,11 @@ function parseSet(text: string): [string, unknown] {
     const key = text.slice(0, eq);
     const raw = text.slice(eq + 1);
     if (!/^[a-z]+:[A-Za-z0-9]+$/.test(key)) throw new UsageError(`--set ${text}: ${key} is not a config key such as instagram:appServers`);
+    // A secret (the push credentials) comes from a file, so the state directory keeps its path, never its text.
+    if (CONFIG_KEYS.some((k) => k.key === key && k.secret)) {
+        if (!raw.startsWith("@")) throw new UsageError(`--set ${key}=...: ${key} is a secret; pass its file as ${key}=@FILE`);
+        return [key, `@${path.resolve(raw.slice(1))}`];
+    }
     if (/^-?\d+$/.test(raw)) return [key, Number(raw)];
     if (raw === "true" || raw === "false") return [key, raw === "true"];
     if (raw.startsWith("[")) {
@@ -97,6 +106,15 @@ export function parseArgs(argv: readonly string[]): Args {
         if (arg === "--stack") args.stack = value();
         else if (arg === "--set") { const [k, v] = parseSet(value()); args.overrides[k] = v; }
         else if (arg === "--net") args.net = value();
+        else if (arg === "--apns-endpoint" || arg === "--fcm-endpoint") {
+            const raw = value();
+            if (!/^https:\/\/127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$/.test(raw)) throw new UsageError(`${arg} ${raw}: must be a stand-in on loopback, https://127.x.y.z:PORT (the one-machine stack sends nowhere else)`);
+            args.pushStandIn = { ...args.pushStandIn, [arg === "--apns-endpoint" ? "apnsEndpoint" : "fcmEndpoint"]: raw };
+        } else if (arg === "--push-ca") {
+            const file = path.resolve(value());
+            if (!fs.existsSync(file)) throw new UsageError(`--push-ca ${file}: no such file (the stand-ins' certificate, PEM)`);
+            args.pushStandIn = { ...args.pushStandIn, caFile: file };
+        }
         else if (arg === "--dir") args.dir = path.resolve(value());
         else if (arg === "--rollback") args.rollback = true;
         else if (arg === "--force") args.force = true;
@@ -155,8 +173,8 @@ export function parseArgs(argv: readonly string[]): Args {
     if ((redisToo || args.command === "promote") && !/^\d{1,3}$/.test(args.positional[0]) && !(redisToo && args.positional[0] === "redis")) {
         throw new UsageError(`${args.command} ${args.positional[0]}: not a physical shard number${redisToo ? " (or redis)" : ""}`);
     }
-    if (args.command !== "up" && (args.stack || args.net || args.workers || Object.keys(args.overrides).length)) {
-        throw new UsageError(`${args.command} acts on the stack \`up\` started; --stack, --set, --net and --workers belong to up`);
+    if (args.command !== "up" && (args.stack || args.net || args.workers || Object.keys(args.overrides).length || args.pushStandIn)) {
+        throw new UsageError(`${args.command} acts on the stack \`up\` started; --stack, --set, --net, --workers and the push stand-in options belong to up`);
     }
     return args;
 }
@@ -172,11 +190,14 @@ async function runUp(args: Args): Promise<number> {
         return 1;
     }
     const previous = readState(args.dir);
+    // Kept from the last `up` like the overrides, unless a new stack is named.
+    const pushStandIn = args.pushStandIn ?? (args.stack ? undefined : previous?.pushStandIn);
     const wanted: LocalState = {
         stack: args.stack ?? previous?.stack ?? "dev",
         overrides: args.stack || Object.keys(args.overrides).length ? args.overrides : previous?.overrides ?? {},
         net: args.net ?? previous?.net ?? "127.0.20",
         workers: args.workers ?? previous?.workers ?? 2,
+        ...(pushStandIn ? { pushStandIn } : {}),
         failedOver: [],
     };
     // A promoted standby is remembered for the same stack only; another stack starts with its own shards.

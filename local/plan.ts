@@ -3,7 +3,9 @@
  * "hosts" exist, their roles, and the loopback address each gets, so every daemon listens on its standard
  * port (5432, 6432, 6379, 11211, 4730, 80, 443, 4949) exactly as on EC2. Pure: no files, no processes.
  */
-import { InstagramConfig } from "../core/config";
+import { InstagramConfig, pushSettingsOf } from "../core/config";
+import { PushSettings } from "../core/push";
+import { PushSecretName } from "../core/secrets";
 import { ShardRange } from "../core/shard-map";
 import { directoryShardMap, LogicalShardRange, logicalShardsOn, ShardDirectory } from "../core/shard-directory";
 
@@ -42,6 +44,18 @@ export interface LocalPlan {
     readonly domain: string;
     readonly shardStandby: boolean;
     readonly redisReplica: boolean;
+    /** Push settings from the stack config (each platform only when fully set) and their credentials' texts. */
+    readonly push: PushSettings;
+    readonly pushCredentials: Partial<Record<PushSecretName, string>>;
+    /** Where the job workers send instead of Apple and Google (`up --apns-endpoint/--fcm-endpoint/--push-ca`). */
+    readonly pushStandIn: PushStandIn;
+}
+
+/** Stand-ins for APNs and FCM on loopback (tools/push-stand-ins.ts), and the CA file their certificates need. */
+export interface PushStandIn {
+    readonly apnsEndpoint?: string;
+    readonly fcmEndpoint?: string;
+    readonly caFile?: string;
 }
 
 /** Address blocks within the /24: the edge and Munin, gearmand, app hosts, shard pairs, Redis, memcached, job workers. */
@@ -57,7 +71,7 @@ export function parseNet(text: string): string {
     return text;
 }
 
-export function localPlan(config: InstagramConfig, options: { net: string; workers: number }, directory: ShardDirectory): LocalPlan {
+export function localPlan(config: InstagramConfig, options: { net: string; workers: number; pushStandIn?: PushStandIn }, directory: ShardDirectory): LocalPlan {
     const net = parseNet(options.net);
     const problems: string[] = [];
     const fits = (what: string, count: number, [first, last]: readonly [number, number]) => {
@@ -98,6 +112,12 @@ export function localPlan(config: InstagramConfig, options: { net: string; worke
         domain: config.domain,
         shardStandby: config.shardStandby,
         redisReplica: config.redisReplica,
+        push: pushSettingsOf(config),
+        pushCredentials: {
+            ...(config.apnsKey ? { "apns-key": config.apnsKey } : {}),
+            ...(config.fcmServiceAccount ? { "fcm-service-account": config.fcmServiceAccount } : {}),
+        },
+        pushStandIn: options.pushStandIn ?? {},
     };
 }
 

@@ -1,5 +1,6 @@
 /** What `up` records in .local/state.json so that later commands act on the same stack, and the lock. */
 import * as fs from "fs";
+import { PushStandIn } from "./plan";
 import * as path from "path";
 import { pidAlive } from "./processes";
 import { writeFileAs } from "./context";
@@ -10,6 +11,8 @@ export interface LocalState {
     readonly overrides: Record<string, unknown>;
     readonly net: string;
     readonly workers: number;
+    /** APNs/FCM stand-ins the job workers send to instead of Apple and Google (up --apns-endpoint ...). */
+    readonly pushStandIn?: PushStandIn;
     /** Physical shards whose standby has been promoted. */
     readonly failedOver: number[];
 }
@@ -29,7 +32,8 @@ export function writeState(dir: string, state: LocalState): void {
 }
 
 export function sameStack(a: LocalState, b: LocalState): boolean {
-    return a.stack === b.stack && a.net === b.net && a.workers === b.workers && JSON.stringify(a.overrides) === JSON.stringify(b.overrides);
+    return a.stack === b.stack && a.net === b.net && a.workers === b.workers && JSON.stringify(a.overrides) === JSON.stringify(b.overrides)
+        && JSON.stringify(a.pushStandIn ?? {}) === JSON.stringify(b.pushStandIn ?? {});
 }
 
 /** One `npm run local` at a time per state directory. Returns the release function. */

@@ -13,11 +13,11 @@ case "$counter" in
     uploads) title="Photo uploads"; label="uploads" ;;
     signups) title="Signups"; label="signups" ;;
     logins) title="Logins"; label="logins" ;;
-    login_failures) title="Failed logins"; label="failed logins" ;;
+    login_failures) title="Failed logins"; label="failed_logins" ;;
     likes) title="Likes"; label="likes" ;;
     comments) title="Comments"; label="comments" ;;
     jobs) title="Jobs run (instagram-app work)"; label="jobs" ;;
-    push) title="Push notifications" ;;
+    push) title="Push notifications"; label="" ;;
     *) echo "unknown counter $counter (link this plugin as instagram_requests, _uploads, _signups, _logins, _login_failures, _likes, _comments, _jobs or _push)" >&2; exit 1 ;;
 esac
 
@@ -30,26 +30,12 @@ value_of() {
     fi
 }
 
+# field:label pairs of the graph (labels with _ for spaces), and the rate's unit: one counter per second, or push's three per minute.
+fields="$counter:$label"
+period=second
 if [ "$counter" = push ]; then
-    if [ "${1:-}" = autoconf ]; then
-        if [ -r "$stats" ]; then echo yes; else echo "no ($stats not readable)"; fi
-        exit 0
-    fi
-    if [ "${1:-}" = config ]; then
-        echo "graph_title Instagram push notifications per minute"
-        echo "graph_category instagram"
-        echo "graph_vlabel per minute"
-        echo "graph_period minute"
-        echo "graph_args --base 1000 -l 0"
-        for f in sent:sent failed:failed tokens_removed:dead\ tokens\ removed; do
-            echo "push_${f%%:*}.label ${f#*:}"
-            echo "push_${f%%:*}.type DERIVE"
-            echo "push_${f%%:*}.min 0"
-        done
-        exit 0
-    fi
-    for f in sent failed tokens_removed; do echo "push_$f.value $(value_of "push_$f")"; done
-    exit 0
+    fields="push_sent:sent push_failed:failed push_tokens_removed:dead_tokens_removed"
+    period=minute
 fi
 
 if [ "${1:-}" = autoconf ]; then
@@ -57,15 +43,16 @@ if [ "${1:-}" = autoconf ]; then
     exit 0
 fi
 if [ "${1:-}" = config ]; then
-    echo "graph_title Instagram $title per second"
+    echo "graph_title Instagram $title per $period"
     echo "graph_category instagram"
-    echo "graph_vlabel per second"
+    echo "graph_vlabel per $period"
+    echo "graph_period $period"
     echo "graph_args --base 1000 -l 0"
-    echo "$counter.label $label"
-    echo "$counter.type DERIVE"
-    echo "$counter.min 0"
+    for f in $fields; do
+        echo "${f%%:*}.label $(echo "${f#*:}" | tr _ ' ')"
+        echo "${f%%:*}.type DERIVE"
+        echo "${f%%:*}.min 0"
+    done
     exit 0
 fi
-# No readable stats file: unknown (the server is not running). A readable one without this counter: the
-# master writes only counters that have moved, so none of these has happened yet, which is 0.
-echo "$counter.value $(value_of "$counter")"
+for f in $fields; do echo "${f%%:*}.value $(value_of "${f%%:*}")"; done

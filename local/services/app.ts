@@ -4,11 +4,13 @@
  * environment the app role writes, and the role's nginx site in front of its unix socket.
  */
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { account, hostDir, LocalContext, logFile, mediaDir, ownedDir, pidFile, writeFileAs } from "../context";
 import { edgeHost, hostsOf, LocalHost, shardHost } from "../plan";
 import { runningPid, startDetached, stopPidFile, tail } from "../processes";
 import { APP_ENV, appEnvironmentVariables, MAX_UPLOAD_MIB } from "../../core/app-contract";
+import { PUSH_SECRETS } from "../../core/secrets";
 import { directoryPath } from "../shard-directory";
 import { nginxAppSite } from "../../cloud-init/configs/nginx-app";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
@@ -42,6 +44,9 @@ export function runsJobWorkers(ctx: LocalContext, host: LocalHost): boolean {
 }
 
 /** The app's environment: the same contract the app role writes to app.env, with this machine's paths and a media directory. */
+/** The stand-ins' CA, copied beside the host's credentials, where the app's user can read it (the file given to `up` may be in a private directory). */
+const pushCaPath = (ctx: LocalContext, host: LocalHost) => path.join(appPaths(ctx, host).credentials, "push-ca.pem");
+
 export function localAppEnv(ctx: LocalContext, host: LocalHost): Record<string, string> {
     // pgbouncer of each physical shard's primary, by physical shard number (one may hold no logical shard).
     const shards = ctx.plan.directory.physicalShards.map((s) => shardHost(ctx.plan, s.physicalShard).address);
@@ -61,10 +66,17 @@ export function localAppEnv(ctx: LocalContext, host: LocalHost): Record<string, 
         shardDirectory: directoryPath(ctx.dir),
         gearmanHosts: hostsOf(ctx.plan, "gearman").map((h) => h.address),
         jobWorkers: runsJobWorkers(ctx, host) ? ctx.plan.jobWorkers : 0,
+        push: ctx.plan.push,
     });
+    const standIn = ctx.plan.pushStandIn;
+    const pushLocal = {
+        ...(standIn.apnsEndpoint ? { [APP_ENV.apnsEndpoint]: standIn.apnsEndpoint } : {}),
+        ...(standIn.fcmEndpoint ? { [APP_ENV.fcmEndpoint]: standIn.fcmEndpoint } : {}),
+        ...(standIn.caFile ? { NODE_EXTRA_CA_CERTS: pushCaPath(ctx, host) } : {}),
+    };
     // Every client of the one-machine stack is this machine, so a per-address limit would be one limit for
     // all of them (the tests' load loops sign up hundreds of users); the per-username login limit stays.
-    return { ...env, [APP_ENV.authLimitPerAddress]: "100000/60", CREDENTIALS_DIRECTORY: p.credentials };
+    return { ...env, ...pushLocal, [APP_ENV.authLimitPerAddress]: "100000/60", CREDENTIALS_DIRECTORY: p.credentials };
 }
 
 function installRelease(ctx: LocalContext, host: LocalHost, bundle: NonNullable<StartEnv["bundle"]>): void {
@@ -85,6 +97,9 @@ function prepareReleaseHost(ctx: LocalContext, host: LocalHost, env: StartEnv): 
     ownedDir(p.credentials, www, 0o700);
     writeFileAs(path.join(p.credentials, "postgres-app"), env.secrets["postgres-app"], 0o600, www);
     writeFileAs(path.join(p.credentials, "redis-auth"), env.secrets["redis-auth"], 0o600, www);
+    if (ctx.plan.pushStandIn.caFile) writeFileAs(pushCaPath(ctx, host), fs.readFileSync(ctx.plan.pushStandIn.caFile, "utf8"), 0o600, www);
+    // As on a host: a push credential the stack does not set is an empty file (that platform is off).
+    for (const name of PUSH_SECRETS) writeFileAs(path.join(p.credentials, name), ctx.plan.pushCredentials[name] ?? "", 0o600, www);
 }
 
 export const appServerService: LocalService = {

@@ -39,7 +39,7 @@ function preparePlugins(ctx: LocalContext, host: LocalHost): { plugins: string; 
         fs.copyFileSync(path.join(SCRIPTS_DIR, "munin-instagram.sh"), script);
         fs.chmodSync(script, 0o755);
         const jobs = runsJobWorkers(ctx, host);
-        const counters = [...(host.role === "app" ? APP_COUNTERS : []), ...(jobs ? ["jobs"] : [])];
+        const counters = [...(host.role === "app" ? APP_COUNTERS : []), ...(jobs ? ["jobs", "push"] : [])];
         for (const counter of counters) fs.symlinkSync(script, path.join(plugins, `instagram_${counter}`));
         writeFileAs(path.join(conf, "instagram"), muninInstagramPluginConf(appPaths(ctx, host).stats, jobs ? appPaths(ctx, host).workStats : undefined));
     }

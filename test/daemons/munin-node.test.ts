@@ -34,14 +34,17 @@ beforeAll(async () => {
     fs.chownSync(run, 0, wwwData);
     fs.writeFileSync(path.join(run, "stats"), "requests 123456\nuploads 789\nsignups 42\nlogins 40\nlogin_failures 3\nlikes 900\n", { mode: 0o660 });
     fs.chownSync(path.join(run, "stats"), 0, wwwData);
-    for (const counter of MUNIN_APP_COUNTERS) {
+    // The job workers' stats file (the work unit's), which instagram_jobs and instagram_push read.
+    fs.writeFileSync(path.join(run, "work-stats"), "jobs 77\npush_sent 60\npush_failed 5\npush_tokens_removed 2\n", { mode: 0o660 });
+    fs.chownSync(path.join(run, "work-stats"), 0, wwwData);
+    for (const counter of [...MUNIN_APP_COUNTERS, "jobs", "push"]) {
         const link = `/etc/munin/plugins/instagram_${counter}`;
         fs.rmSync(link, { force: true });
         fs.symlinkSync(plugin, link);
         installed.push(link);
     }
     const pluginConf = "/etc/munin/plugin-conf.d/zz-instagram-test";
-    fs.writeFileSync(pluginConf, muninInstagramPluginConf(path.join(run, "stats")));
+    fs.writeFileSync(pluginConf, muninInstagramPluginConf(path.join(run, "stats"), path.join(run, "work-stats")));
     installed.push(pluginConf);
     const conf = path.join(dir, "munin-node.conf");
     fs.writeFileSync(conf, muninNodeConf({
@@ -82,6 +85,18 @@ describe("munin-node with the generated configuration", () => {
             expect(config).toContain(`${counter}.type DERIVE`);
             expect(config).toContain(`${counter}.min 0`);
         }
+    });
+
+    test("the job workers' counters come from their own stats file; push is sent, failed and removed per minute", async () => {
+        expect(await ask("fetch instagram_jobs")).toContain("jobs.value 77");
+        const push = await ask("fetch instagram_push");
+        expect(push).toContain("push_sent.value 60");
+        expect(push).toContain("push_failed.value 5");
+        expect(push).toContain("push_tokens_removed.value 2");
+        const config = await ask("config instagram_push");
+        expect(config).toContain("graph_period minute");
+        for (const f of ["push_sent", "push_failed", "push_tokens_removed"]) expect(config).toContain(`${f}.type DERIVE`);
+        expect(config).toContain("push_tokens_removed.label dead tokens removed");
     });
 
     test("refuses any address but the master's and loopback", async () => {

@@ -27,6 +27,8 @@ import { decodeId } from "../../core/ids";
 import { physicalShardOf, shardSchema } from "../../core/shard-map";
 import { eventually, tcpExchange } from "../harness/daemons";
 import { runLocal } from "../harness/local-cli";
+import { apnsTestKey, ApnsStandIn, startApnsStandIn } from "../../tools/push-stand-ins";
+import { PUSH_COALESCE_MS } from "../../core/push";
 
 const NET = "127.0.12";
 const LOGICAL = 16;
@@ -39,6 +41,8 @@ const faults: { fault: string; requests: number; failed: number; failures: Recor
 
 const local = (...args: string[]) => runLocal(dir, args);
 
+const APNS = { teamId: "TEAM123456", keyId: "KEY1234567", topic: "com.example.photos" };
+let apns: ApnsStandIn;
 const UP = ["up", "--stack", "dev", "--net", NET, "--workers", "2",
     "--set", "instagram:physicalShards=2", "--set", `instagram:logicalShards=${LOGICAL}`, "--set", "instagram:shardStandby=true",
     "--set", "instagram:redisReplica=true", "--set", "instagram:memcachedNodes=2", "--set", "instagram:appServers=2", "--set", "instagram:gearmanServers=2"];
@@ -47,7 +51,13 @@ beforeAll(async () => {
     if (process.getuid?.() !== 0) throw new Error("the local stack runs daemons as their own users and binds ports 80/443: run as root (as CI does)");
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "local-stack-"));
     fs.chmodSync(dir, 0o755);
-    const r = await local(...UP);
+    // iOS push to a loopback stand-in of APNs that checks each request as Apple does (the key's file, like a .p8).
+    const key = apnsTestKey();
+    fs.writeFileSync(path.join(dir, "AuthKey.p8"), key.privateKey, { mode: 0o600 });
+    apns = await startApnsStandIn({ address: `${NET}.218`, ...APNS, publicKey: key.publicKey });
+    const push = ["--set", `instagram:apnsTeamId=${APNS.teamId}`, "--set", `instagram:apnsKeyId=${APNS.keyId}`, "--set", `instagram:apnsTopic=${APNS.topic}`,
+        "--set", `instagram:apnsKey=@${path.join(dir, "AuthKey.p8")}`, "--apns-endpoint", apns.url, "--push-ca", apns.caFile];
+    const r = await local(...UP, ...push);
     if (r.status !== 0) throw new Error(`local up failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
     ctx = contextFor(dir, readState(dir)!, () => undefined);
     site = new SiteClient(`${NET}.1`, edgeCertificate(ctx), "dev.example.com");
@@ -55,6 +65,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
     site?.close();
+    await apns?.close();
     if (dir) {
         const r = await local("down");
         if (r.status !== 0) console.error(r.stdout, r.stderr);
@@ -133,6 +144,20 @@ describe("npm run local", () => {
         expect(served.status).toBe(200);
         expect(served.body.equals(photo)).toBe(true);
         expect(fs.readFileSync(path.join(mediaDir(ctx), new URL(media.url).pathname.replace(/^\/media\//, ""))).equals(photo)).toBe(true);
+    });
+
+    test("a follow sends exactly one push notification, from the app hosts' job workers to the APNs stand-in", async () => {
+        const [star, fan] = [await site.createUser("push_star"), await site.createUser("push_fan")];
+        const token = "ab".repeat(32);
+        const registered = await site.requestAs(star, "POST", "/api/v1/devices", { platform: "ios", token });
+        expect(registered.status, registered.body.toString()).toBe(201);
+        await site.follow(fan, star);
+        await eventually(() => (apns.delivered().some((r) => r.token === token) ? true : undefined), 15_000, "the follow's notification at the stand-in");
+        await new Promise((resolve) => setTimeout(resolve, PUSH_COALESCE_MS + 2000));
+        const got = apns.delivered().filter((r) => r.token === token);
+        expect(got).toHaveLength(1);
+        expect(got[0].payload).toMatchObject({ aps: { alert: { body: "push_fan started following you." } }, kind: "follow" });
+        expect(got[0].headers["apns-topic"]).toBe(APNS.topic);
     });
 
     test("munin-node on the app hosts reports the uploads to the Munin master's address", async () => {
