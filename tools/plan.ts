@@ -71,6 +71,8 @@ function planText(run: ProgramRun, ms: number, quiet: boolean): string[] {
     return lines;
 }
 
+export const SECRET_TEXT = "[secret]";
+
 /** The plan for other tools: every resource with its inputs (unknowns as Pulumi's sentinel), and the outputs. */
 export function planJson(run: ProgramRun): Record<string, unknown> {
     return {
@@ -88,7 +90,8 @@ export function planJson(run: ProgramRun): Record<string, unknown> {
             protect: r.protect,
             retainOnDelete: r.retainOnDelete,
             dependencies: r.dependencies,
-            inputs: r.inputs,
+            // As `pulumi preview --json` shows them: a secret input's value never leaves the program.
+            inputs: Object.fromEntries(Object.entries(r.inputs).map(([k, v]) => [k, r.secretInputs.includes(k) ? SECRET_TEXT : v])),
         })),
         outputs: run.outputs,
     };

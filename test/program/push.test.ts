@@ -9,6 +9,7 @@ import { ProgramRun } from "../../tools/offline/runtime";
 import { runStack } from "../harness/run";
 import { policyOf, T, userDataOf } from "../harness/queries";
 import { apnsTestKey, testServiceAccount } from "../../tools/push-stand-ins";
+import { planJson, SECRET_TEXT } from "../../tools/plan";
 
 const key = apnsTestKey().privateKey;
 const account = testServiceAccount("photos-prod").json("https://oauth2.googleapis.com/token");
@@ -56,6 +57,15 @@ describe("push credentials", () => {
         }
         const keyBody = key.split("\n")[1];
         for (const host of run.ofType(T.instance)) expect(userDataOf(host)).not.toContain(keyBody);
+    });
+
+    test("the offline plan's JSON shows them as [secret], as pulumi preview does, and holds no key text", () => {
+        const json = planJson(run);
+        const text = JSON.stringify(json);
+        expect(text).not.toContain(key.split("\n")[1]);
+        expect(text).not.toContain(JSON.parse(account).private_key.split("\n")[1]);
+        const param = (json.resources as { name: string; inputs: Record<string, unknown> }[]).find((r) => r.name === "secrets-apns-key")!;
+        expect(param.inputs.value).toBe(SECRET_TEXT);
     });
 
     test("without them push is off: no parameter, no settings, empty credential files so the units start", () => {
