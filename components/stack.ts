@@ -121,7 +121,8 @@ export class InstagramStack extends pulumi.ComponentResource {
             app: [
                 // The host's instagram-shard-directory service copies the directory for the app every few seconds.
                 { Sid: "ReadShardDirectory", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: directoryArn },
-                { Sid: "PhotosReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: pulumi.interpolate`${media.bucket.arn}/*` },
+                // Delete: a user deleting a photo deletes its bytes too.
+                { Sid: "PhotosReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: pulumi.interpolate`${media.bucket.arn}/*` },
                 release.readStatement,
             ],
             shard: [hostTools.readStatement, ...backups.shardStatements],

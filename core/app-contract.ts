@@ -110,6 +110,8 @@ export const APP_ENV = {
     fcmProjectId: "INSTAGRAM_FCM_PROJECT_ID",
     /** https://HOST:PORT of an FCM stand-in instead of Google's (tests, the one-machine stack). */
     fcmEndpoint: "INSTAGRAM_FCM_ENDPOINT",
+    /** host:port of the search tier's PostgreSQL (PostGIS) primary; unset: no search, photos' locations are kept only. */
+    search: "INSTAGRAM_SEARCH",
     /** The request handler's module (the server's --app). */
     appModule: "INSTAGRAM_APP_MODULE",
     /** Seconds a session lasts from login (default SESSION_TTL_SECONDS). */
@@ -123,6 +125,7 @@ export const APP_ENV = {
     /** Passwords where systemd credentials are not available (local, tests). */
     dbPassword: "INSTAGRAM_DB_PASSWORD",
     redisPassword: "INSTAGRAM_REDIS_PASSWORD",
+    searchPassword: "INSTAGRAM_SEARCH_PASSWORD",
     /** The APNs .p8 key (PEM) and the FCM service account (JSON) where credentials are not available. */
     apnsKey: "INSTAGRAM_APNS_KEY",
     fcmServiceAccount: "INSTAGRAM_FCM_SERVICE_ACCOUNT",
@@ -130,6 +133,8 @@ export const APP_ENV = {
 
 /** systemd credentials (LoadCredential names) the unit hands the app: $CREDENTIALS_DIRECTORY/NAME. */
 export const APP_CREDENTIALS = { dbPassword: "postgres-app", redisPassword: "redis-auth", apnsKey: "apns-key", fcmServiceAccount: "fcm-service-account" } as const;
+/** The search tier's password, as a credential name (its secret and unit wiring come with the search tier's hosts). */
+export const SEARCH_CREDENTIAL = "search-app";
 
 /** What a host knows about the other tiers, as the app needs it. */
 export interface AppRuntimeSettings {

@@ -28,3 +28,7 @@ export const MOVED_SQLSTATE = "IGM01";
 export function moveObjectName(logicalShard: number): string {
     return `move_${shardSchema(logicalShard)}`;
 }
+
+/** The search tier's database (PostGIS, one global index of photo locations) and its login role. */
+export const SEARCH_DATABASE = "search";
+export const SEARCH_ROLE = "search";

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ShardRange } from "../../core/shard-map";
 import { directoryFromShardMap, directoryProblems, ShardDirectory } from "../../core/shard-directory";
-import { APP_CREDENTIALS, APP_ENV, AUTH_LIMITS, MAX_UPLOAD_MIB, SESSION_TTL_SECONDS, SHARD_DIRECTORY_REFRESH_MS } from "../../core/app-contract";
+import { APP_CREDENTIALS, APP_ENV, AUTH_LIMITS, SEARCH_CREDENTIAL, MAX_UPLOAD_MIB, SESSION_TTL_SECONDS, SHARD_DIRECTORY_REFRESH_MS } from "../../core/app-contract";
 import { DEFAULT_SCRYPT_COST, parseScryptCost, ScryptCost } from "./passwords";
 import { Limit, parseLimit } from "./rate-limit";
 import { MAX_LOGICAL_SHARDS } from "../../core/ids";
@@ -35,6 +35,9 @@ export interface ApiConfig {
     readonly memcached: readonly string[];
     readonly redis?: { host: string; port: number };
     readonly redisPassword?: string;
+    /** The search tier (PostGIS), when configured. */
+    readonly search?: { host: string; port: number };
+    readonly searchPassword?: string;
     /** A local directory (tests, the one-machine stack) or an S3 bucket (the cloud). */
     readonly mediaDir?: string;
     readonly mediaBucket?: string;
@@ -110,6 +113,11 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         redis = hostPort(env[E.redis]!, PORTS.redis);
         if (!redis) problems.push(`${E.redis}=${env[E.redis]}: expected host:port`);
     }
+    let search: { host: string; port: number } | undefined;
+    if (env[E.search]) {
+        search = hostPort(env[E.search]!, PORTS.postgres);
+        if (!search) problems.push(`${E.search}=${env[E.search]}: expected host:port`);
+    }
     let directoryFile: string | undefined;
     if (env[E.shardDirectory]) {
         if (env[E.shardDirectory]!.startsWith("/")) directoryFile = env[E.shardDirectory];
@@ -157,6 +165,8 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         memcached,
         redis,
         redisPassword: credential(env, APP_CREDENTIALS.redisPassword, E.redisPassword),
+        search,
+        searchPassword: credential(env, SEARCH_CREDENTIAL, E.searchPassword),
         mediaDir: env[E.mediaDir] || undefined,
         mediaBucket: env[E.mediaBucket] || undefined,
         s3Endpoint: env[E.s3Endpoint] || undefined,

@@ -92,6 +92,14 @@ export class CountersCache {
         await this.usable()?.storeCountsIfNewer(countsKey(mediaId), String(counts.version), String(counts.likes), String(counts.comments), String(COUNTS_TTL_SECONDS)).catch(() => undefined);
     }
 
+    /**
+     * A deleted photo: its counts go, so no read can serve it from the caches alone (hydrate needs both the
+     * record and the counts cached, and goes to the shard, which no longer has it).
+     */
+    async forget(mediaId: string): Promise<void> {
+        await this.usable()?.del(countsKey(mediaId)).catch(() => undefined);
+    }
+
     /** After the viewer's own like or unlike. */
     async setLiked(mediaId: string, viewer: string, liked: boolean): Promise<void> {
         await this.usable()?.set(likedKey(mediaId, viewer), liked ? "1" : "0", "EX", LIKED_TTL_SECONDS).catch(() => undefined);

@@ -16,12 +16,23 @@ import { SessionUser } from "./sessions";
 import { readyReader, readyRedis, redisCall } from "./redis";
 import { RedisReader } from "./redis-reader";
 import { fanOutToFollowers, feedKey, pushToFeeds } from "./fan-out";
+import { LatLng } from "../../core/geo";
+import { Forbidden } from "./comments";
+
+/** Where a photo's location goes to be searchable: a job on the queue, or the index itself (app/api/search.ts). */
+export interface SearchFeed {
+    /** After the photo's row changed (uploaded with a location, or deleted): the index follows the row. */
+    changed(mediaId: string, op: "upload" | "delete"): Promise<"queued" | "indexed">;
+}
 
 /** Where an upload hands its followers' fan-out, when the stack has a queue (app/jobs/fan-out-job.ts). */
 export interface FanOutQueue {
     /** Rejects when no queue server took the job (the upload then fans out itself). */
     submit(ownerId: string, mediaId: string): Promise<void>;
 }
+
+/** What became of a photo's search entry: queued for the index job, written by the request, or neither (the reason logged). */
+export type SearchReport = "queued" | "indexed" | "not indexed" | "not configured";
 
 /** How an upload reached the followers' feeds: queued (the count is the job's to know), or done inline. */
 export type FanOutReport = { readonly fanOut: "queued"; readonly fannedOutTo: null } | { readonly fanOut: "inline"; readonly fannedOutTo: number };
@@ -38,6 +49,8 @@ export interface MediaRecord {
     readonly bytes: number;
     readonly caption: string;
     readonly createdAt: string;
+    /** Where it was taken, when the upload said. */
+    readonly location?: LatLng;
 }
 
 /** A photo as the API shows it: with its counts and, for a signed-in viewer, whether they liked it. */
@@ -49,6 +62,7 @@ export interface Media extends MediaRecord {
 
 interface MediaRow extends CountsRow {
     id: string; user_id: string; username: string | null; object_key: string; content_type: string; bytes: number; caption: string; created_at: Date;
+    latitude: number | null; longitude: number | null;
     viewer_liked: boolean | null;
 }
 
@@ -88,6 +102,7 @@ export class Feeds {
         private readonly mediaBaseUrl: string,
         private readonly queue?: FanOutQueue,
         private readonly onQueueFailure: (e: Error) => void = () => undefined,
+        private readonly search?: SearchFeed,
     ) {}
 
     private toRecord(r: MediaRow): MediaRecord {
@@ -100,6 +115,7 @@ export class Feeds {
             bytes: r.bytes,
             caption: r.caption,
             createdAt: new Date(r.created_at).toISOString(),
+            ...(r.latitude !== null && r.latitude !== undefined && r.longitude !== null ? { location: { latitude: r.latitude, longitude: r.longitude } } : {}),
         };
     }
 
@@ -108,7 +124,7 @@ export class Feeds {
      * followers'. With a queue, the followers' fan-out is a job and the upload answers without waiting for
      * it; when no queue server takes the job, or there is no queue, the upload fans out itself.
      */
-    async upload(owner: SessionUser, body: Buffer, contentType: string, ext: string, caption: string): Promise<{ media: Media } & FanOutReport> {
+    async upload(owner: SessionUser, body: Buffer, contentType: string, ext: string, caption: string, location?: LatLng): Promise<{ media: Media; search?: SearchReport } & FanOutReport> {
         const redis = readyRedis(this.redis);
         const shard = this.shards.logicalShardOfId(BigInt(owner.id));
         const s = this.shards.schema(shard);
@@ -121,9 +137,9 @@ export class Feeds {
         // Without a queue, the row and the owner's followers (on the same shard) come in one statement.
         const followersColumn = this.queue ? "" : `, ARRAY(SELECT follower_id::text FROM ${s}.followers WHERE followee_id = $1) AS followers`;
         const [row] = await this.shards.query<MediaRow & { followers?: string[] }>(shard, `
-            WITH m AS (INSERT INTO ${s}.media (user_id, object_key, content_type, bytes, caption) VALUES ($1, $2, $3, $4, $5) RETURNING *)
+            WITH m AS (INSERT INTO ${s}.media (user_id, object_key, content_type, bytes, caption, latitude, longitude) VALUES ($1, $2, $3, $4, $5, $7, $8) RETURNING *)
             SELECT m.*, $6::text AS username${followersColumn} FROM m`,
-            [owner.id, key, contentType, body.length, caption, owner.username]);
+            [owner.id, key, contentType, body.length, caption, owner.username, location?.latitude ?? null, location?.longitude ?? null]);
         const record = this.toRecord(row);
         const followerFeeds = (row.followers ?? []).map(feedKey);
         await Promise.all([
@@ -132,16 +148,54 @@ export class Feeds {
             this.counters.storeCounts(record.id, { likes: 0, comments: 0, version: 0 }),
         ]);
         const media = withCounts(record, { likes: 0, comments: 0, version: 0 }, false);
-        if (!this.queue) return { media, fanOut: "inline", fannedOutTo: followerFeeds.length };
+        const search = location ? { search: await this.searchChanged(record.id, "upload") } : {};
+        if (!this.queue) return { media, ...search, fanOut: "inline", fannedOutTo: followerFeeds.length };
         try {
             await this.queue.submit(owner.id, record.id);
-            return { media, fanOut: "queued", fannedOutTo: null };
+            return { media, ...search, fanOut: "queued", fannedOutTo: null };
         } catch (e) {
             // No queue server took it: deliver now. Idempotent, so a job that was queued after all adds nothing.
             this.onQueueFailure(e as Error);
             const done = await fanOutToFollowers(this.shards, redis, owner.id, record.id);
-            return { media, fanOut: "inline", fannedOutTo: done.followers };
+            return { media, ...search, fanOut: "inline", fannedOutTo: done.followers };
         }
+    }
+
+    /** Tell the search tier; a failure is reported, never a failed write (a reindex repairs the index). */
+    private async searchChanged(mediaId: string, op: "upload" | "delete"): Promise<SearchReport> {
+        if (!this.search) return "not configured";
+        try {
+            return await this.search.changed(mediaId, op);
+        } catch (e) {
+            console.error(`[${process.pid}] search: photo ${mediaId} was not indexed: ${(e as Error).message}`);
+            return "not indexed";
+        }
+    }
+
+    /**
+     * Delete the owner's photo: its row, likes and comments in one transaction on its shard, then what
+     * outlives the row elsewhere: the caches' copies, the owner's feed entry (followers' feeds skip an ID
+     * that names no photo), the bytes in the store and the search index's entry.
+     */
+    async delete(owner: SessionUser, mediaId: bigint): Promise<{ search: SearchReport }> {
+        const shard = photoShard(this.shards, mediaId);
+        const s = this.shards.schema(shard);
+        const id = String(mediaId);
+        const [row] = await this.shards.query<{ user_id: string; object_key: string | null }>(shard, `
+            WITH target AS (SELECT id, user_id, object_key FROM ${s}.media WHERE id = $1 FOR UPDATE),
+                 gone AS (DELETE FROM ${s}.media m USING target t WHERE m.id = t.id AND t.user_id = $2 RETURNING m.object_key),
+                 likes AS (DELETE FROM ${s}.likes WHERE media_id = $1 AND EXISTS (SELECT FROM gone)),
+                 comments AS (DELETE FROM ${s}.comments WHERE media_id = $1 AND EXISTS (SELECT FROM gone))
+            SELECT t.user_id, (SELECT object_key FROM gone) AS object_key FROM target t`, [id, owner.id]);
+        if (!row) throw new NotFound(`no media ${id}`);
+        if (row.object_key === null) throw new Forbidden(`user ${owner.id} cannot delete the photo of user ${row.user_id}`);
+        await Promise.all([
+            this.cache?.delete(mediaKey(id)),
+            this.counters.forget(id),
+            this.redis?.lrem(feedKey(owner.id), 0, id).catch(() => undefined),
+            this.store.remove(row.object_key).catch((e: Error) => console.error(`[${process.pid}] media: the bytes of deleted photo ${id} (${row.object_key}) were not removed: ${e.message}`)),
+        ]);
+        return { search: await this.searchChanged(id, "delete") };
     }
 
     /** One photo, as JSON text. */
@@ -168,7 +222,7 @@ export class Feeds {
      * asked at once; a photo either lacks comes from its shard, one query per logical shard, and fills both.
      * A cached record is JSON already: the counts are spliced onto it, so a cached photo is never parsed.
      */
-    private async hydrate(ids: readonly string[], viewer?: string): Promise<{ items: string[]; cacheHits: number }> {
+    private async hydrate(ids: readonly string[], viewer?: string): Promise<{ items: string[]; cacheHits: number; found: Map<string, string> }> {
         const [records, metas] = await Promise.all([
             this.cache ? this.cache.getMultiText(ids.map(mediaKey)) : Promise.resolve(new Map<string, string>()),
             this.counters.read(ids, viewer),
@@ -208,6 +262,17 @@ export class Feeds {
             const item = found.get(id);
             if (item !== undefined) items.push(item);
         }
-        return { items, cacheHits: records.size };
+        return { items, cacheHits: records.size, found };
+    }
+
+    /** Search results as JSON text: each hit's photo (hydrated like a feed) with its distance, in the hits' order. */
+    async searchPage(hits: readonly { mediaId: string; distanceM: number }[], viewer?: string): Promise<string> {
+        const { found } = await this.hydrate(hits.map((h) => h.mediaId), viewer);
+        // A hit whose photo is gone (deleted, its index job not run yet) is left out.
+        const items = hits.flatMap((h) => {
+            const item = found.get(h.mediaId);
+            return item === undefined ? [] : [`${item.slice(0, -1)},"distance":${Math.round(h.distanceM * 10) / 10}}`];
+        });
+        return `{"media":[${items.join(",")}]}`;
     }
 }

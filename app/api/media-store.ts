@@ -4,11 +4,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 
 export interface MediaStore {
     readonly name: string;
     put(key: string, body: Buffer, contentType: string): Promise<void>;
+    /** A deleted photo's bytes; a key that is not there is not an error. */
+    remove(key: string): Promise<void>;
 }
 
 /** Photos up to this size are written without the thread pool (DirectoryMediaStore.write). */
@@ -25,9 +27,18 @@ export class DirectoryMediaStore implements MediaStore {
 
     constructor(private readonly root: string) {}
 
-    async put(key: string, body: Buffer, _contentType?: string): Promise<void> {
+    private fileOf(key: string): string {
         const file = path.join(this.root, key);
         if (!file.startsWith(path.resolve(this.root) + path.sep)) throw new Error(`media key ${key} escapes the media directory`);
+        return file;
+    }
+
+    async remove(key: string): Promise<void> {
+        await fs.promises.rm(this.fileOf(key), { force: true });
+    }
+
+    async put(key: string, body: Buffer, _contentType?: string): Promise<void> {
+        const file = this.fileOf(key);
         const dir = path.dirname(file);
         // Written under a temporary name and renamed: a reader never sees half a photo.
         const tmp = `${file}.${process.pid}.tmp`;
@@ -66,6 +77,10 @@ export class S3MediaStore implements MediaStore {
     /** `endpoint` only for tests against a stand-in; on a host the SDK uses the region's S3 and the instance role. */
     constructor(private readonly bucket: string, region: string | undefined, endpoint?: string) {
         this.client = new S3Client({ region: region ?? "us-east-1", ...(endpoint ? { endpoint, forcePathStyle: true } : {}) });
+    }
+
+    async remove(key: string): Promise<void> {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     }
 
     async put(key: string, body: Buffer, contentType: string): Promise<void> {

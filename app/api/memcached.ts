@@ -176,6 +176,17 @@ export class MemcachedPool {
         }
     }
 
+    /** true when the node answered (DELETED or NOT_FOUND: either way it no longer holds the key). */
+    async delete(key: string): Promise<boolean> {
+        checkKey(key);
+        try {
+            const reply = (await this.connections.get(this.nodeFor(key))!.request(Buffer.from(`delete ${key}${CRLF}`, "latin1"), lineReplyLength)).toString("latin1");
+            return reply === `DELETED${CRLF}` || reply === `NOT_FOUND${CRLF}`;
+        } catch {
+            return false;
+        }
+    }
+
     close(): void {
         for (const c of this.connections.values()) c.close();
     }

@@ -26,6 +26,8 @@ import { GearmanFanOutQueue } from "../jobs/fan-out-job";
 import { GearmanShareQueue } from "../jobs/share-job";
 import { PushQueue } from "../jobs/push-job";
 import { Devices } from "./devices";
+import { SearchIndex } from "./search";
+import { IndexFeed } from "../jobs/index-job";
 
 export interface Services {
     readonly config: ApiConfig;
@@ -42,6 +44,8 @@ export interface Services {
     readonly feeds?: Feeds;
     readonly likes?: Likes;
     readonly comments?: Comments;
+    /** The search tier's index of photo locations, when configured. */
+    readonly search?: SearchIndex;
     /** The devices users get push notifications on (needs the shards). */
     readonly devices?: Devices;
     /** Where follows, likes and comments queue their notifications: job servers, Redis and APNs or FCM configured. */
@@ -105,7 +109,8 @@ export function buildServices(config: ApiConfig): Services {
     const push = gearman && redis && (config.push.apns || config.push.fcm) ? new PushQueue(gearman, redis) : undefined;
     const activity = new Activity(redis, push);
     const shareQueue = gearman ? new GearmanShareQueue(gearman) : undefined;
-    const base = { config, redis, reader, cache, gearman, shareQueue, push, sessions, limiter, activity, missing };
+    const search = config.search ? new SearchIndex({ ...config.search, password: config.searchPassword }) : undefined;
+    const base = { config, redis, reader, cache, gearman, shareQueue, push, search, sessions, limiter, activity, missing };
     if (dbMissing.length > 0 || !config.logicalShards || !config.directory) return base;
     // Routing starts from the environment's map and follows the live directory from its first read on.
     const directory = config.directoryFile
@@ -118,6 +123,7 @@ export function buildServices(config: ApiConfig): Services {
     const users = new Users(shards);
     const queue = gearman ? new GearmanFanOutQueue(gearman) : undefined;
     const onQueueFailure = (e: Error) => console.error(`fan-out inline: ${e.message}`);
-    const feeds = store ? new Feeds(shards, store, redis, reader, cache, counters, config.mediaBaseUrl, queue, onQueueFailure) : undefined;
+    const indexFeed = search ? new IndexFeed(shards, search, gearman, (e) => console.error(`index inline: ${e.message}`)) : undefined;
+    const feeds = store ? new Feeds(shards, store, redis, reader, cache, counters, config.mediaBaseUrl, queue, onQueueFailure, indexFeed) : undefined;
     return { ...base, shards, users, feeds, devices: new Devices(shards), likes: new Likes(shards, counters, activity), comments: new Comments(shards, counters, activity), directory };
 }

@@ -14,6 +14,7 @@ import { SHARE_FUNCTION, shareHandler } from "./share-job";
 import { PUSH_FUNCTION, pushHandler } from "./push-job";
 import { ApnsSender } from "./push/apns";
 import { FcmSender } from "./push/fcm";
+import { INDEX_FUNCTION, indexHandler } from "./index-job";
 
 /** Pause before a job whose dependency failed goes back to the queue; longer while one is not configured. */
 const RETRY_PAUSE_MS = { unavailable: 1000, unconfigured: 5000 };
@@ -34,6 +35,8 @@ export function createFunctions(context: AppContext, env: NodeJS.ProcessEnv = pr
     };
     const share = redis ? shareHandler(services.config.shareDestinations, redis) : undefined;
     const functions = new Map([[FAN_OUT_FUNCTION, retryable(fanOut)], [SHARE_FUNCTION, retryable(share)]]);
+    // index only where the search tier is configured (the API queues it under the same condition).
+    if (services.search) functions.set(INDEX_FUNCTION, retryable(shards ? indexHandler(shards, services.search) : undefined));
     // push only where a platform is configured (the API queues it under the same condition), with one
     // sender per platform for the life of this worker process: one HTTP/2 connection to APNs, one token each.
     const { apns, fcm } = services.config.push;

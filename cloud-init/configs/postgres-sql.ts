@@ -102,6 +102,9 @@ BEGIN
     EXECUTE format('ALTER TABLE %I.media ADD COLUMN IF NOT EXISTS like_count integer NOT NULL DEFAULT 0', s);
     EXECUTE format('ALTER TABLE %I.media ADD COLUMN IF NOT EXISTS comment_count integer NOT NULL DEFAULT 0', s);
     EXECUTE format('ALTER TABLE %I.media ADD COLUMN IF NOT EXISTS counts_version bigint NOT NULL DEFAULT 0', s);
+    -- Where a photo was taken (optional; the search tier indexes it). Added in place, like the counters.
+    EXECUTE format('ALTER TABLE %I.media ADD COLUMN IF NOT EXISTS latitude double precision', s);
+    EXECUTE format('ALTER TABLE %I.media ADD COLUMN IF NOT EXISTS longitude double precision', s);
     -- Likes and comments live on the photo's shard (its owner's), beside the row whose counters they move.
     EXECUTE format($f$CREATE TABLE IF NOT EXISTS %I.likes (
         media_id bigint NOT NULL,

@@ -38,7 +38,7 @@ describe("secrets", () => {
         expect(tierPolicy("gearman")).toBeUndefined();
     });
 
-    test("no tier policy grants a wildcard action or resource; app hosts may only get and put photos", () => {
+    test("no tier policy grants a wildcard action or resource; app hosts may only get, put and delete photos", () => {
         for (const tier of ["app", "shard", "redis", "worker", "monitoring"]) {
             for (const s of tierPolicy(tier)!.Statement) {
                 expect([s.Action].flat().some((a: string) => a.includes("*")), `${tier} ${s.Sid}`).toBe(false);
@@ -46,7 +46,7 @@ describe("secrets", () => {
             }
         }
         const photos = tierPolicy("app")!.Statement.find((s) => s.Sid === "PhotosReadWrite");
-        expect(photos).toEqual({ Sid: "PhotosReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: `${run.named(T.bucket, "media").state.arn}/*` });
+        expect(photos).toEqual({ Sid: "PhotosReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: `${run.named(T.bucket, "media").state.arn}/*` });
     });
 
     test("every host role is assumable only by EC2 and managed through SSM", () => {

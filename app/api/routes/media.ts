@@ -3,8 +3,47 @@ import { HttpError, parseId, parseLimit, queryLimit, readRawBody, requestUrl, se
 import { need, RouteTable, Services } from "../services";
 import { MediaRecord } from "../feed";
 import { deadLetter } from "../../jobs/share-job";
-import { requireViewerAs, viewerOf } from "../auth";
+import { requireViewer, requireViewerAs, viewerOf } from "../auth";
 import { PHOTO_TYPES, photoExtension } from "../media-store";
+import { LatLng, parseLatLng, SEARCH_COUNT, SEARCH_DISTANCE_M } from "../../../core/geo";
+import { SearchQuery } from "../search";
+
+/** `lat` and `lng` of a query string, checked; 400 naming the parameter. */
+function locationOf(url: URL): LatLng | undefined {
+    const parsed = parseLatLng(url.searchParams.get("lat"), url.searchParams.get("lng"));
+    if (typeof parsed === "string") throw new HttpError(400, "invalid_request", parsed);
+    return parsed;
+}
+
+/** A whole number from a query string within [min, max], or the fallback when absent; 400 naming it otherwise. */
+function integerParam(url: URL, name: string, min: number, max: number, fallback?: number): number | undefined {
+    const raw = url.searchParams.get(name);
+    if (raw === null || raw === "") return fallback;
+    if (!/^\d{1,12}$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new HttpError(400, "invalid_request", `${name} must be a whole number from ${min} to ${max}`);
+    return Number(raw);
+}
+
+/** GET /api/v1/media/search's parameters (Instagram's v1: lat, lng, distance, min_timestamp, max_timestamp, count) and order. */
+export function searchQueryOf(url: URL): SearchQuery {
+    const known = ["lat", "lng", "distance", "min_timestamp", "max_timestamp", "count", "order"];
+    const unknown = [...url.searchParams.keys()].filter((k) => !known.includes(k));
+    if (unknown.length > 0) throw new HttpError(400, "invalid_request", `unknown parameter ${unknown[0]} (the search takes ${known.join(", ")})`);
+    const center = locationOf(url);
+    if (!center) throw new HttpError(400, "invalid_request", "lat and lng are required");
+    const minTimestamp = integerParam(url, "min_timestamp", 0, 4_102_444_800);
+    const maxTimestamp = integerParam(url, "max_timestamp", 0, 4_102_444_800);
+    if (minTimestamp !== undefined && maxTimestamp !== undefined && minTimestamp > maxTimestamp) throw new HttpError(400, "invalid_request", "min_timestamp is after max_timestamp");
+    const order = url.searchParams.get("order") ?? "nearest";
+    if (order !== "nearest" && order !== "newest") throw new HttpError(400, "invalid_request", "order must be nearest or newest");
+    return {
+        center,
+        distanceM: integerParam(url, "distance", 1, SEARCH_DISTANCE_M.max, SEARCH_DISTANCE_M.default)!,
+        minTimestamp,
+        maxTimestamp,
+        count: integerParam(url, "count", 1, SEARCH_COUNT.max, SEARCH_COUNT.default)!,
+        order,
+    };
+}
 
 export const MAX_CAPTION = 2200;
 
@@ -44,13 +83,28 @@ export const MEDIA_ROUTES: RouteTable = [
         const caption = requestUrl(req).searchParams.get("caption") ?? "";
         if ([...caption].length > MAX_CAPTION) throw new HttpError(400, "invalid_request", `caption is limited to ${MAX_CAPTION} characters`);
         const shareTo = shareDestinationsOf(requestUrl(req).searchParams.get("share"), s);
+        const location = locationOf(requestUrl(req));
         const body = await readRawBody(req, s.config.maxUploadBytes);
         const ext = photoExtension(contentType, body);
         if (!ext) throw new HttpError(400, "invalid_request", `the body is not a ${contentType} image`);
-        const result = await feeds.upload(viewer.user, body, contentType, ext, caption);
+        const result = await feeds.upload(viewer.user, body, contentType, ext, caption, location);
         ctx.count("uploads");
         const shares = await queueShares(s, shareTo, result.media);
         sendJson(res, 201, shareTo.length > 0 ? { ...result, shares } : result);
+    }],
+    // Before /media/<id>: "search" is not a photo ID.
+    ["GET", /^\/api\/v1\/media\/search$/, async (req, res, _p, s) => {
+        const query = searchQueryOf(requestUrl(req));
+        const search = s.search;
+        if (!search) throw new HttpError(503, "unavailable", "search needs the search tier, which this server has not been given", { dependency: "search" });
+        const hits = await search.search(query);
+        const viewer = await viewerOf(req, s.sessions);
+        sendJsonText(res, 200, await need(s.feeds, s).searchPage(hits, viewer?.user.id));
+    }],
+    ["DELETE", /^\/api\/v1\/media\/([^/]+)$/, async (req, res, [id], s) => {
+        const viewer = await requireViewer(req, s.sessions);
+        const result = await need(s.feeds, s).delete(viewer.user, parseId(id, "media id"));
+        sendJson(res, 200, { deleted: true, ...result });
     }],
     ["GET", /^\/api\/v1\/media\/([^/]+)$/, async (req, res, [id], s) => {
         const viewer = await viewerOf(req, s.sessions);
