@@ -37,7 +37,8 @@ const POINT = (lng: string, lat: string) => `ST_SetSRID(ST_MakePoint(${lng}, ${l
 export class SearchIndex {
     private readonly pool: Pool;
 
-    constructor(target: { host: string; port: number; password?: string }) {
+    /** `statementTimeoutMs`: a search's bound by default; the reindex's sweep may take longer on a large index. */
+    constructor(target: { host: string; port: number; password?: string }, statementTimeoutMs = SEARCH_QUERY_TIMEOUT_MS) {
         this.pool = new Pool({
             ...target,
             database: SEARCH_DATABASE,
@@ -46,8 +47,8 @@ export class SearchIndex {
             connectionTimeoutMillis: 2000,
             idleTimeoutMillis: 10_000,
             // Straight to PostgreSQL (no pgbouncer on the search tier), so the server bounds each statement.
-            statement_timeout: SEARCH_QUERY_TIMEOUT_MS,
-            query_timeout: SEARCH_QUERY_TIMEOUT_MS + 1000,
+            statement_timeout: statementTimeoutMs,
+            query_timeout: statementTimeoutMs + 1000,
         });
         this.pool.on("error", () => undefined);
     }
@@ -57,7 +58,7 @@ export class SearchIndex {
             return (await this.pool.query(text, values)).rows as T[];
         } catch (e) {
             const code = (e as { code?: string }).code;
-            if (code === "57014") throw new Unavailable("search", new Error(`the query took longer than ${SEARCH_QUERY_TIMEOUT_MS} ms`));
+            if (code === "57014") throw new Unavailable("search", new Error("the query took longer than its statement_timeout"));
             // A SQLSTATE outside connection (08), resources (53), operator (57) and system (58) errors is ours
             // (a constraint, a syntax error), not the tier's: a 500 with its message logged. A socket error
             // (ECONNREFUSED, ...) is the tier being away.
@@ -72,6 +73,28 @@ export class SearchIndex {
             INSERT INTO media_locations (media_id, user_id, location, taken_at) VALUES ($1, $2, ${POINT("$3", "$4")}, $5)
             ON CONFLICT (media_id) DO UPDATE SET user_id = EXCLUDED.user_id, location = EXCLUDED.location, taken_at = EXCLUDED.taken_at, indexed_at = now()`,
         [e.mediaId, e.userId, e.location.longitude, e.location.latitude, e.takenAt]);
+    }
+
+    /** Many entries in one statement (the reindex's batches). */
+    async upsertMany(entries: readonly IndexEntry[]): Promise<void> {
+        if (entries.length === 0) return;
+        await this.query(`
+            INSERT INTO media_locations (media_id, user_id, location, taken_at)
+            SELECT m, u, ${POINT("lng", "lat")}, t FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::float8[], $5::timestamptz[]) AS x(m, u, lat, lng, t)
+            ON CONFLICT (media_id) DO UPDATE SET user_id = EXCLUDED.user_id, location = EXCLUDED.location, taken_at = EXCLUDED.taken_at, indexed_at = now()`,
+        [entries.map((e) => e.mediaId), entries.map((e) => e.userId), entries.map((e) => e.location.latitude), entries.map((e) => e.location.longitude), entries.map((e) => e.takenAt)]);
+    }
+
+    /** The search server's clock (what indexed_at is stamped with). */
+    async now(): Promise<Date> {
+        const [row] = await this.query<{ now: Date }>("SELECT now() AS now", []);
+        return row.now;
+    }
+
+    /** Entries not written since `since`: the reindex's sweep. How many went. */
+    async removeNotIndexedSince(since: Date): Promise<number> {
+        const rows = await this.query("DELETE FROM media_locations WHERE indexed_at < $1 RETURNING 1", [since]);
+        return rows.length;
     }
 
     async remove(mediaId: string): Promise<void> {

@@ -14,6 +14,9 @@ import { Account, ApiStack } from "../harness/api-stack";
 import { SearchHost, startSearchHost } from "../harness/search";
 import { SearchIndex } from "../../app/api/search";
 import { haversineMetres, LatLng } from "../../core/geo";
+import { reindexFromShards } from "../../app/jobs/reindex";
+import { buildServices } from "../../app/api/services";
+import { loadApiConfig } from "../../app/api/config";
 
 const NET = "127.0.45";
 const PASSWORD = "SearchPassw0rdForTests0000000001";
@@ -197,5 +200,41 @@ describe("deleting and faults", () => {
             const s = await search("lat=48.8584&lng=2.2945&distance=100");
             return s.status === 200 && s.json.media.some((m: { id: string }) => m.id === id) ? true : undefined;
         }, 20_000, "the photo uploaded while the tier was down, indexed once it was back");
+    });
+});
+
+describe("reindex", () => {
+    test("rebuilds the index from the shards while searches go on: every located photo back, stale entries gone, no search failed", async () => {
+        const photos: { id: string; at: LatLng }[] = [];
+        for (let i = 0; i < 30; i++) {
+            const at = { latitude: 35.6586 + i * 0.0001, longitude: 139.7454 };
+            const r = await upload(`caption=tokyo-${i}&lat=${at.latitude.toFixed(6)}&lng=${at.longitude}`);
+            photos.push({ id: r.json.media.id, at });
+        }
+        // The index loses some entries and holds one for a photo that no longer exists.
+        await eventually(async () => ((await index.search({ center: photos[0].at, distanceM: 1000, count: 100, order: "nearest" })).length >= 30 ? true : undefined), 15_000, "the photos indexed");
+        host.sql(`DELETE FROM media_locations WHERE media_id IN (${photos.slice(0, 10).map((p) => p.id).join(",")})`, "search");
+        await index.upsert({ mediaId: "8999999999999999999", userId: "1", location: photos[0].at, takenAt: new Date() });
+        const services = buildServices(loadApiConfig({ ...process.env, ...api.env() }));
+        let searches = 0;
+        let failed = 0;
+        let running = true;
+        const load = (async () => {
+            while (running) {
+                const r = await search(`lat=${photos[0].at.latitude}&lng=${photos[0].at.longitude}&distance=1000`);
+                searches++;
+                if (r.status !== 200) failed++;
+            }
+        })();
+        const report = await reindexFromShards(services.shards!, new SearchIndex({ host: `${NET}.40`, port: 5432, password: PASSWORD }, 60_000));
+        running = false;
+        await load;
+        expect(failed).toBe(0);
+        expect(searches).toBeGreaterThan(0);
+        expect(report.indexed).toBeGreaterThanOrEqual(30);
+        expect(report.removed).toBeGreaterThanOrEqual(1);
+        const hits = await index.search({ center: photos[0].at, distanceM: 1000, count: 100, order: "nearest" });
+        expect(hits.map((h) => h.mediaId).sort()).toEqual(photos.map((p) => p.id).sort());
+        console.log(`reindex: ${report.indexed} photos over ${report.logicalShards} logical shards in ${report.seconds} s, ${report.removed} stale removed; ${searches} searches meanwhile, ${failed} failed`);
     });
 });
