@@ -22,22 +22,31 @@ export interface ShardHost {
     startPgbouncer(): Promise<void>;
 }
 
-export async function startShardHost(daemons: Daemons, name: string, address: string, firstLogical: number, lastLogical: number, passwords: { app: string; pgbouncer: string }): Promise<ShardHost> {
+/** A PostgreSQL cluster of the role's generated config on `address`, started, with psql as postgres over its socket. */
+export async function startCluster(daemons: Daemons, dirName: string, name: string, address: string, hba: { database: string; appRoles: string[] }) {
     const account = daemonAccount();
-    const base = daemons.track(tempDir(`shard-${name}`, account));
+    const base = daemons.track(tempDir(dirName, account));
     const sockets = path.join(base, "run");
     const data = path.join(base, "data");
     fs.mkdirSync(sockets);
     if (account.uid !== undefined) fs.chownSync(sockets, account.uid, account.gid!);
     const bin = postgresBinDir();
     daemons.run(path.join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth-local=peer", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C"], { account });
-    const sizing = postgresSizing("t3.small", 50);
-    fs.appendFileSync(path.join(data, "postgresql.conf"), `\n${postgresqlConf({ sizing, listenAddresses: address, maxSlotWalKeepSizeMiB: 1024, extra: { unix_socket_directories: `'${sockets}'` } })}`);
-    writeOwned(path.join(data, "pg_hba.conf"), pgHbaConf({ database: "instagram", appRoles: [ROLES.app, ROLES.pgbouncer], replicationRole: ROLES.replication, replicationCidrs: [] }), account);
-    daemons.start(`${name}-postgres`, path.join(bin, "postgres"), ["-D", data], { account });
-    await daemons.waitFor(`${name}-postgres`, address, 5432, 30_000);
+    fs.appendFileSync(path.join(data, "postgresql.conf"), `\n${postgresqlConf({ sizing: postgresSizing("t3.small", 50), listenAddresses: address, maxSlotWalKeepSizeMiB: 1024, extra: { unix_socket_directories: `'${sockets}'` } })}`);
+    writeOwned(path.join(data, "pg_hba.conf"), pgHbaConf({ ...hba, replicationRole: ROLES.replication, replicationCidrs: [] }), account);
+    const start = async () => {
+        daemons.start(`${name}-postgres`, path.join(bin, "postgres"), ["-D", data], { account });
+        await daemons.waitFor(`${name}-postgres`, address, 5432, 30_000);
+    };
+    await start();
     const sql = (query: string, db = "postgres") =>
         daemons.run("psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", sockets, "-U", "postgres", "-d", db], { account, input: query, env: { ...process.env, HOME: base } }).stdout.trim();
+    return { base, sockets, account, sql, start, stop: () => daemons.stopOne(`${name}-postgres`) };
+}
+
+export async function startShardHost(daemons: Daemons, name: string, address: string, firstLogical: number, lastLogical: number, passwords: { app: string; pgbouncer: string }): Promise<ShardHost> {
+    const { base, sockets, sql, account } = await startCluster(daemons, `shard-${name}`, name, address, { database: "instagram", appRoles: [ROLES.app, ROLES.pgbouncer] });
+    const sizing = postgresSizing("t3.small", 50);
     sql(clusterBootstrapSql("instagram"));
     sql(`ALTER ROLE ${ROLES.app} PASSWORD '${passwords.app}'; ALTER ROLE ${ROLES.pgbouncer} PASSWORD '${passwords.pgbouncer}';`);
     sql(databaseBootstrapSql([{ first: firstLogical, last: lastLogical }]), "instagram");
