@@ -12,6 +12,7 @@ import { TierPlacement, tierHost, UbuntuHost } from "./host";
 import { shardAzs } from "../core/network-plan";
 import { PostgresSizing } from "../core/sizing";
 import { LogicalShardRange } from "../core/shard-directory";
+import { attachDataVolumes, dataVolumes } from "./data-volumes";
 
 export interface PostgresShardArgs {
     /** Subnets, security group and identity of the shard tier. */
@@ -60,10 +61,6 @@ export interface ShardMember {
     readonly attachments: aws.ec2.VolumeAttachment[];
 }
 
-/** Device names the volumes are attached as (/dev/sdf onwards); on Nitro they surface as NVMe in any order. */
-export function attachmentDevice(index: number): string {
-    return `/dev/sd${String.fromCharCode("f".charCodeAt(0) + index)}`;
-}
 
 /** One physical shard: a primary on its own RAID of EBS volumes and, optionally, a streaming standby on its own. */
 export class PostgresShard extends pulumi.ComponentResource {
@@ -86,13 +83,13 @@ export class PostgresShard extends pulumi.ComponentResource {
     private member(name: string, args: PostgresShardArgs, kind: "primary" | "standby", azIndex: number, primaryAddress?: pulumi.Output<string>): ShardMember {
         const memberName = `${name}-${kind}`;
         const subnet = args.hosts.subnets[azIndex];
-        const volumes = Array.from({ length: args.volumes }, (_, v) => new aws.ebs.Volume(`${memberName}-data-${v}`, {
+        const volumes = dataVolumes(memberName, {
             availabilityZone: subnet.availabilityZone,
-            size: args.volumeGiB,
-            type: "gp3",
-            encrypted: true,
-            tags: { Name: `${memberName}-data-${v}`, Role: "shard", Shard: String(args.physicalShard), Member: kind },
-        }, { parent: this, protect: args.protectData }));
+            count: args.volumes,
+            sizeGiB: args.volumeGiB,
+            protect: args.protectData,
+            tags: { Role: "shard", Shard: String(args.physicalShard), Member: kind },
+        }, this);
 
         const roleSpec = pulumi.all([pulumi.all(volumes.map((v) => v.id)), primaryAddress, args.hostTools.url, args.backup.bucket]).apply(([volumeIds, primary, toolsUrl, backupBucket]) => shardRole({
             shard: args.physicalShard,
@@ -127,13 +124,6 @@ export class PostgresShard extends pulumi.ComponentResource {
             },
         }, this);
 
-        const attachments = volumes.map((volume, v) => new aws.ec2.VolumeAttachment(`${memberName}-data-${v}`, {
-            instanceId: host.instance.id,
-            volumeId: volume.id,
-            deviceName: attachmentDevice(v),
-            // On replacement, stop the old host (clean PostgreSQL shutdown) before its disks move to the new one.
-            stopInstanceBeforeDetaching: true,
-        }, { parent: this, deleteBeforeReplace: true }));
-        return { host, volumes, attachments };
+        return { host, volumes, attachments: attachDataVolumes(memberName, host, volumes, this) };
     }
 }

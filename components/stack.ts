@@ -29,6 +29,7 @@ import { PostgresShard } from "./postgres-shard";
 import { Redis } from "./redis";
 import { MemcachedPool } from "./memcached";
 import { GearmanServers } from "./gearman";
+import { SearchTier } from "./search";
 import { WorkerTier } from "./worker-tier";
 import { AppTier } from "./app-tier";
 import { Monitoring } from "./monitoring";
@@ -63,7 +64,7 @@ export class InstagramStack extends pulumi.ComponentResource {
     readonly shardMap: ShardRange[];
     /** The SSM parameter holding the shard directory. */
     readonly shardDirectoryParameter: pulumi.Output<string>;
-    /** Private addresses by tier: app, shardPrimary, shardStandby, redis, memcached, gearman, worker, monitoring. */
+    /** Private addresses by tier: app, shardPrimary, shardStandby, redis, memcached, gearman, worker, search, monitoring. */
     readonly privateIps: pulumi.Output<Record<string, string[]>>;
     /** The SSM SecureString names of the stack's secrets (never their values). */
     readonly secretParameters: pulumi.Output<string[]>;
@@ -131,6 +132,8 @@ export class InstagramStack extends pulumi.ComponentResource {
             gearman: [],
             // Job workers run the same release and route by the same shard directory; photos are not theirs.
             worker: [{ Sid: "ReadShardDirectory", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: directoryArn }, release.readStatement],
+            // The index is rebuilt from the shards, not restored: no bucket (cloud-init/roles/search.ts).
+            search: [],
             monitoring: [],
         };
         const identities = Object.fromEntries(HOST_ROLES.map((role) => [
@@ -205,6 +208,22 @@ export class InstagramStack extends pulumi.ComponentResource {
             sizing: memcachedSizing(c.memcachedInstanceType, appClients),
         }, parent);
 
+        // The search tier's clients: every app and job-worker process holds a small pool, through pgbouncer.
+        const search = c.searchServers > 0
+            ? new SearchTier("search", {
+                hosts: placement("search"),
+                servers: c.searchServers as 1 | 2,
+                instanceType: c.searchInstanceType,
+                azCount: c.azCount,
+                ubuntuRelease: c.ubuntuRelease,
+                sizing: postgresSizing(c.searchInstanceType, appClients + c.workerServers * jobWorkerCount(c.workerInstanceType, c.jobWorkers, true)),
+                volumes: c.searchVolumes,
+                volumeGiB: c.searchVolumeGiB,
+                protectData: c.deletionProtection,
+                replicationCidrs: Array.from({ length: c.azCount }, (_, i) => privateSubnetCidr(c.vpcCidr, i)),
+            }, parent)
+            : undefined;
+
         const gearman = new GearmanServers("gearman", { hosts: placement("gearman"), servers: c.gearmanServers, instanceType: c.gearmanInstanceType, azCount: c.azCount }, parent);
         const gearmanHosts = gearman.hosts.map((h) => h.privateIp);
         // Job workers run on their own tier, or on the app hosts when the stack has none.
@@ -230,6 +249,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             gearmanHosts,
             shareDestinations: c.shareDestinations,
             push: pushSettingsOf(c),
+            searchHost: search?.primary.host.privateIp,
         };
         const app = new AppTier("app", {
             hosts: placement("app"),
@@ -270,6 +290,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             memcached: memcached.hosts.map((h) => h.privateIp),
             gearman: gearmanHosts,
             worker: workerTier?.hosts.map((h) => h.privateIp) ?? [],
+            search: search ? [search.primary.host.privateIp, ...(search.standby ? [search.standby.host.privateIp] : [])] : [],
         };
         const muninNodes: pulumi.Output<MuninNode>[] = [
             ...app.hosts.map((h, i) => h.privateIp.apply((address) => ({ name: `app-${i}`, group: "app", address }))),
@@ -282,6 +303,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             ...memcached.hosts.map((h, i) => h.privateIp.apply((address) => ({ name: `memcached-${i}`, group: "memcached", address }))),
             ...gearman.hosts.map((h, i) => h.privateIp.apply((address) => ({ name: `gearman-${i}`, group: "gearman", address }))),
             ...(workerTier?.hosts ?? []).map((h, i) => h.privateIp.apply((address) => ({ name: `worker-${i}`, group: "worker", address }))),
+            ...(search ? [search.primary, ...(search.standby ? [search.standby] : [])] : []).map((m, i) => m.host.privateIp.apply((address) => ({ name: i === 0 ? "search-primary" : "search-standby", group: "search", address }))),
         ];
         const monitoring = new Monitoring("munin", { hosts: placement("monitoring"), instanceType: c.monitoringInstanceType, nodes: muninNodes }, parent);
 

@@ -110,7 +110,7 @@ export const APP_ENV = {
     fcmProjectId: "INSTAGRAM_FCM_PROJECT_ID",
     /** https://HOST:PORT of an FCM stand-in instead of Google's (tests, the one-machine stack). */
     fcmEndpoint: "INSTAGRAM_FCM_ENDPOINT",
-    /** host:port of the search tier's PostgreSQL (PostGIS) primary; unset: no search, photos' locations are kept only. */
+    /** host:port of the search tier's primary (its pgbouncer, or PostgreSQL in tests); unset: no search, photos' locations are kept only. */
     search: "INSTAGRAM_SEARCH",
     /** The request handler's module (the server's --app). */
     appModule: "INSTAGRAM_APP_MODULE",
@@ -132,9 +132,9 @@ export const APP_ENV = {
 } as const;
 
 /** systemd credentials (LoadCredential names) the unit hands the app: $CREDENTIALS_DIRECTORY/NAME. */
-export const APP_CREDENTIALS = { dbPassword: "postgres-app", redisPassword: "redis-auth", apnsKey: "apns-key", fcmServiceAccount: "fcm-service-account" } as const;
-/** The search tier's password, as a credential name (its secret and unit wiring come with the search tier's hosts). */
-export const SEARCH_CREDENTIAL = "search-app";
+export const APP_CREDENTIALS = { dbPassword: "postgres-app", redisPassword: "redis-auth", searchPassword: "search-app", apnsKey: "apns-key", fcmServiceAccount: "fcm-service-account" } as const;
+/** The search tier's password, as a credential name: generated for every stack, so the units always load it. */
+export const SEARCH_CREDENTIAL = APP_CREDENTIALS.searchPassword;
 
 /** What a host knows about the other tiers, as the app needs it. */
 export interface AppRuntimeSettings {
@@ -161,6 +161,8 @@ export interface AppRuntimeSettings {
     readonly shareDestinations?: readonly ShareDestination[];
     /** Push notifications; a platform left out is off. */
     readonly push?: PushSettings;
+    /** The search tier's primary (its pgbouncer); unset: no search tier. */
+    readonly searchHost?: string;
 }
 
 /** The app server's environment for these settings; no secrets (they come as credentials). */
@@ -190,5 +192,6 @@ export function appEnvironmentVariables(s: AppRuntimeSettings): Record<string, s
             [APP_ENV.apnsEnvironment]: s.push.apns.environment,
         } : {}),
         ...(s.push?.fcm ? { [APP_ENV.fcmProjectId]: s.push.fcm.projectId } : {}),
+        ...(s.searchHost ? { [APP_ENV.search]: `${s.searchHost}:${PORTS.pgbouncer}` } : {}),
     };
 }

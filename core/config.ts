@@ -59,6 +59,12 @@ export interface InstagramConfig {
     readonly memcachedNodes: number;
     readonly memcachedInstanceType: string;
     readonly monitoringInstanceType: string;
+    /** The search tier: 2 = a primary and a standby in another AZ, 1 = a primary, 0 = no search. */
+    readonly searchServers: number;
+    readonly searchInstanceType: string;
+    /** gp3 volumes per search host, striped (RAID 0): the standby and a reindex are the redundancy. */
+    readonly searchVolumes: number;
+    readonly searchVolumeGiB: number;
     /** gearmand job servers, spread over the AZs; clients submit to any, workers register with all. */
     readonly gearmanServers: number;
     readonly gearmanInstanceType: string;
@@ -245,6 +251,10 @@ export const CONFIG_KEYS: readonly KeySpec<keyof InstagramConfig>[] = [
     spec("memcachedNodes", integer(1, 64)),
     spec("memcachedInstanceType", instanceType),
     spec("monitoringInstanceType", instanceType),
+    spec("searchServers", integer(0, 2)),
+    spec("searchInstanceType", instanceType),
+    spec("searchVolumes", integer(1, 16)),
+    spec("searchVolumeGiB", integer(1, 16384)),
     spec("gearmanServers", integer(1, 8)),
     spec("gearmanInstanceType", instanceType),
     spec("workerServers", integer(0, 200)),
@@ -306,6 +316,7 @@ function crossKeyProblems(c: InstagramConfig): string[] {
     problems.push(...pushConfigProblems(c));
     const sizingChecks: [keyof InstagramConfig, () => unknown][] = [
         ["shardInstanceType", () => postgresSizing(c.shardInstanceType, 1)],
+        ...(c.searchServers > 0 ? [["searchInstanceType", () => postgresSizing(c.searchInstanceType, 1)] as [keyof InstagramConfig, () => unknown]] : []),
         ["redisInstanceType", () => redisMaxMemoryMiB(c.redisInstanceType)],
         ["memcachedInstanceType", () => memcachedSizing(c.memcachedInstanceType, 1)],
     ];

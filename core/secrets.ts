@@ -7,6 +7,9 @@ export const SECRET_NAMES = [
     "pgbackrest-cipher",
     "redis-auth",
     "munin-web",
+    "search-app",
+    "search-replication",
+    "search-pgbouncer-auth",
 ] as const;
 export type GeneratedSecretName = (typeof SECRET_NAMES)[number];
 /**
@@ -27,6 +30,10 @@ export const SECRET_READERS: Record<SecretName, readonly string[]> = {
     "pgbackrest-cipher": ["shard"],
     "redis-auth": ["app", "redis", "worker"],
     "munin-web": ["monitoring"],
+    // The search tier's own passwords: a leaked shard secret opens no search host, and the reverse.
+    "search-app": ["app", "worker", "search"],
+    "search-replication": ["search"],
+    "search-pgbouncer-auth": ["search"],
     // The job workers send notifications; the app hosts run them too when there is no worker tier.
     "apns-key": ["app", "worker"],
     "fcm-service-account": ["app", "worker"],

@@ -6,7 +6,7 @@
  */
 import { PORTS } from "./ports";
 
-export const HOST_ROLES = ["app", "shard", "redis", "memcached", "gearman", "worker", "monitoring"] as const;
+export const HOST_ROLES = ["app", "shard", "redis", "memcached", "gearman", "worker", "search", "monitoring"] as const;
 export type HostRole = (typeof HOST_ROLES)[number];
 export type GroupRole = "lb" | HostRole;
 
@@ -37,6 +37,9 @@ export function groupRules(): GroupRule[] {
         { from: "worker", to: "gearman", port: PORTS.gearman, description: "Job workers take jobs from gearmand" },
         { from: "worker", to: "shard", port: PORTS.pgbouncer, description: "Job workers to pgbouncer (followers of a photo's owner)" },
         { from: "worker", to: "redis", port: PORTS.redis, description: "Job workers to Redis (followers' feeds)" },
+        { from: "app", to: "search", port: PORTS.pgbouncer, description: "App workers to pgbouncer on the search hosts (media search, and the index when there is no queue)" },
+        { from: "worker", to: "search", port: PORTS.pgbouncer, description: "Job workers to pgbouncer on the search hosts (the index job, the reindex)" },
+        { from: "search", to: "search", port: PORTS.postgres, description: "The search standby streams WAL from its primary" },
         ...HOST_ROLES.map((to) => ({
             from: "monitoring" as const,
             to,

@@ -50,7 +50,7 @@ export function postgresSizing(shardInstanceType: string, appClients: number): P
     const spec = specOf(shardInstanceType);
     const memMiB = spec.memoryGiB * MiB_PER_GiB;
     if (spec.memoryGiB < 1) {
-        throw new Error(`${shardInstanceType} has ${spec.memoryGiB} GiB of memory; a PostgreSQL shard needs at least 1 GiB`);
+        throw new Error(`${shardInstanceType} has ${spec.memoryGiB} GiB of memory; a PostgreSQL host (shard or search) needs at least 1 GiB`);
     }
     const pgbouncerPoolSize = Math.max(10, 2 * spec.vcpus);
     const pgbouncerReservePool = Math.max(5, Math.ceil(pgbouncerPoolSize / 4));

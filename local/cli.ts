@@ -11,6 +11,7 @@
  *   shards move FIRST-LAST --to P [--rollback]   move logical shards to physical shard P (resumes a stopped
  *                            move; --rollback undoes what is not finished)
  *   shards cleanup           drop the read-only copies moves left behind
+ *   search reindex           rebuild the search index from the shards (searches go on meanwhile)
  *   backup SHARD [--type full|diff|incr]   a pgBackRest backup of a shard now (up takes the first full one)
  *   backup redis             a Redis dump now (.local/backups/redis), from the replica
  *   restore redis [--from FILE] [--force]   load the latest Redis dump (or FILE) into the Redis primary
@@ -34,12 +35,14 @@ import { localMoveDriver } from "./shard-move";
 import { down, envOf, orderedHosts, promote, SERVICES, siteLines, statusOf, up, waitForSite } from "./stack";
 import { LocalState, readState, sameStack, takeLock, writeState } from "./state";
 import { tail } from "./processes";
+import { reindexSearch } from "./search";
 import { BACKUP_TYPES, BackupType, backupRedis, backupShard, restoreRedis, restoreShard } from "./backup";
 
 const USAGE = `usage: npm run local -- up [--stack NAME] [--set KEY=VALUE]... [--net 127.0.20] [--workers N] [--dir DIR]
                  [--apns-endpoint https://127.x.y.z:PORT] [--fcm-endpoint https://127.x.y.z:PORT] [--push-ca FILE]
        npm run local -- down | status | logs HOST|ROLE [--lines N] | promote SHARD | install-deps   [--dir DIR]
        npm run local -- shards status | shards move FIRST-LAST --to P [--rollback] | shards cleanup   [--dir DIR]
+       npm run local -- search reindex   [--dir DIR]
        npm run local -- backup SHARD [--type full|diff|incr] | restore SHARD --to TIME|latest [--timeline N] [--force] [--dry-run]   [--dir DIR]
        npm run local -- backup redis | restore redis [--from FILE] [--force]   [--dir DIR]`;
 
@@ -141,7 +144,7 @@ export function parseArgs(argv: readonly string[]): Args {
         else if (!args.command) args.command = arg;
         else args.positional.push(arg);
     }
-    if (!["up", "down", "status", "logs", "promote", "shards", "backup", "restore", "install-deps"].includes(args.command)) {
+    if (!["up", "down", "status", "logs", "promote", "shards", "search", "backup", "restore", "install-deps"].includes(args.command)) {
         throw new UsageError(args.command ? `unknown command ${JSON.stringify(args.command)}` : "missing command");
     }
     if (args.command === "shards") {
@@ -154,11 +157,14 @@ export function parseArgs(argv: readonly string[]): Args {
         } else {
             throw new UsageError(`shards takes a subcommand: status, move or cleanup (got ${JSON.stringify(args.positional.join(" "))})`);
         }
+    } else if (args.command === "search") {
+        if (args.positional.join(" ") !== "reindex") throw new UsageError(`search takes one subcommand: reindex (got ${JSON.stringify(args.positional.join(" "))})`);
     } else if (args.command === "restore" && args.positional[0] === "redis") {
         if (args.to !== undefined || args.timeline || args.dryRun) throw new UsageError("restore redis loads a dump: it takes --from FILE and --force, not --to, --timeline or --dry-run");
     } else if (args.command === "restore") {
         if (args.to === undefined) throw new UsageError("restore takes --to TIME (such as \"2026-12-01 21:07:30\", UTC) or --to latest");
-    } else if (args.to !== undefined || args.rollback) {
+    }
+    if (args.command !== "shards" && args.command !== "restore" && (args.to !== undefined || args.rollback)) {
         throw new UsageError("--to belongs to shards move and restore, --rollback to shards move");
     }
     if (args.command !== "restore" && (args.force || args.dryRun || args.timeline)) throw new UsageError("--force, --dry-run and --timeline belong to restore");
@@ -166,7 +172,7 @@ export function parseArgs(argv: readonly string[]): Args {
     if (args.from && !(args.command === "restore" && args.positional[0] === "redis")) throw new UsageError("--from belongs to restore redis");
     if (args.command === "backup" && args.positional[0] === "redis" && args.type) throw new UsageError("--type belongs to a shard's backup; a Redis dump is always whole");
     const oneArgument = { logs: "one HOST or ROLE", promote: "one SHARD number", backup: "one SHARD number or redis", restore: "one SHARD number or redis" } as Record<string, string>;
-    if (args.command !== "shards" && (args.command in oneArgument) !== (args.positional.length === 1)) {
+    if (args.command !== "shards" && args.command !== "search" && (args.command in oneArgument) !== (args.positional.length === 1)) {
         throw new UsageError(args.command in oneArgument ? `${args.command} takes ${oneArgument[args.command]}` : `${args.command} takes no arguments`);
     }
     const redisToo = args.command === "backup" || args.command === "restore";
@@ -305,6 +311,8 @@ async function main(argv: readonly string[]): Promise<number> {
             }
             case "shards":
                 return await runShards(ctx, args);
+            case "search":
+                return await reindexSearch(ctx);
             case "promote":
                 writeState(args.dir, await promote(ctx, state, Number(args.positional[0])));
                 return 0;

@@ -13,12 +13,22 @@ export interface Requirement {
 }
 
 const onPath = (program: string) => () => spawnSync("sh", ["-c", `command -v ${program}`]).status === 0;
-const postgresServer = () => fs.existsSync("/usr/lib/postgresql") && fs.readdirSync("/usr/lib/postgresql").some((v) => fs.existsSync(`/usr/lib/postgresql/${v}/bin/postgres`));
+const serverMajors = () => (fs.existsSync("/usr/lib/postgresql") ? fs.readdirSync("/usr/lib/postgresql").filter((v) => /^\d+$/.test(v) && fs.existsSync(`/usr/lib/postgresql/${v}/bin/postgres`)) : []);
+const postgresServer = () => serverMajors().length > 0;
+/** The PostgreSQL major the local hosts run: the newest installed, else the one the `postgresql` package would bring. */
+function postgresMajor(): string {
+    const installed = serverMajors().sort((a, b) => Number(b) - Number(a))[0];
+    if (installed) return installed;
+    const depends = spawnSync("apt-cache", ["depends", "postgresql"], { encoding: "utf8" }).stdout ?? "";
+    return /Depends: postgresql-(\d+)\b/.exec(depends)?.[1] ?? "15";
+}
 
 export const REQUIREMENTS: readonly Requirement[] = [
     { program: "postgres", pkg: "postgresql", found: postgresServer },
     { program: "pg_ctlcluster", pkg: "postgresql-common", found: onPath("pg_ctlcluster") },
     { program: "psql", pkg: "postgresql-client", found: onPath("psql") },
+    // The search host's PostGIS, built for the server's major version (Debian and Ubuntu name it so).
+    { program: "PostGIS", get pkg() { return `postgresql-${postgresMajor()}-postgis-3`; }, found: () => fs.existsSync(`/usr/share/postgresql/${postgresMajor()}/extension/postgis.control`) },
     { program: "pgbouncer", pkg: "pgbouncer", found: onPath("pgbouncer") },
     { program: "pgbackrest", pkg: "pgbackrest", found: onPath("pgbackrest") },
     { program: "redis-server", pkg: "redis-server", found: onPath("redis-server") },

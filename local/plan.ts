@@ -15,7 +15,7 @@ export interface LocalShard {
     readonly logicalShards: readonly LogicalShardRange[];
 }
 
-export type LocalRole = "edge" | "munin" | "app" | "shard-primary" | "shard-standby" | "redis-primary" | "redis-replica" | "memcached" | "gearman" | "worker";
+export type LocalRole = "edge" | "munin" | "app" | "shard-primary" | "shard-standby" | "search-primary" | "search-standby" | "redis-primary" | "redis-replica" | "memcached" | "gearman" | "worker";
 
 export interface LocalHost {
     /** As on EC2: app-0, shard-0-primary, redis-primary, memcached-0... */
@@ -58,8 +58,8 @@ export interface PushStandIn {
     readonly caFile?: string;
 }
 
-/** Address blocks within the /24: the edge and Munin, gearmand, app hosts, shard pairs, Redis, memcached, job workers. */
-const BLOCKS = { edge: 1, munin: 2, gearman: [3, 9], app: [10, 79], shard: [80, 207], redis: 210, memcached: [220, 249], worker: [250, 254] } as const;
+/** Address blocks within the /24: the edge and Munin, gearmand, app hosts, shard pairs, the search pair, Redis, memcached, job workers. */
+const BLOCKS = { edge: 1, munin: 2, gearman: [3, 9], app: [10, 79], shard: [80, 207], search: 208, redis: 210, memcached: [220, 249], worker: [250, 254] } as const;
 /** Job worker processes per local host: the machine is shared by every tier. */
 export const LOCAL_JOB_WORKERS = 2;
 
@@ -93,6 +93,8 @@ export function localPlan(config: InstagramConfig, options: { net: string; worke
             { name: `shard-${shard.physicalShard}-primary`, role: "shard-primary" as const, address: at(BLOCKS.shard[0] + 2 * shard.physicalShard), shard },
             ...(config.shardStandby ? [{ name: `shard-${shard.physicalShard}-standby`, role: "shard-standby" as const, address: at(BLOCKS.shard[0] + 2 * shard.physicalShard + 1), shard }] : []),
         ]),
+        ...(config.searchServers > 0 ? [{ name: "search-primary", role: "search-primary" as const, address: at(BLOCKS.search) }] : []),
+        ...(config.searchServers > 1 ? [{ name: "search-standby", role: "search-standby" as const, address: at(BLOCKS.search + 1) }] : []),
         { name: "redis-primary", role: "redis-primary", address: at(BLOCKS.redis) },
         ...(config.redisReplica ? [{ name: "redis-replica", role: "redis-replica" as const, address: at(BLOCKS.redis + 1) }] : []),
         ...Array.from({ length: config.memcachedNodes }, (_, i) => ({ name: `memcached-${i}`, role: "memcached" as const, address: at(BLOCKS.memcached[0] + i) })),
@@ -130,3 +132,7 @@ export function shardHost(plan: LocalPlan, physicalShard: number, member: "prima
     return host;
 }
 export const edgeHost = (plan: LocalPlan) => hostsOf(plan, "edge")[0];
+/** The search tier's primary, when the stack has one. */
+export const searchPrimary = (plan: LocalPlan): LocalHost | undefined => hostsOf(plan, "search-primary")[0];
+/** A host running PostgreSQL: a shard member or a search host. */
+export const isDatabaseHost = (host: LocalHost) => host.role.startsWith("shard-") || host.role.startsWith("search-");

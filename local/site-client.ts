@@ -103,8 +103,19 @@ export class SiteClient {
         if (r.status >= 300) throw new Error(`follow: ${r.status} ${r.body}`);
     }
 
-    upload(userId: string, photo: Buffer, caption = "local"): Promise<SiteReply> {
-        return this.requestAs(userId, "POST", `/api/v1/users/${userId}/media?caption=${encodeURIComponent(caption)}`, photo, "image/png");
+    /** With `at`, the photo carries a location (the search tier indexes it). */
+    upload(userId: string, photo: Buffer, caption = "local", at?: { latitude: number; longitude: number }): Promise<SiteReply> {
+        const where = at ? `&lat=${at.latitude}&lng=${at.longitude}` : "";
+        return this.requestAs(userId, "POST", `/api/v1/users/${userId}/media?caption=${encodeURIComponent(caption)}${where}`, photo, "image/png");
+    }
+
+    /** GET /api/v1/media/search with Instagram's v1 parameters (lat, lng, distance, count...). */
+    search(params: Readonly<Record<string, string | number>>): Promise<SiteReply> {
+        return this.request("GET", `/api/v1/media/search?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`);
+    }
+
+    deletePhoto(userId: string, mediaId: string): Promise<SiteReply> {
+        return this.requestAs(userId, "DELETE", `/api/v1/media/${mediaId}`);
     }
 
     feed(userId: string, limit = 20): Promise<SiteReply> {

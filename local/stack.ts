@@ -27,6 +27,8 @@ import { readLocalDirectory, writeLocalDirectory } from "./shard-directory";
 export const SERVICES: Record<LocalRole, readonly LocalService[]> = {
     "shard-primary": [postgresService, pgbouncerService, muninNodeService],
     "shard-standby": [postgresService, pgbouncerService, muninNodeService],
+    "search-primary": [postgresService, pgbouncerService, muninNodeService],
+    "search-standby": [postgresService, pgbouncerService, muninNodeService],
     "redis-primary": [redisService, muninNodeService],
     "redis-replica": [redisService, muninNodeService],
     memcached: [memcachedService, muninNodeService],
@@ -36,7 +38,7 @@ export const SERVICES: Record<LocalRole, readonly LocalService[]> = {
     edge: [edgeService],
     munin: [muninMasterService],
 };
-const START_ORDER: readonly LocalRole[] = ["shard-primary", "shard-standby", "redis-primary", "redis-replica", "memcached", "gearman", "app", "worker", "edge", "munin"];
+const START_ORDER: readonly LocalRole[] = ["shard-primary", "shard-standby", "search-primary", "search-standby", "redis-primary", "redis-replica", "memcached", "gearman", "app", "worker", "edge", "munin"];
 
 export function orderedHosts(plan: LocalPlan): LocalHost[] {
     return START_ORDER.flatMap((role) => plan.hosts.filter((h) => h.role === role));

@@ -61,10 +61,10 @@ async function main(): Promise<void> {
         // The data directory without pg_wal: what both tools copy (each takes only the WAL of the backup itself).
         const clusterBytes = du(p.clusterDir) - du(path.join(p.clusterDir, "pg_wal"));
         const pgbr = ["runuser", "-u", "postgres", "--", "pgbackrest", `--config-path=${p.backupConf}`, `--stanza=${backupStanza(0)}`];
-        const repoBefore = du(p.repository);
+        const repoBefore = du(p.repository!);
 
         const backupS = run(pgbr[0], [...pgbr.slice(1), "backup", "--type=full"], "pgbackrest backup");
-        const repoBytes = du(p.repository) - repoBefore;
+        const repoBytes = du(p.repository!) - repoBefore;
         const restoreDir = path.join(scratch, "pgbackrest-restore");
         fs.mkdirSync(restoreDir, { mode: 0o700 });
         spawnSync("chown", ["postgres:postgres", restoreDir]);

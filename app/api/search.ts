@@ -3,7 +3,9 @@
  * job writes and GET /api/v1/media/search reads. Distances are great-circle metres on PostGIS's sphere
  * (use_spheroid false: the same for ST_DWithin, ST_Distance and the GiST index's nearest-first `<->`, and
  * within 0.5% of the spheroid, which a search radius does not need). Every query is bounded by
- * statement_timeout; a tier that is away or slow is Unavailable (503 for search only).
+ * statement_timeout, which the search role has on the server (cloud-init/configs/search-sql.ts: pgbouncer,
+ * in front of the tier, passes none from a client); a tier that is away or slow is Unavailable (503 for
+ * search only).
  */
 import { Pool } from "pg";
 import { LatLng, SEARCH_QUERY_TIMEOUT_MS } from "../../core/geo";
@@ -37,8 +39,12 @@ const POINT = (lng: string, lat: string) => `ST_SetSRID(ST_MakePoint(${lng}, ${l
 export class SearchIndex {
     private readonly pool: Pool;
 
-    /** `statementTimeoutMs`: a search's bound by default; the reindex's sweep may take longer on a large index. */
-    constructor(target: { host: string; port: number; password?: string }, statementTimeoutMs = SEARCH_QUERY_TIMEOUT_MS) {
+    /**
+     * `target`: the search primary's pgbouncer (or its PostgreSQL). `statementTimeoutMs`: a search's bound by
+     * default; the reindex and the bench, whose sweeps take longer on a large index, raise it for their own
+     * transactions (SET LOCAL, which transaction pooling keeps to the one statement's server connection).
+     */
+    constructor(target: { host: string; port: number; password?: string }, private readonly statementTimeoutMs = SEARCH_QUERY_TIMEOUT_MS) {
         this.pool = new Pool({
             ...target,
             database: SEARCH_DATABASE,
@@ -46,16 +52,33 @@ export class SearchIndex {
             max: 4,
             connectionTimeoutMillis: 2000,
             idleTimeoutMillis: 10_000,
-            // Straight to PostgreSQL (no pgbouncer on the search tier), so the server bounds each statement.
-            statement_timeout: statementTimeoutMs,
+            // The client's own bound, for a server that stops answering at all.
             query_timeout: statementTimeoutMs + 1000,
         });
         this.pool.on("error", () => undefined);
     }
 
+    private async run(text: string, values: unknown[]): Promise<unknown[]> {
+        if (this.statementTimeoutMs === SEARCH_QUERY_TIMEOUT_MS) return (await this.pool.query(text, values)).rows;
+        const client = await this.pool.connect();
+        let broken: Error | undefined;
+        try {
+            await client.query(`BEGIN; SET LOCAL statement_timeout = ${Math.floor(this.statementTimeoutMs)}`);
+            const rows = (await client.query(text, values)).rows;
+            await client.query("COMMIT");
+            return rows;
+        } catch (e) {
+            broken = e as Error;
+            await client.query("ROLLBACK").catch(() => undefined);
+            throw e;
+        } finally {
+            client.release(broken);
+        }
+    }
+
     private async query<T>(text: string, values: unknown[]): Promise<T[]> {
         try {
-            return (await this.pool.query(text, values)).rows as T[];
+            return (await this.run(text, values)) as T[];
         } catch (e) {
             const code = (e as { code?: string }).code;
             if (code === "57014") throw new Unavailable("search", new Error("the query took longer than its statement_timeout"));

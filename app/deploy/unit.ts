@@ -40,6 +40,7 @@ EnvironmentFile=${APP_ENV_FILE}
 # Root-only secret files, handed to the service as credentials ($CREDENTIALS_DIRECTORY/NAME).
 LoadCredential=${APP_CREDENTIALS.dbPassword}:${secretFilePath(APP_CREDENTIALS.dbPassword)}
 LoadCredential=${APP_CREDENTIALS.redisPassword}:${secretFilePath(APP_CREDENTIALS.redisPassword)}
+LoadCredential=${APP_CREDENTIALS.searchPassword}:${secretFilePath(APP_CREDENTIALS.searchPassword)}
 # Push credentials: the host's user data leaves an empty file for one the stack does not set (push off).
 LoadCredential=${APP_CREDENTIALS.apnsKey}:${secretFilePath(APP_CREDENTIALS.apnsKey)}
 LoadCredential=${APP_CREDENTIALS.fcmServiceAccount}:${secretFilePath(APP_CREDENTIALS.fcmServiceAccount)}

@@ -134,7 +134,7 @@ function releaseHostRole(p: AppParams): RoleSpec {
             ...pushCredentialPlaceholders(p),
         ],
         services: [SHARD_DIRECTORY_SYNC_SERVICE],
-        secrets: ["postgres-app", "redis-auth", ...pushSecrets(p)] as SecretName[],
+        secrets: ["postgres-app", "redis-auth", "search-app", ...pushSecrets(p)] as SecretName[],
     };
 }
 

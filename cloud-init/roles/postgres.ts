@@ -97,10 +97,30 @@ export function shardEnv(p: ShardParams): string {
         ...(p.hasStandby || p.kind === "standby" ? { STANDBY_SLOT: standbySlotName(p.shard) } : {}),
         ...(p.primaryAddress ? { PRIMARY_ADDRESS: p.primaryAddress } : {}),
     };
+    return shellEnvFile("shard.env", values);
+}
+
+/** An env file the boot scripts source: IDs, numbers and addresses, so no quoting is needed (checked anyway). */
+export function shellEnvFile(name: string, values: Readonly<Record<string, string>>): string {
     for (const [k, v] of Object.entries(values)) {
-        if (!/^[A-Za-z0-9 ._\/-]*$/.test(v)) throw new Error(`shard.env value ${k}=${v} has characters a shell would interpret`);
+        if (!/^[A-Za-z0-9 ._\/-]*$/.test(v)) throw new Error(`${name} value ${k}=${v} has characters a shell would interpret`);
     }
     return `${Object.entries(values).map(([k, v]) => `${k}='${v}'`).join("\n")}\n`;
+}
+
+/** PostgreSQL starts only once the array is mounted (the mount is nofail, so the host still boots). */
+export function postgresMountDropIn(version: number) {
+    return {
+        path: `/etc/systemd/system/postgresql@${version}-main.service.d/instagram.conf`,
+        content: `[Unit]\nRequiresMountsFor=${DATA_MOUNT}\n`,
+        permissions: "0644",
+    };
+}
+
+/** Munin's PostgreSQL plugins for a host serving `database`, linked from the package's wildcard plugins. */
+export function postgresMuninLinks(database: string): string[][] {
+    const plugins = ["postgres_bgwriter", "postgres_checkpoints", "postgres_connections_db", "postgres_users", "postgres_xlog", `postgres_size_${database}`, `postgres_cache_${database}`, `postgres_transactions_${database}`];
+    return plugins.map((plugin) => ["ln", "-sfn", `/usr/share/munin/plugins/${plugin.replace(new RegExp(`${database}$`), "")}`, `/etc/munin/plugins/${plugin}`]);
 }
 
 export function shardRole(p: ShardParams): RoleSpec {
@@ -129,12 +149,7 @@ export function shardRole(p: ShardParams): RoleSpec {
             owner: "postgres:postgres",
             defer: true,
         },
-        {
-            // PostgreSQL starts only once the array is mounted (the mount is nofail, so the host still boots).
-            path: `/etc/systemd/system/postgresql@${version}-main.service.d/instagram.conf`,
-            content: `[Unit]\nRequiresMountsFor=${DATA_MOUNT}\n`,
-            permissions: "0644",
-        },
+        postgresMountDropIn(version),
         {
             path: "/etc/munin/plugin-conf.d/instagram-postgres",
             content: `[postgres_*]\nuser postgres\nenv.PGUSER postgres\n\n${muninBackupPluginConf(SHARD_ENV)}`,
@@ -151,7 +166,6 @@ export function shardRole(p: ShardParams): RoleSpec {
         // as the host tools tarball, installed below with these two.
         ...(p.hostTools ? [scriptFile("s3Get"), scriptFile("toolsInstall")] : []),
     ];
-    const muninPlugins = ["postgres_bgwriter", "postgres_checkpoints", "postgres_connections_db", "postgres_users", "postgres_xlog", `postgres_size_${DATABASE}`, `postgres_cache_${DATABASE}`, `postgres_transactions_${DATABASE}`];
     return {
         roles: [`postgres-${p.kind}`],
         packages: ["postgresql", "pgbouncer", "pgbackrest", "mdadm", "xfsprogs", "nvme-cli", "vmtouch", "libdbd-pg-perl"],
@@ -167,7 +181,7 @@ export function shardRole(p: ShardParams): RoleSpec {
             ["systemctl", "enable", "postgresql"],
             ["systemctl", "enable", "--now", "instagram-shard-backup-full.timer", "instagram-shard-backup-diff.timer"],
             ...BACKUP_MUNIN_GRAPHS.map((g) => ["ln", "-sfn", BACKUP_MUNIN_PLUGIN, `/etc/munin/plugins/instagram_${g}`]),
-            ...muninPlugins.map((plugin) => ["ln", "-sfn", `/usr/share/munin/plugins/${plugin.replace(new RegExp(`${DATABASE}$`), "")}`, `/etc/munin/plugins/${plugin}`]),
+            ...postgresMuninLinks(DATABASE),
         ],
         services: ["pgbouncer", "munin-node"],
         secrets: p.kind === "primary" ? ["postgres-app", "postgres-replication", "pgbouncer-auth", "pgbackrest-cipher"] : ["postgres-replication", "pgbouncer-auth", "pgbackrest-cipher"],

@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { account, hostDir, LocalContext, logFile, mediaDir, ownedDir, pidFile, writeFileAs } from "../context";
-import { edgeHost, hostsOf, LocalHost, shardHost } from "../plan";
+import { edgeHost, hostsOf, LocalHost, searchPrimary, shardHost } from "../plan";
 import { runningPid, startDetached, stopPidFile, tail } from "../processes";
 import { APP_ENV, appEnvironmentVariables, MAX_UPLOAD_MIB } from "../../core/app-contract";
 import { PUSH_SECRETS } from "../../core/secrets";
@@ -67,6 +67,7 @@ export function localAppEnv(ctx: LocalContext, host: LocalHost): Record<string, 
         gearmanHosts: hostsOf(ctx.plan, "gearman").map((h) => h.address),
         jobWorkers: runsJobWorkers(ctx, host) ? ctx.plan.jobWorkers : 0,
         push: ctx.plan.push,
+        searchHost: searchPrimary(ctx.plan)?.address,
     });
     const standIn = ctx.plan.pushStandIn;
     const pushLocal = {
@@ -97,6 +98,7 @@ function prepareReleaseHost(ctx: LocalContext, host: LocalHost, env: StartEnv): 
     ownedDir(p.credentials, www, 0o700);
     writeFileAs(path.join(p.credentials, "postgres-app"), env.secrets["postgres-app"], 0o600, www);
     writeFileAs(path.join(p.credentials, "redis-auth"), env.secrets["redis-auth"], 0o600, www);
+    writeFileAs(path.join(p.credentials, "search-app"), env.secrets["search-app"], 0o600, www);
     if (ctx.plan.pushStandIn.caFile) writeFileAs(pushCaPath(ctx, host), fs.readFileSync(ctx.plan.pushStandIn.caFile, "utf8"), 0o600, www);
     // As on a host: a push credential the stack does not set is an empty file (that platform is off).
     for (const name of PUSH_SECRETS) writeFileAs(path.join(p.credentials, name), ctx.plan.pushCredentials[name] ?? "", 0o600, www);

@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { hostDir, LocalContext, logFile, ownedDir, pidFile, writeFileAs } from "../context";
-import { hostsOf, LocalHost } from "../plan";
+import { hostsOf, isDatabaseHost, LocalHost } from "../plan";
 import { canConnect, runningPid, stopPidFile } from "../processes";
 import { muninNodeConf } from "../../cloud-init/configs/munin-node";
 import { muninInstagramPluginConf } from "../../cloud-init/roles/app";
@@ -16,7 +16,8 @@ import { SCRIPTS_DIR } from "../../cloud-init/scripts";
 import { appPaths, runsJobWorkers } from "./app";
 import { muninGearmanPluginConf } from "../../cloud-init/configs/gearman";
 import { shardPaths } from "./postgres";
-import { BACKUP_MUNIN_GRAPHS, muninBackupPluginConf } from "../../cloud-init/roles/postgres";
+import { BACKUP_MUNIN_GRAPHS, muninBackupPluginConf, postgresMuninLinks } from "../../cloud-init/roles/postgres";
+import { DATABASE, SEARCH_DATABASE } from "../../core/database";
 import { LocalService, startDaemon } from "./service";
 import { PORTS } from "../../core/ports";
 
@@ -49,6 +50,13 @@ function preparePlugins(ctx: LocalContext, host: LocalHost): { plugins: string; 
         fs.chmodSync(script, 0o755);
         for (const graph of ["queue", "workers"]) fs.symlinkSync(script, path.join(plugins, `gearman_${graph}`));
         writeFileAs(path.join(conf, "gearman"), muninGearmanPluginConf(host.address));
+    }
+    if (isDatabaseHost(host)) {
+        // The role's PostgreSQL plugins, asking this host's own socket directory.
+        for (const [, , target, link] of postgresMuninLinks(host.shard ? DATABASE : SEARCH_DATABASE)) {
+            if (fs.existsSync(target)) fs.symlinkSync(target, path.join(plugins, path.basename(link)));
+        }
+        writeFileAs(path.join(conf, "instagram-postgres"), `[postgres_*]\nuser postgres\nenv.PGUSER postgres\nenv.PGHOST ${shardPaths(ctx, host).sockets}\n`);
     }
     if (host.role === "shard-primary" || host.role === "shard-standby") {
         const script = path.join(dir, "instagram_backup");

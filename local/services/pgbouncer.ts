@@ -8,7 +8,7 @@ import { account, hostDir, LocalContext, pidFile, writeFileAs } from "../context
 import { LocalHost, shardHost } from "../plan";
 import { canConnect, runningPid, stopPidFile } from "../processes";
 import { pgbouncerIni } from "../../cloud-init/configs/pgbouncer";
-import { DATABASE, DB_ROLES as ROLES } from "../../core/database";
+import { DATABASE, DB_ROLES as ROLES, SEARCH_DATABASE } from "../../core/database";
 import { localPostgresSizing, shardPaths } from "./postgres";
 import { LocalService, startDaemon, StartEnv } from "./service";
 import { PORTS } from "../../core/ports";
@@ -26,7 +26,7 @@ function writeIni(ctx: LocalContext, host: LocalHost, env: StartEnv): string {
     const ini = path.join(hostDir(ctx, host), "pgbouncer.ini");
     writeFileAs(ini, pgbouncerIni({
         sizing: localPostgresSizing(ctx.plan),
-        database: DATABASE,
+        database: host.shard ? DATABASE : SEARCH_DATABASE,
         listenAddress: host.address,
         postgresHost: target.address,
         // The boot script writes the auth user's entry on the host that runs PostgreSQL.

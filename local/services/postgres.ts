@@ -1,6 +1,6 @@
 /**
- * A shard host's PostgreSQL, brought up by the shard role's own boot script (instagram-shard-postgres) with
- * the role's own generated files, exactly as on EC2. The differences are this machine's: the data directory
+ * A shard or search host's PostgreSQL, brought up by the role's own boot script (instagram-shard-postgres)
+ * with the role's own generated files (cloud-init/roles/postgres.ts, search.ts), exactly as on EC2. The differences are this machine's: the data directory
  * stands in for the RAID array, postgresql-common's PG_CLUSTER_CONF_ROOT for the host's /etc/postgresql, the
  * installed PostgreSQL version for the release's, and each cluster gets its own socket directory and pid
  * file since they share one machine.
@@ -9,13 +9,15 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { account, hostDir, LocalContext, logFile, ownedDir, writeFileAs } from "../context";
-import { LocalHost, LocalPlan, shardHost } from "../plan";
+import { hostsOf, LocalHost, LocalPlan, searchPrimary, shardHost } from "../plan";
 import { pidAlive, sleep, tail } from "../processes";
 import { BACKUP_CONF_DIR, CONF_SRC, shardEnv, ShardParams, shardRole } from "../../cloud-init/roles/postgres";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
+import { searchEnv, SearchParams, searchRole } from "../../cloud-init/roles/search";
+import { RoleSpec } from "../../cloud-init/role";
 import { postgresSizing, PostgresSizing } from "../../core/sizing";
 import { DATABASE } from "../../core/database";
-import { SECRETS_DIR } from "../../core/secrets";
+import { GeneratedSecretName, SECRETS_DIR } from "../../core/secrets";
 import { LocalService, ServiceStatus, StartEnv } from "./service";
 
 /** Local shards are sized as the smallest shard host: every tier shares this machine. */
@@ -44,8 +46,8 @@ export interface ShardPaths {
     /** pgBackRest's configuration directory (the host's /etc/pgbackrest) and its spool, log and lock paths. */
     readonly backupConf: string;
     readonly backupRun: string;
-    /** The shard's backup repository: shared by its primary and standby, as the bucket prefix is on AWS. */
-    readonly repository: string;
+    /** The shard's backup repository: shared by its primary and standby, as the bucket prefix is on AWS. None on a search host. */
+    readonly repository?: string;
 }
 
 /** Where the one-machine stack keeps a physical shard's backups (the S3 bucket's stand-in). */
@@ -69,7 +71,7 @@ export function shardPaths(ctx: LocalContext, host: LocalHost): ShardPaths {
         clusterDir: path.join(data, "postgresql", installedPostgresVersion(), "main"),
         backupConf: path.join(root, "etc-pgbackrest"),
         backupRun: path.join(root, "pgbackrest"),
-        repository: localRepository(ctx, host.shard!.physicalShard),
+        repository: host.shard ? localRepository(ctx, host.shard.physicalShard) : undefined,
     };
 }
 
@@ -95,6 +97,31 @@ function shardParams(ctx: LocalContext, host: LocalHost): ShardParams {
     };
 }
 
+function searchParams(ctx: LocalContext, host: LocalHost): SearchParams {
+    const kind = host.role === "search-standby" ? "standby" : "primary";
+    return {
+        kind,
+        hostname: host.name,
+        ubuntuRelease: "24.04",
+        sizing: localPostgresSizing(ctx.plan),
+        volumeIds: ["vol-0local0000000000"],
+        volumeGiB: 10,
+        hasStandby: hostsOf(ctx.plan, "search-standby").length > 0,
+        primaryAddress: kind === "standby" ? searchPrimary(ctx.plan)!.address : undefined,
+        replicationCidrs: ["127.0.0.1/32"],
+    };
+}
+
+/** The role's spec and env file for this host: a shard member's, or a search host's. */
+function roleOf(ctx: LocalContext, host: LocalHost): { spec: RoleSpec; env: string } {
+    if (host.shard) {
+        const params = shardParams(ctx, host);
+        return { spec: shardRole(params), env: shardEnv(params) };
+    }
+    const params = searchParams(ctx, host);
+    return { spec: searchRole(params), env: searchEnv(params) };
+}
+
 /** Write what the role writes (its env file, its PostgreSQL files, the secrets), with this machine's paths. */
 function writeRoleFiles(ctx: LocalContext, host: LocalHost, secrets: StartEnv["secrets"]): ShardPaths {
     const p = shardPaths(ctx, host);
@@ -105,26 +132,29 @@ function writeRoleFiles(ctx: LocalContext, host: LocalHost, secrets: StartEnv["s
     ownedDir(p.sockets, postgres, 0o755);
     ownedDir(p.secrets, undefined, 0o700);
     ownedDir(p.confSrc);
-    ownedDir(path.dirname(p.repository), undefined, 0o755);
-    ownedDir(p.repository, postgres, 0o750);
-    ownedDir(p.backupRun, postgres, 0o750);
-    const params = shardParams(ctx, host);
-    for (const file of shardRole(params).files.filter((f) => f.path.startsWith(`${CONF_SRC}/`))) {
+    if (p.repository) {
+        ownedDir(path.dirname(p.repository), undefined, 0o755);
+        ownedDir(p.repository, postgres, 0o750);
+        ownedDir(p.backupRun, postgres, 0o750);
+    }
+    const role = roleOf(ctx, host);
+    for (const file of role.spec.files.filter((f) => f.path.startsWith(`${CONF_SRC}/`))) {
         const content = file.content
             .replace("listen_addresses = '*'", `listen_addresses = '${host.address}'\nunix_socket_directories = '${p.sockets}'\nexternal_pid_file = '${p.sockets}/main.pid'`)
             .replace("passfile=/var/lib/postgresql/.pgpass", `passfile=${p.passfile}`)
             .replace(`--config-path=${BACKUP_CONF_DIR} `, `--config-path=${p.backupConf} `);
         writeFileAs(path.join(p.confSrc, path.basename(file.path)), content, Number.parseInt(file.permissions, 8));
     }
-    const env = shardEnv(params)
+    const env = role.env
         .replace(/PG_VERSION='\d+'/, `PG_VERSION='${installedPostgresVersion()}'`)
         .replace("DATA_MOUNT='/data'", `DATA_MOUNT='${p.data}'`)
         .replace(`CONF_SRC='${CONF_SRC}'`, `CONF_SRC='${p.confSrc}'`)
         .replace(`SECRETS_DIR='${SECRETS_DIR}'`, `SECRETS_DIR='${p.secrets}'`)
         .replace(`BACKUP_CONF_DIR='${BACKUP_CONF_DIR}'`, `BACKUP_CONF_DIR='${p.backupConf}'`) +
-        ["spool", "log", "lock"].map((d) => `BACKUP_${d.toUpperCase()}_DIR='${path.join(p.backupRun, d)}'\n`).join("");
+        (p.repository ? ["spool", "log", "lock"].map((d) => `BACKUP_${d.toUpperCase()}_DIR='${path.join(p.backupRun, d)}'\n`).join("") : "");
     writeFileAs(p.env, env);
-    for (const name of ["postgres-app", "postgres-replication", "pgbouncer-auth", "pgbackrest-cipher"] as const) writeFileAs(path.join(p.secrets, name), secrets[name], 0o600);
+    // The secrets the role fetches at boot (a primary's include its app role's password).
+    for (const name of role.spec.secrets as GeneratedSecretName[]) writeFileAs(path.join(p.secrets, name), secrets[name], 0o600);
     return p;
 }
 

@@ -67,20 +67,21 @@ export interface RaidConfig {
 
 export const shardRaidVolumeCount: StackValidationPolicy = {
     name: "shard-raid-volume-count",
-    description: "Each shard host has the data volumes its RAID script expects: as many as its RaidVolumes tag declares, RAID 10 (RaidLevel tag) even and at least 4, and the configured count when given.",
+    description: "Each shard and search host has the data volumes its RAID script expects: as many as its RaidVolumes tag declares, RAID 10 (RaidLevel tag) even and at least 4, and (shard hosts) the configured count when given.",
     enforcementLevel: "mandatory",
     configSchema: { properties: { volumesPerShard: { type: "integer", minimum: 1 } } },
     validateStack: (args, report) => {
         const expected = args.getConfig<RaidConfig>().volumesPerShard;
         const attachments = ofType(args.resources, TYPES.attachment);
-        for (const host of ofType(args.resources, TYPES.instance).filter((i) => i.props.tags?.Role === "shard")) {
+        for (const host of ofType(args.resources, TYPES.instance).filter((i) => ["shard", "search"].includes(i.props.tags?.Role))) {
             const attached = attachments.filter((a) => refersTo(a, "instanceId", host)).length;
+            const isShard = host.props.tags?.Role === "shard";
             // The shard component declares the array in tags (known at preview, unlike the volume IDs in the
             // user data); the host's RAID script waits for exactly that many volumes.
             const declared = host.props.tags?.RaidVolumes === undefined ? undefined : Number(host.props.tags.RaidVolumes);
             const level = host.props.tags?.RaidLevel as string | undefined;
-            if (expected !== undefined && attached !== expected) report(problem(hostName(host), "volume attachments", `number ${attached}, not the configured ${expected}`, "attach instagram:shardVolumes volumes"), host.urn);
-            if (declared === undefined) report(problem(hostName(host), "tag RaidVolumes", "is missing", "tag each shard host with the number of volumes its RAID holds"), host.urn);
+            if (isShard && expected !== undefined && attached !== expected) report(problem(hostName(host), "volume attachments", `number ${attached}, not the configured ${expected}`, "attach instagram:shardVolumes volumes"), host.urn);
+            if (declared === undefined) report(problem(hostName(host), "tag RaidVolumes", "is missing", "tag each shard and search host with the number of volumes its RAID holds"), host.urn);
             else if (declared !== attached) report(problem(hostName(host), "tag RaidVolumes", `declares ${declared} volumes but ${attached} are attached`, "pass the host exactly the volumes attached to it"), host.urn);
             if (level === "10" && (attached < 4 || attached % 2 !== 0)) report(problem(hostName(host), "RAID 10", `has ${attached} volumes`, "use an even number, at least 4, or RAID 0"), host.urn);
         }
@@ -135,27 +136,32 @@ export interface DataPortsConfig {
 }
 
 export const DEFAULT_DATA_PORTS: Record<string, string[]> = {
-    "5432": ["shard"], // PostgreSQL: only standbys (replication); the app goes through pgbouncer
+    "5432": ["shard", "search"], // PostgreSQL: only standbys (replication) of the same tier; the app goes through pgbouncer
     "6432": ["app", "worker"], // pgbouncer: the app and the job workers
     "6379": ["app", "redis", "worker"], // Redis: the app, a replica syncing from its primary, the job workers
     "11211": ["app"], // memcached
     "4730": ["app", "worker"], // gearmand: the app queues jobs, the job workers take them
 };
 
+/** PostgreSQL itself is replication only, which never crosses tiers. */
+const PORTS_WITHIN_TIER = { postgres: 5432 } as const;
+
 export const dataPortsRestricted: StackValidationPolicy = {
     name: "data-ports-restricted",
-    description: "PostgreSQL (5432), pgbouncer (6432), Redis (6379), memcached (11211) and gearmand (4730) are reachable only from the groups (by Role tag) that need them, never from CIDRs.",
+    description: "PostgreSQL (5432), pgbouncer (6432), Redis (6379), memcached (11211) and gearmand (4730) are reachable only from the groups (by Role tag) that need them, never from CIDRs; PostgreSQL only from its own tier (a shard's standby from the shard group, the search standby from the search group).",
     enforcementLevel: "mandatory",
     configSchema: { properties: { allowed: { type: "object", default: DEFAULT_DATA_PORTS } } },
     validateStack: (args, report) => {
         const allowed = args.getConfig<DataPortsConfig>().allowed ?? DEFAULT_DATA_PORTS;
-        for (const { rule, source, cidr, port } of ingressRules(args.resources)) {
+        for (const { rule, group, source, cidr, port } of ingressRules(args.resources)) {
             const roles = port !== undefined ? allowed[String(port)] : undefined;
             if (!roles) continue;
             if (!source) {
                 report(problem(rule.name, "source", `admits ${cidr ?? "a prefix list"} to port ${port}`, `reference the security group of ${roles.join(" or ")}`), rule.urn);
             } else if (!roles.includes(source.props.tags?.Role)) {
                 report(problem(rule.name, "referencedSecurityGroupId", `admits group ${source.name} (Role ${source.props.tags?.Role ?? "untagged"}) to port ${port}`, `only ${roles.join(" or ")} may reach it`), rule.urn);
+            } else if (port === PORTS_WITHIN_TIER.postgres && group && source.props.tags?.Role !== group.props.tags?.Role) {
+                report(problem(rule.name, "referencedSecurityGroupId", `admits group ${source.name} (Role ${source.props.tags?.Role}) to PostgreSQL on ${group.name} (Role ${group.props.tags?.Role})`, "replication stays within a tier: admit the group itself"), rule.urn);
             }
         }
     },

@@ -13,8 +13,8 @@ import { hostName, T, userDataOf } from "../harness/queries";
 const GOLDEN = path.join(__dirname, "golden");
 const PINNED_RELEASE = "0123456789abcdef".repeat(4);
 const HOSTS: Record<string, readonly string[]> = {
-    dev: ["app-0", "shard-0-primary", "redis-primary", "memcached-0", "gearman-0", "munin"],
-    "instagram-2011": ["app-0", "shard-0-primary", "shard-0-standby", "redis-primary", "redis-replica", "memcached-0", "gearman-0", "worker-0", "munin"],
+    dev: ["app-0", "shard-0-primary", "redis-primary", "memcached-0", "gearman-0", "search-primary", "munin"],
+    "instagram-2011": ["app-0", "shard-0-primary", "shard-0-standby", "redis-primary", "redis-replica", "memcached-0", "gearman-0", "worker-0", "search-primary", "search-standby", "munin"],
 };
 
 describe.each(Object.keys(HOSTS))("golden #cloud-config, stack %s", (stack) => {

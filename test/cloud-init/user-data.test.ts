@@ -89,7 +89,7 @@ describe("user data", () => {
         const conf = doc.write_files.find((f) => f.path === "/etc/munin/munin-conf.d/instagram.conf")!.content;
         const addresses = [...conf.matchAll(/address (\S+)/g)].map((m) => m[1]);
         const ips = seed.outputs.privateIps as Record<string, string[]>;
-        const others = [...ips.app, ...ips.shardPrimary, ...ips.shardStandby, ...ips.redis, ...ips.memcached, ...ips.gearman, ...ips.worker];
+        const others = [...ips.app, ...ips.shardPrimary, ...ips.shardStandby, ...ips.redis, ...ips.memcached, ...ips.gearman, ...ips.worker, ...ips.search];
         expect(addresses.sort()).toEqual(["127.0.0.1", ...others].sort());
     });
 });

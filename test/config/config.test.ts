@@ -105,7 +105,7 @@ describe("stack config validation", () => {
 
     test("an instance type too small for its daemon is refused at validation, naming the type", () => {
         expect(problemsOf({ "instagram:shardInstanceType": "t3.nano" })).toEqual([
-            expect.stringMatching(/instagram:shardInstanceType = "t3.nano": t3.nano has 0.5 GiB of memory; a PostgreSQL shard needs at least 1 GiB/),
+            expect.stringMatching(/instagram:shardInstanceType = "t3.nano": t3.nano has 0.5 GiB of memory; a PostgreSQL host \(shard or search\) needs at least 1 GiB/),
         ]);
     });
 

@@ -43,6 +43,9 @@ describe("npm run local: input", () => {
         [["shards"], 'shards takes a subcommand: status, move or cleanup (got "")'],
         [["shards", "move", "0-3"], "shards move takes FIRST-LAST and --to P"],
         [["shards", "status", "--to", "1"], "shards status takes no arguments"],
+        [["search"], 'search takes one subcommand: reindex (got "")'],
+        [["search", "reindex", "now"], 'search takes one subcommand: reindex (got "reindex now")'],
+        [["search", "reindex", "--to", "1"], "--to belongs to shards move and restore"],
         [["status", "--rollback"], "--to belongs to shards move and restore, --rollback to shards move"],
         [["shards", "move", "0-3", "--to", "one"], "--to one: must be a physical shard number"],
         [["restore", "0"], "restore takes --to TIME"],
@@ -105,7 +108,7 @@ describe("the local plan", () => {
     test("every host has its own address in the /24, and the roles follow the config", () => {
         const small = plan({});
         expect(small.hosts.map((h) => `${h.name}@${h.address}`)).toEqual([
-            "edge@127.0.20.1", "munin@127.0.20.2", "shard-0-primary@127.0.20.80", "redis-primary@127.0.20.210", "memcached-0@127.0.20.220", "gearman-0@127.0.20.3", "app-0@127.0.20.10",
+            "edge@127.0.20.1", "munin@127.0.20.2", "shard-0-primary@127.0.20.80", "search-primary@127.0.20.208", "redis-primary@127.0.20.210", "memcached-0@127.0.20.220", "gearman-0@127.0.20.3", "app-0@127.0.20.10",
         ]);
         expect(small.jobWorkersOnApp).toBe(true);
         const seed = plan({ "instagram:physicalShards": 12, "instagram:logicalShards": 4096, "instagram:shardStandby": true, "instagram:redisReplica": true, "instagram:memcachedNodes": 6, "instagram:appServers": 25 }, "127.1.2");
@@ -119,6 +122,10 @@ describe("the local plan", () => {
         expect(workers.hosts.filter((h) => h.role === "gearman").map((h) => h.address)).toEqual(["127.0.20.3", "127.0.20.4"]);
         expect(workers.hosts.filter((h) => h.role === "worker").map((h) => h.name)).toEqual(["worker-0", "worker-1", "worker-2"]);
         expect(workers.jobWorkersOnApp).toBe(false);
+        // The search tier: off, a primary, or a primary and its standby beside it.
+        const searchHosts = (n: number) => plan({ "instagram:searchServers": n }).hosts.filter((h) => h.role.startsWith("search-")).map((h) => `${h.name}@${h.address}`);
+        expect(searchHosts(0)).toEqual([]);
+        expect(searchHosts(2)).toEqual(["search-primary@127.0.20.208", "search-standby@127.0.20.209"]);
     });
 
     test("a --net that is not a loopback /24 is refused", () => {

@@ -1,7 +1,7 @@
 /**
  * `npm run local` end to end: the whole stack on loopback (127.0.12.0/24), two physical shards with
- * standbys, Redis with a replica, two memcached nodes, two gearmand and two app hosts (running the job workers)
- * behind the TLS edge. Through the edge
+ * standbys, the search tier's PostGIS primary and standby, Redis with a replica, two memcached nodes, two
+ * gearmand and two app hosts (running the job workers) behind the TLS edge. Through the edge
  * over HTTPS: users, follows, uploads and feeds, each row on the shard the map names, photos served from the
  * media store, Munin counting uploads. Then faults under bounded load (gearmand among them), each counted, each recovered from
  * without help, and no acknowledged upload lost; then down and up again with the data still there.
@@ -45,7 +45,8 @@ const APNS = { teamId: "TEAM123456", keyId: "KEY1234567", topic: "com.example.ph
 let apns: ApnsStandIn;
 const UP = ["up", "--stack", "dev", "--net", NET, "--workers", "2",
     "--set", "instagram:physicalShards=2", "--set", `instagram:logicalShards=${LOGICAL}`, "--set", "instagram:shardStandby=true",
-    "--set", "instagram:redisReplica=true", "--set", "instagram:memcachedNodes=2", "--set", "instagram:appServers=2", "--set", "instagram:gearmanServers=2"];
+    "--set", "instagram:redisReplica=true", "--set", "instagram:memcachedNodes=2", "--set", "instagram:appServers=2", "--set", "instagram:gearmanServers=2",
+    "--set", "instagram:searchServers=2"];
 
 beforeAll(async () => {
     if (process.getuid?.() !== 0) throw new Error("the local stack runs daemons as their own users and binds ports 80/443: run as root (as CI does)");
@@ -105,11 +106,14 @@ describe("npm run local", () => {
         expect(again.status, again.stderr).toBe(0);
         expect(again.stdout).toContain("local: already running (stack dev); nothing was changed.");
         expect(again.stdout).toContain(`site:  https://${NET}.1/`);
-        expect(again.stdout).toMatch(/health: all \d+ daemons on 14 hosts healthy/);
+        expect(again.stdout).toMatch(/health: all \d+ daemons on 16 hosts healthy/);
         const status = await local("status");
         expect(status.status).toBe(0);
         expect(status.stdout).toMatch(/ok {3}shard-0-standby +127\.0\.12\.81 +postgres +standby, streaming/);
         expect(status.stdout).toMatch(/ok {3}redis-replica +127\.0\.12\.211 +redis +replica, link up/);
+        expect(status.stdout).toMatch(/ok {3}search-primary +127\.0\.12\.208 +postgres +primary/);
+        expect(status.stdout).toMatch(/ok {3}search-standby +127\.0\.12\.209 +postgres +standby, streaming/);
+        expect(status.stdout).toMatch(/ok {3}search-primary +127\.0\.12\.208 +pgbouncer +listening on 127\.0\.12\.208:6432/);
     });
 
     test("users, follows, uploads and feeds through the edge over HTTPS; rows on the shards the map names", async () => {
@@ -158,6 +162,77 @@ describe("npm run local", () => {
         expect(got).toHaveLength(1);
         expect(got[0].payload).toMatchObject({ aps: { alert: { body: "push_fan started following you." } }, kind: "follow" });
         expect(got[0].headers["apns-topic"]).toBe(APNS.topic);
+    });
+
+    test("geo-search: a photo with a location is found within 5 s, through the primary's pgbouncer; the standby holds it too; deleted, it is gone within 5 s", async () => {
+        const owner = await site.createUser("geo_owner");
+        const at = { latitude: 37.8199, longitude: -122.4783 };
+        const t0 = Date.now();
+        const up = await site.upload(owner, pngBytes(7), "bridge", at);
+        expect(up.status).toBe(201);
+        const id: string = up.json().media.id;
+        expect(up.json()).toMatchObject({ search: "queued", media: { location: at } });
+        const found = async () => (await site.search({ lat: at.latitude, lng: at.longitude, distance: 200 })).json().media.map((m: { id: string }) => m.id) as string[];
+        await eventually(async () => ((await found()).includes(id) ? true : undefined), 5_000, "the photo in the search");
+        const foundMs = Date.now() - t0;
+        const standby = shardPaths(ctx, hostNamed(ctx.plan, "search-standby")!);
+        await eventually(() => (psqlAsPostgres(standby, `SELECT count(*) FROM media_locations WHERE media_id = ${id}`, "search") === "1" ? true : undefined), 5_000, "the entry on the search standby");
+        const bad = await site.search({ lat: 91, lng: 0 });
+        expect(bad.status).toBe(400);
+        expect(bad.body.toString()).toContain("lat");
+        const t1 = Date.now();
+        expect((await site.deletePhoto(owner, id)).status).toBe(200);
+        await eventually(async () => ((await found()).includes(id) ? undefined : true), 5_000, "the photo gone from the search");
+        console.log(`one machine: located upload searchable after ${foundMs} ms; deleted photo gone after ${Date.now() - t1} ms`);
+    });
+
+    test("npm run local -- search reindex, under a search load: every search answered, lost entries back, stale ones gone", async () => {
+        const owner = await site.createUser("geo_reindex");
+        const at = { latitude: -33.8568, longitude: 151.2153 };
+        const ids: string[] = [];
+        for (let i = 0; i < 12; i++) ids.push((await site.upload(owner, pngBytes(100 + i), `opera ${i}`, { latitude: at.latitude + i * 1e-4, longitude: at.longitude })).json().media.id);
+        const primary = shardPaths(ctx, hostNamed(ctx.plan, "search-primary")!);
+        const indexed = () => Number(psqlAsPostgres(primary, `SELECT count(*) FROM media_locations WHERE media_id IN (${ids.join(",")})`, "search"));
+        await eventually(() => (indexed() === ids.length ? true : undefined), 10_000, "the photos indexed");
+        // The index misses four photos (lost writes) and holds an entry whose photo is gone (a missed delete).
+        psqlAsPostgres(primary, `DELETE FROM media_locations WHERE media_id IN (${ids.slice(0, 4).join(",")})`, "search");
+        psqlAsPostgres(primary, `INSERT INTO media_locations (media_id, user_id, location, taken_at) VALUES (1, 1, ST_SetSRID(ST_MakePoint(${at.longitude}, ${at.latitude}), 4326)::geography, now() - interval '1 day')`, "search");
+        let searches = 0;
+        const failed: string[] = [];
+        let stop = false;
+        const load = (async () => {
+            while (!stop) {
+                const r = await site.search({ lat: at.latitude, lng: at.longitude, distance: 1000, count: 50 }).catch((e: Error) => ({ status: 0, body: Buffer.from(e.message) }));
+                searches++;
+                if (r.status !== 200) failed.push(`${r.status} ${r.body}`);
+            }
+        })();
+        const r = await local("search", "reindex");
+        stop = true;
+        await load;
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout).toMatch(/reindex: done in [\d.]+ s: \d+ photos written from 16 logical shards, 1 stale entries removed/);
+        expect(searches).toBeGreaterThan(0);
+        expect(failed).toEqual([]);
+        expect(indexed()).toBe(ids.length);
+        expect(psqlAsPostgres(primary, "SELECT count(*) FROM media_locations WHERE media_id = 1", "search")).toBe("0");
+    });
+
+    test("the search primary stopped: search answers 503 naming it, uploads and feeds serve; started again, search serves", async () => {
+        const host = hostNamed(ctx.plan, "search-primary")!;
+        await postgresService.stop(ctx, host);
+        try {
+            const r = await site.search({ lat: 0, lng: 0 });
+            expect(r.status).toBe(503);
+            expect(r.json().dependency).toBe("search");
+            const up = await site.upload(users[0], pngBytes(77), "while search is down", { latitude: 1, longitude: 1 });
+            expect(up.status).toBe(201);
+            acknowledged.push(up.json().media.id);
+            expect((await site.feed(users[0])).status).toBe(200);
+        } finally {
+            await postgresService.start(ctx, host, envOf(ctx, readState(dir)!));
+        }
+        await eventually(async () => ((await site.search({ lat: 0, lng: 0 })).status === 200 ? true : undefined), 15_000, "search serving again");
     });
 
     test("munin-node on the app hosts reports the uploads to the Munin master's address", async () => {

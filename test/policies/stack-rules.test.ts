@@ -98,7 +98,7 @@ describe("stack rules", () => {
         expect(await checkStack(rule("only-load-balancer-public"), rs)).toEqual([{ message: expect.stringMatching(/^extra-redis: source admits 10.0.0.0\/8 into host group net-redis/), urn: cidr.urn }]);
         // Admin SSH is the one CIDR a host group may admit, unless the config says otherwise.
         // One per host group with hosts (the dev stack has no job-worker hosts).
-        expect(await checkStack(rule("only-load-balancer-public"), graph(), { allowAdminSsh: false })).toHaveLength(6);
+        expect(await checkStack(rule("only-load-balancer-public"), graph(), { allowAdminSsh: false })).toHaveLength(7);
     });
 
     test("data-ports-restricted: the wrong tier, or a CIDR, on a data port", async () => {
@@ -112,7 +112,11 @@ describe("stack rules", () => {
         expect((await checkStack(rule("data-ports-restricted"), rs)).map((f) => f.message)).toEqual([expect.stringMatching(/^extra-memcached: source admits 10.20.0.0\/16 to port 11211/)]);
         rs = graph();
         ingress(rs, "shard", { fromPort: 5432, toPort: 5432 }, "app");
-        expect((await checkStack(rule("data-ports-restricted"), rs)).map((f) => f.message)).toEqual([expect.stringMatching(/admits group net-app \(Role app\) to port 5432. Fix: only shard may reach it/)]);
+        expect((await checkStack(rule("data-ports-restricted"), rs)).map((f) => f.message)).toEqual([expect.stringMatching(/admits group net-app \(Role app\) to port 5432. Fix: only shard or search may reach it/)]);
+        // PostgreSQL is replication within a tier: the search group may not reach a shard's, nor the reverse.
+        rs = graph();
+        ingress(rs, "shard", { fromPort: 5432, toPort: 5432 }, "search");
+        expect((await checkStack(rule("data-ports-restricted"), rs)).map((f) => f.message)).toEqual([expect.stringMatching(/admits group net-search \(Role search\) to PostgreSQL on net-shard \(Role shard\). Fix: replication stays within a tier/)]);
     });
 
     test("no-random-password-in-user-data: by value, and by dependency (as at preview, when the value is unknown)", async () => {

@@ -58,7 +58,10 @@ describe("network", () => {
             "worker->gearman:4730",
             "worker->shard:6432",
             "worker->redis:6379",
-            ...["app", "shard", "redis", "memcached", "gearman", "worker", "monitoring"].map((to) => `monitoring->${to}:4949`),
+            "app->search:6432",
+            "worker->search:6432",
+            "search->search:5432",
+            ...["app", "shard", "redis", "memcached", "gearman", "worker", "search", "monitoring"].map((to) => `monitoring->${to}:4949`),
         ].sort();
         for (const run of [dev, wide]) {
             const ingress = ruleKeys(run, T.ingress).filter((k) => !k.includes("/"));
@@ -73,14 +76,14 @@ describe("network", () => {
         expect(ruleKeys(wide, T.ingress).filter((k) => k.includes("/"))).toEqual([
             "0.0.0.0/0->lb:443",
             "0.0.0.0/0->lb:80",
-            ...["app", "gearman", "memcached", "monitoring", "redis", "shard", "worker"].map((r) => `203.0.113.0/24->${r}:22`),
+            ...["app", "gearman", "memcached", "monitoring", "redis", "search", "shard", "worker"].map((r) => `203.0.113.0/24->${r}:22`),
         ]);
         expect(dev.ofType(T.ingress).some((r) => r.inputs.fromPort === 22)).toBe(false);
     });
 
     test("hosts reach the internet only on 80 and 443, and the load balancer not at all", () => {
         const out = ruleKeys(dev, T.egress).filter((k) => k.includes("/"));
-        expect(out).toEqual(["app", "gearman", "memcached", "monitoring", "redis", "shard", "worker"].flatMap((r) => [`${r}->0.0.0.0/0:443`, `${r}->0.0.0.0/0:80`]).sort());
+        expect(out).toEqual(["app", "gearman", "memcached", "monitoring", "redis", "search", "shard", "worker"].flatMap((r) => [`${r}->0.0.0.0/0:443`, `${r}->0.0.0.0/0:80`]).sort());
         expect(ruleKeys(dev, T.egress).filter((k) => k.startsWith("lb->"))).toEqual(["lb->app:80"]);
     });
 

@@ -29,17 +29,19 @@ describe("secrets", () => {
     test("a tier reads exactly the secrets it needs, named by ARN", () => {
         const arn = (s: string) => run.ofType(T.ssmParameter).find((p) => p.inputs.name.endsWith(`/${s}`))!.state.arn;
         const readable = (tier: string) => tierPolicy(tier)?.Statement.filter((s) => s.Sid === "ReadOwnSecrets").flatMap((s) => s.Resource).sort() ?? [];
-        expect(readable("app")).toEqual([arn("postgres-app"), arn("redis-auth")].sort());
+        expect(readable("app")).toEqual([arn("postgres-app"), arn("redis-auth"), arn("search-app")].sort());
         expect(readable("shard")).toEqual(["postgres-app", "postgres-replication", "pgbouncer-auth", "pgbackrest-cipher"].map(arn).sort());
         expect(readable("redis")).toEqual([arn("redis-auth")]);
         expect(readable("monitoring")).toEqual([arn("munin-web")]);
-        expect(readable("worker")).toEqual([arn("postgres-app"), arn("redis-auth")].sort());
+        expect(readable("worker")).toEqual([arn("postgres-app"), arn("redis-auth"), arn("search-app")].sort());
+        // The search tier's own passwords: none of the shards', and no shard host reads these.
+        expect(readable("search")).toEqual(["search-app", "search-replication", "search-pgbouncer-auth"].map(arn).sort());
         expect(tierPolicy("memcached")).toBeUndefined();
         expect(tierPolicy("gearman")).toBeUndefined();
     });
 
     test("no tier policy grants a wildcard action or resource; app hosts may only get, put and delete photos", () => {
-        for (const tier of ["app", "shard", "redis", "worker", "monitoring"]) {
+        for (const tier of ["app", "shard", "redis", "worker", "search", "monitoring"]) {
             for (const s of tierPolicy(tier)!.Statement) {
                 expect([s.Action].flat().some((a: string) => a.includes("*")), `${tier} ${s.Sid}`).toBe(false);
                 expect([s.Resource].flat().some((r: string) => r === "*"), `${tier} ${s.Sid}`).toBe(false);
@@ -52,7 +54,7 @@ describe("secrets", () => {
     test("every host role is assumable only by EC2 and managed through SSM", () => {
         const profiles = new Set(run.ofType(T.instanceProfile).map((p) => p.name));
         const hostRoles = run.ofType(T.role).filter((r) => profiles.has(r.name));
-        expect(hostRoles).toHaveLength(7);
+        expect(hostRoles).toHaveLength(8);
         for (const role of hostRoles) {
             expect(JSON.parse(role.inputs.assumeRolePolicy).Statement).toEqual([{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }]);
             const attached = run.ofType(T.rolePolicyAttachment).filter((a) => a.inputs.role === role.state.name).map((a) => a.inputs.policyArn);

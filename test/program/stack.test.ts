@@ -9,20 +9,20 @@ function expectedCounts(stack: string, overrides: Record<string, unknown>) {
     const c = validateConfig(loadStackConfig(stack, overrides));
     const shardHosts = c.physicalShards * (c.shardStandby ? 2 : 1);
     const nats = c.natPerAz ? c.azCount : 1;
-    const hosts = c.appServers + shardHosts + (c.redisReplica ? 2 : 1) + c.memcachedNodes + c.gearmanServers + c.workerServers + 1;
+    const hosts = c.appServers + shardHosts + (c.redisReplica ? 2 : 1) + c.memcachedNodes + c.gearmanServers + c.workerServers + c.searchServers + 1;
     return {
         [T.instance]: hosts,
-        [T.volume]: shardHosts * c.shardVolumes,
-        [T.attachment]: shardHosts * c.shardVolumes,
+        [T.volume]: shardHosts * c.shardVolumes + c.searchServers * c.searchVolumes,
+        [T.attachment]: shardHosts * c.shardVolumes + c.searchServers * c.searchVolumes,
         [T.targetGroupAttachment]: c.appServers,
         [T.subnet]: 2 * c.azCount,
         [T.natGateway]: nats,
         "aws:ec2/eip:Eip": nats,
         [T.routeTable]: 1 + c.azCount,
-        [T.securityGroup]: 8,
-        // 10 app/data/queue paths + Munin to 7 tiers; internet 80/443 + SSH per admin network to 7 tiers.
-        [T.ingress]: 17 + 2 + 7 * c.adminCidrs.length,
-        [T.egress]: 17 + 7 * 2,
+        [T.securityGroup]: 9,
+        // 13 app/data/queue paths + Munin to 8 tiers; internet 80/443 + SSH per admin network to 8 tiers.
+        [T.ingress]: 21 + 2 + 8 * c.adminCidrs.length,
+        [T.egress]: 21 + 8 * 2,
         [T.loadBalancer]: 1,
         [T.listener]: 2,
         [T.certificate]: 2,
@@ -34,16 +34,17 @@ function expectedCounts(stack: string, overrides: Record<string, unknown>) {
         // The app release and the host tools.
         "aws:s3/bucketObjectv2:BucketObjectv2": 2,
         [T.distribution]: 1,
-        // The six secrets and the shard directory.
-        [T.ssmParameter]: 7,
-        [T.randomPassword]: 6,
+        // The nine secrets and the shard directory.
+        [T.ssmParameter]: 10,
+        [T.randomPassword]: 9,
         // One per host tier, and Data Lifecycle Manager's for the shard snapshots.
-        [T.role]: 7 + 1,
-        [T.instanceProfile]: 7,
+        [T.role]: 8 + 1,
+        [T.instanceProfile]: 8,
         "aws:dlm/lifecyclePolicy:LifecyclePolicy": 1,
         "aws:ssm/document:Document": 1,
         "instagram:host:UbuntuHost": hosts,
         "instagram:postgres:PostgresShard": c.physicalShards,
+        "instagram:search:SearchTier": c.searchServers > 0 ? 1 : 0,
     };
 }
 
@@ -52,6 +53,8 @@ describe("the whole stack", () => {
         ["dev", {}],
         ["instagram-2011", {}],
         ["dev", { "instagram:azCount": 3, "instagram:physicalShards": 3, "instagram:logicalShards": 4096, "instagram:shardStandby": true, "instagram:shardVolumes": 6, "instagram:shardRaidLevel": 10, "instagram:adminCidrs": ["198.51.100.0/24", "203.0.113.0/24"], "instagram:redisReplica": true, "instagram:memcachedNodes": 4, "instagram:appServers": 5 }],
+        ["dev", { "instagram:searchServers": 0 }],
+        ["dev", { "instagram:searchServers": 2, "instagram:searchVolumes": 3 }],
     ])("%s %j: resource counts follow from the config", async (stack, overrides) => {
         const run = await runStack(stack, overrides);
         for (const [type, count] of Object.entries(expectedCounts(stack, overrides))) {
@@ -69,9 +72,9 @@ describe("the whole stack", () => {
         expect(run.outputs.mediaUrl).toBe("https://media.instagram-2011.example.com");
         expect(run.outputs.shardMap).toHaveLength(12);
         const ips = run.outputs.privateIps as Record<string, string[]>;
-        expect(Object.fromEntries(Object.entries(ips).map(([k, v]) => [k, v.length]))).toEqual({ app: 25, shardPrimary: 12, shardStandby: 12, redis: 2, memcached: 6, gearman: 2, worker: 6, monitoring: 1 });
+        expect(Object.fromEntries(Object.entries(ips).map(([k, v]) => [k, v.length]))).toEqual({ app: 25, shardPrimary: 12, shardStandby: 12, redis: 2, memcached: 6, gearman: 2, worker: 6, search: 2, monitoring: 1 });
         expect(ips.monitoring).toEqual(["10.20.0.10"]);
-        expect(run.outputs.secretParameters).toHaveLength(6);
+        expect(run.outputs.secretParameters).toHaveLength(9);
     });
 
     test("tags: every AWS resource goes through one of the stack's two providers, whose defaultTags carry Project, Stack and ManagedBy; no resource repeats them; data sources use them too", async () => {
