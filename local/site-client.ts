@@ -111,7 +111,7 @@ export class SiteClient {
 
     /** GET /api/v1/media/search with Instagram's v1 parameters (lat, lng, distance, count...). */
     search(params: Readonly<Record<string, string | number>>): Promise<SiteReply> {
-        return this.request("GET", `/api/v1/media/search?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`);
+        return this.request("GET", `/api/v1/media/search?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]))}`);
     }
 
     deletePhoto(userId: string, mediaId: string): Promise<SiteReply> {

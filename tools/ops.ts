@@ -8,6 +8,7 @@
  *                                      move; --rollback undoes what is not finished)
  *   shards cleanup                     drop the read-only copies moves left behind
  *   promote SHARD                      promote physical shard SHARD's standby, then point the directory at it
+ *   search reindex                     rebuild the search index from the shards on app-0, searches going on
  *   restore SHARD --to TIME|latest [--timeline N] [--force]   point-in-time recovery of a physical shard from
  *                                      its pgBackRest repository on its serving primary (the plan first), then
  *                                      its standby rebuilt and memcached emptied
@@ -23,6 +24,7 @@ import { PORTS } from "../core/ports";
 import { shellQuote } from "../core/shell-quote";
 import { scriptPath } from "../cloud-init/scripts";
 import { SHARD_ENV } from "../cloud-init/roles/postgres";
+import { reindexCommand } from "../app/deploy/unit";
 import { loadStackConfig, projectFiles } from "../local/project-files";
 import { Fleet, HostResult } from "./ops/fleet";
 import { awsMoveDriver, onlyHost, primaryMember, StackDirectory } from "./ops/shards";
@@ -32,12 +34,13 @@ const USAGE = `usage: npm run ops -- run --role ${HOST_ROLES.join("|")} [--max-c
        npm run ops -- shards move FIRST-LAST --to P [--rollback] --stack NAME [--yes]
        npm run ops -- shards cleanup --stack NAME [--yes]
        npm run ops -- promote SHARD --stack NAME [--yes]
+       npm run ops -- search reindex --stack NAME [--yes]
        npm run ops -- restore SHARD --to TIME|latest [--timeline N] [--force] --stack NAME [--yes]`;
 
 class UsageError extends Error {}
 
 export interface OpsArgs {
-    command: "run" | "shards" | "promote" | "restore";
+    command: "run" | "shards" | "promote" | "restore" | "search";
     positional: string[];
     stack: string;
     role?: HostRole;
@@ -103,7 +106,7 @@ export function parseOpsArgs(argv: readonly string[]): OpsArgs {
         else if (!command) command = arg;
         else positional.push(arg);
     }
-    if (command !== "run" && command !== "shards" && command !== "promote" && command !== "restore") throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : "missing command");
+    if (command !== "run" && command !== "shards" && command !== "promote" && command !== "restore" && command !== "search") throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : "missing command");
     if (!a.stack) throw new UsageError("--stack NAME is required: the tool acts on one deployed stack, named");
     if (command === "run") {
         if (!a.role) throw new UsageError("run needs --role");
@@ -120,6 +123,8 @@ export function parseOpsArgs(argv: readonly string[]): OpsArgs {
         } else if (sub === "status" || sub === "cleanup") {
             if (rest.length > 0 || a.to !== undefined || a.rollback) throw new UsageError(`shards ${sub} takes no arguments`);
         } else throw new UsageError(`shards takes a subcommand: status, move or cleanup (got ${JSON.stringify(positional.join(" "))})`);
+    } else if (command === "search") {
+        if (positional.join(" ") !== "reindex") throw new UsageError(`search takes one subcommand: reindex (got ${JSON.stringify(positional.join(" "))})`);
     } else if (command === "restore") {
         if (a.to === undefined) throw new UsageError("restore takes --to TIME (such as \"2026-12-01 21:07:30\", UTC) or --to latest");
         if (a.to !== "latest" && !RESTORE_TIME.test(a.to)) throw new UsageError(`--to ${a.to}: not a time (YYYY-MM-DD HH:MM[:SS[.ffffff]] [+ZZ|UTC]) or latest`);
@@ -150,6 +155,9 @@ function printHosts(results: readonly HostResult[]): void {
         if (r.stderr) console.log(r.stderr.trimEnd().split("\n").map((l) => `stderr: ${l}`).join("\n"));
     }
 }
+
+/** A reindex reads every located photo of every shard: SSM waits this long for it. */
+const REINDEX_TIMEOUT_S = 6 * 3600;
 
 /** A restore takes as long as its WAL replay: SSM waits this long for it. */
 const RESTORE_TIMEOUT_S = 6 * 3600;
@@ -241,6 +249,15 @@ async function main(argv: readonly string[]): Promise<number> {
             if (!(await confirm(`ops: will ${what} in ${where}`, args.yes))) return 1;
             const reports = args.rollback ? await rollBackMove(driver, req) : await moveLogicalShards(driver, req, `npm run ops -- shards move ${rangeText} --to ${req.to} --stack ${args.stack}`);
             for (const line of moveReportLines(reports, req.to, "ops")) console.log(line);
+            return 0;
+        }
+
+        if (args.command === "search") {
+            if (config.searchServers === 0) throw new MoveError(`stack ${args.stack} has no search tier (instagram:searchServers is 0): there is no index to rebuild`);
+            if (!(await confirm(`ops: will rebuild the search index of ${where} from every shard, on app-0 (searches go on; entries not rewritten are removed at the end)`, args.yes))) return 1;
+            const rebuilt = onlyHost(await fleet.run(fleet.targets({ Role: "app", Name: "app-0" }), [`${reindexCommand().map(shellQuote).join(" ")} 2>&1`], { comment: "instagram search reindex", timeoutSeconds: REINDEX_TIMEOUT_S }), "Role=app Name=app-0");
+            printHosts([rebuilt]);
+            if (rebuilt.code !== 0) throw new MoveError(`the reindex failed (exit ${rebuilt.code}); searches keep the index as it was. See its output above, and run it again`);
             return 0;
         }
 

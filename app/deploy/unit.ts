@@ -9,6 +9,23 @@ import {
     APP_CREDENTIALS, APP_CURRENT, APP_ENV, APP_ENV_FILE, APP_PID_FILE, APP_RUNTIME_DIR, APP_SOCKET, JOB_TIMEOUT_SECONDS, WORK_PID_FILE, WORK_RUNTIME_DIR, WORK_STATS_FILE,
 } from "../../core/app-contract";
 
+/** The credentials `instagram-app reindex` needs: the shards' password (it reads them) and the search tier's. */
+const REINDEX_CREDENTIALS = [APP_CREDENTIALS.dbPassword, APP_CREDENTIALS.searchPassword] as const;
+
+/**
+ * `instagram-app reindex` on a host that runs the release, as the units run the app: its user and group, the
+ * environment file, the credentials from the root-only secret files. systemd-run waits for it and pipes its
+ * output back (npm run ops -- search reindex runs this through SSM on app-0).
+ */
+export function reindexCommand(): string[] {
+    return [
+        "systemd-run", "--quiet", "--wait", "--pipe", "--collect", "--unit=instagram-search-reindex", "--uid=instagram", "--gid=www-data",
+        `--property=EnvironmentFile=${APP_ENV_FILE}`,
+        ...REINDEX_CREDENTIALS.map((c) => `--property=LoadCredential=${c}:${secretFilePath(c)}`),
+        `${APP_CURRENT}/bin/instagram-app`, "reindex",
+    ];
+}
+
 interface ReleaseUnit {
     readonly description: string;
     /** Where the environment file's variables come in, said in a comment line. */

@@ -8,6 +8,8 @@
  *     Redis wants the stack's password;
  *   - gearmand listens on its private address only, keeps a background job across a restart in its SQLite
  *     queue, and the app host's job workers (the dev stack has no worker hosts) register with it;
+ *   - the search host (the dev stack's primary alone) builds its RAID 0 from its two volumes, runs PostgreSQL
+ *     with PostGIS on it and pgbouncer in front, and the app host logs in there as the app does;
  *   - munin-node answers the Munin host's fetch and nobody else's, and the master's munin-update collects.
  */
 import { spawnSync } from "child_process";
@@ -17,11 +19,11 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { HostUnderTest, stackUnderTest, writtenFile } from "./harness/hosts";
 import { AwsStandIns } from "./harness/aws";
 import { BootSession, expectBootDone, sh, tcpFromVm } from "./harness/session";
-import { Vm } from "./harness/vm";
+import { makeDisk, Vm } from "./harness/vm";
 import { APP_CURRENT, APP_ENV_FILE, APP_HOME, APP_SHARD_DIRECTORY_FILE, SHARD_DIRECTORY_SYNC_SERVICE } from "../../core/app-contract";
 import { shardDirectoryParameterName } from "../../core/shard-directory";
 
-const HOSTS = ["app-0", "redis-primary", "memcached-0", "gearman-0", "munin"] as const;
+const HOSTS = ["app-0", "redis-primary", "memcached-0", "gearman-0", "search-primary", "munin"] as const;
 type HostName = (typeof HOSTS)[number];
 
 let session: BootSession;
@@ -32,6 +34,7 @@ const standIns = {} as Record<HostName, AwsStandIns>;
 let release: { sha256: string; url: string };
 let redisPassword: string;
 let shardDirectory: string;
+let searchPassword: string;
 
 beforeAll(async () => {
     // The release the app host installs: this checkout's bundle, uploaded (to the stand-in) and pinned.
@@ -42,14 +45,16 @@ beforeAll(async () => {
     release = { sha256: manifest.sha256, url: stack.outputs.appReleaseUrl as string };
     redisPassword = stack.parameters["/instagram/dev/redis-auth"];
     shardDirectory = stack.parameters[shardDirectoryParameterName("dev")];
+    searchPassword = stack.parameters["/instagram/dev/search-app"];
     for (const name of HOSTS) hosts[name] = stack.host(name);
     session = new BootSession(stack, "127.0.16", "boot-hosts-");
     const objects = { [release.url.replace(/^s3:\//, "")]: fs.readFileSync(manifest.path) };
     // This machine has two cores. The app host boots first with both (its instance type has two vCPUs, and
     // on one emulated CPU its workers starved munin-node's start past systemd's timeout); then the other
-    // four together with one each. Booted VMs sit idle while the next ones boot.
-    for (const [names, cpus] of [[["app-0"], 2], [["redis-primary", "memcached-0", "gearman-0", "munin"], 1]] as const) {
-        const launched = await Promise.all(names.map((name) => session.launch(hosts[name], { privateNet: true, cpus, objects })));
+    // others together with one each. Booted VMs sit idle while the next ones boot.
+    const disks = (name: HostName) => hosts[name].volumeIds.map((volumeId, i) => ({ volumeId, file: makeDisk(path.join(session.dir, `${name}-vol${i}.img`), 1) }));
+    for (const [names, cpus] of [[["app-0"], 2], [["redis-primary", "memcached-0", "gearman-0", "search-primary", "munin"], 1]] as const) {
+        const launched = await Promise.all(names.map((name) => session.launch(hosts[name], { privateNet: true, cpus, objects, disks: disks(name) })));
         await Promise.all(launched.map(({ vm }) => session.ready(vm)));
         names.forEach((name, i) => {
             vms[name] = launched[i].vm;
@@ -64,7 +69,7 @@ afterAll(async () => {
 
 describe.each(HOSTS)("%s", (name) => {
     test("cloud-init is done without an error and the role's marker is there", async () => {
-        const role = { "app-0": "app-release app", "redis-primary": "redis-primary", "memcached-0": "memcached", "gearman-0": "gearman", munin: "monitoring" }[name];
+        const role = { "app-0": "app-release app", "redis-primary": "redis-primary", "memcached-0": "memcached", "gearman-0": "gearman", "search-primary": "search-primary", munin: "monitoring" }[name];
         await expectBootDone(vms[name], `common ${role}`);
     });
 });
@@ -159,9 +164,37 @@ describe("the gearman host", () => {
     });
 });
 
+describe("the search host", () => {
+    test("its two volumes are a RAID 0 array mounted on /data, with PostgreSQL's data there and PostGIS in the search database", async () => {
+        const vm = vms["search-primary"];
+        expect(hosts["search-primary"].volumeIds).toHaveLength(2);
+        expect(await sh(vm, "cat /sys/block/md*/md/level /sys/block/md*/md/raid_disks")).toBe("raid0\n2");
+        expect(await sh(vm, "findmnt -no FSTYPE /data")).toBe("xfs");
+        expect(await sh(vm, "runuser -u postgres -- psql -tAc 'show data_directory'")).toMatch(/^\/data\/postgresql\/\d+\/main$/);
+        expect(await sh(vm, "runuser -u postgres -- psql -d search -tAc \"SELECT extname FROM pg_extension WHERE extname = 'postgis'\"")).toBe("postgis");
+        expect(await sh(vm, "systemctl is-active pgbouncer munin-node")).toBe("active\nactive");
+        // No backups here: the index is rebuilt from the shards (no pgBackRest stanza, no archive_command).
+        expect(await sh(vm, "runuser -u postgres -- psql -tAc 'show archive_mode'")).toBe("off");
+        expect(await sh(vm, "munin-run postgres_size_search")).toMatch(/^search\.value \d+$/m);
+    });
+
+    test("the app host logs in through its pgbouncer as the app does, with the search bound on the role", async () => {
+        const ip = hosts["search-primary"].privateIp;
+        const psql = (sql: string) => `PGPASSWORD='${searchPassword}' psql -X -tA -h ${ip} -p 6432 -U search -d search -c "${sql}"`;
+        expect(await sh(vms["app-0"], psql("SHOW statement_timeout"))).toBe("1s");
+        expect(await sh(vms["app-0"], psql("SELECT count(*) FROM media_locations"))).toBe("0");
+        // PostgreSQL itself is not for the app: only pgbouncer on this host and the replication of a standby.
+        const direct = await vms["app-0"].exec(`PGPASSWORD='${searchPassword}' psql -X -tA -h ${ip} -p 5432 -U search -d search -c 'SELECT 1'`, 60_000);
+        expect(direct.code).not.toBe(0);
+        expect(direct.err).toMatch(/pg_hba\.conf rejects connection|no pg_hba\.conf entry/);
+        const ready = JSON.parse(await sh(vms["app-0"], "curl -s http://127.0.0.1/readyz"));
+        expect(ready.search).toBe("up");
+    });
+});
+
 describe("Munin", () => {
     test("munin-node answers the Munin host's fetch, and refuses another host's", async () => {
-        for (const name of ["app-0", "redis-primary", "memcached-0", "gearman-0"] as const) {
+        for (const name of ["app-0", "redis-primary", "memcached-0", "gearman-0", "search-primary"] as const) {
             const fetched = await tcpFromVm(vms.munin, hosts[name].privateIp, 4949, "fetch load\nquit\n");
             expect(fetched, name).toMatch(new RegExp(`^# munin node at ${name}\\n`, "m"));
             expect(fetched, name).toMatch(/^load\.value [0-9.]+$/m);
@@ -182,7 +215,7 @@ describe("Munin", () => {
             if (!/Lock already exists/.test(run.err + run.out) || attempt === 3) throw new Error(`munin-update exited ${run.code}: ${run.err}${run.out}`);
             await sh(vm, "while [ -e /var/run/munin/munin-update.lock ]; do sleep 2; done", 600_000);
         }
-        for (const name of ["app-0", "redis-primary", "memcached-0", "gearman-0"]) {
+        for (const name of ["app-0", "redis-primary", "memcached-0", "gearman-0", "search-primary"]) {
             expect(await sh(vm, `ls /var/lib/munin/*/${name}-load-load-g.rrd`), name).toMatch(/\.rrd$/);
         }
     });

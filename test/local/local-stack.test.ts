@@ -164,6 +164,20 @@ describe("npm run local", () => {
         expect(got[0].headers["apns-topic"]).toBe(APNS.topic);
     });
 
+    test("munin-node on the app hosts reports the uploads to the Munin master's address", async () => {
+        const munin = hostsOf(ctx.plan, "munin")[0].address;
+        let answers: string[] = [];
+        const total = await eventually(async () => {
+            answers = [];
+            for (const app of hostsOf(ctx.plan, "app")) {
+                answers.push(await tcpExchange(app.address, 4949, "fetch instagram_uploads\nquit\n", /(?!)/, { localAddress: munin, timeoutMs: 5000 }));
+            }
+            const sum = answers.reduce((n, out) => n + Number(/uploads\.value (\d+)/.exec(out)?.[1] ?? NaN), 0);
+            return sum >= acknowledged.length ? sum : undefined;
+        }, 10_000, "Munin's upload counters to reach the uploads made").catch((e: Error) => { throw new Error(`${e.message}; munin-node answered: ${JSON.stringify(answers)}`); });
+        expect(total).toBe(acknowledged.length);
+    });
+
     test("geo-search: a photo with a location is found within 5 s, through the primary's pgbouncer; the standby holds it too; deleted, it is gone within 5 s", async () => {
         const owner = await site.createUser("geo_owner");
         const at = { latitude: 37.8199, longitude: -122.4783 };
@@ -191,6 +205,7 @@ describe("npm run local", () => {
         const at = { latitude: -33.8568, longitude: 151.2153 };
         const ids: string[] = [];
         for (let i = 0; i < 12; i++) ids.push((await site.upload(owner, pngBytes(100 + i), `opera ${i}`, { latitude: at.latitude + i * 1e-4, longitude: at.longitude })).json().media.id);
+        acknowledged.push(...ids);
         const primary = shardPaths(ctx, hostNamed(ctx.plan, "search-primary")!);
         const indexed = () => Number(psqlAsPostgres(primary, `SELECT count(*) FROM media_locations WHERE media_id IN (${ids.join(",")})`, "search"));
         await eventually(() => (indexed() === ids.length ? true : undefined), 10_000, "the photos indexed");
@@ -233,20 +248,6 @@ describe("npm run local", () => {
             await postgresService.start(ctx, host, envOf(ctx, readState(dir)!));
         }
         await eventually(async () => ((await site.search({ lat: 0, lng: 0 })).status === 200 ? true : undefined), 15_000, "search serving again");
-    });
-
-    test("munin-node on the app hosts reports the uploads to the Munin master's address", async () => {
-        const munin = hostsOf(ctx.plan, "munin")[0].address;
-        let answers: string[] = [];
-        const total = await eventually(async () => {
-            answers = [];
-            for (const app of hostsOf(ctx.plan, "app")) {
-                answers.push(await tcpExchange(app.address, 4949, "fetch instagram_uploads\nquit\n", /(?!)/, { localAddress: munin, timeoutMs: 5000 }));
-            }
-            const sum = answers.reduce((n, out) => n + Number(/uploads\.value (\d+)/.exec(out)?.[1] ?? NaN), 0);
-            return sum >= acknowledged.length ? sum : undefined;
-        }, 10_000, "Munin's upload counters to reach the uploads made").catch((e: Error) => { throw new Error(`${e.message}; munin-node answered: ${JSON.stringify(answers)}`); });
-        expect(total).toBe(acknowledged.length);
     });
 
     test("HUP of an app host's server under load: every request answered", async () => {
@@ -371,7 +372,7 @@ describe("npm run local", () => {
         for (const pid of pids) expect(pidAlive(pid), `pid ${pid} after down`).toBe(false);
         const again = await local("up");
         expect(again.status, again.stdout + again.stderr).toBe(0);
-        expect(again.stdout).toMatch(/health: all \d+ daemons on 14 hosts healthy/);
+        expect(again.stdout).toMatch(/health: all \d+ daemons on 16 hosts healthy/);
         const before = site;
         site = new SiteClient(`${NET}.1`, edgeCertificate(ctx), "dev.example.com");
         site.adoptSessions(before);

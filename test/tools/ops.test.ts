@@ -81,8 +81,12 @@ const memcachedHost = (id: string, n: number, stack = "dev"): FakeInstance => ({
 });
 
 const appHost = (id: string, n: number, code: number): FakeInstance => ({
-    id, name: `app-${n}`, tags: { Stack: "dev", Role: "app" },
-    run: (commands) => ({ code, stdout: `app-${n} ran ${commands[0]}\n`, stderr: code === 0 ? "" : "it failed here\n" }),
+    id, name: `app-${n}`, tags: { Stack: "dev", Role: "app", Name: `app-${n}` },
+    run: (commands) => {
+        ran.push({ host: `app-${n}`, command: commands[0] });
+        if (commands[0].includes("instagram-app reindex")) return { code: 0, stdout: "reindex: done in 2.0 s: 12 photos written from 64 logical shards, 1 stale entries removed\n" };
+        return { code, stdout: `app-${n} ran ${commands[0]}\n`, stderr: code === 0 ? "" : "it failed here\n" };
+    },
 });
 
 function deployed(): ShardDirectory {
@@ -165,6 +169,22 @@ describe("npm run ops", () => {
             Parameters: { commands: ["systemctl is-active instagram-app"] },
         });
         expect(ssm.of("ListCommands").length).toBeGreaterThanOrEqual(2);
+    });
+
+    test("search reindex: the release's instagram-app reindex on app-0 alone, as the app's user with its environment and credentials", async () => {
+        const r = await ops("search", "reindex", "--stack", "dev", "--yes");
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout).toContain("ops: will rebuild the search index of stack dev in us-east-1 from every shard, on app-0");
+        expect(r.stdout).toContain("==> app-0 (i-0a000000000000001): Success, exit 0\nreindex: done in 2.0 s: 12 photos written");
+        const [sent] = ssm.of("SendCommand");
+        expect(sent.Targets).toEqual([{ Key: "tag:Stack", Values: ["dev"] }, { Key: "tag:Role", Values: ["app"] }, { Key: "tag:Name", Values: ["app-0"] }]);
+        expect(ran.map((x) => x.host)).toEqual(["app-0"]);
+        expect(ran[0].command).toBe("systemd-run --quiet --wait --pipe --collect --unit=instagram-search-reindex --uid=instagram --gid=www-data " +
+            "--property=EnvironmentFile=/etc/instagram/app.env --property=LoadCredential=postgres-app:/etc/instagram/secrets/postgres-app " +
+            "--property=LoadCredential=search-app:/etc/instagram/secrets/search-app /opt/instagram/current/bin/instagram-app reindex 2>&1");
+        const usage = await ops("search", "rebuild", "--stack", "dev");
+        expect(usage.status).toBe(2);
+        expect(usage.stderr).toContain('search takes one subcommand: reindex (got "rebuild")');
     });
 
     test("without --yes and without a terminal, it says what it would do and does nothing", async () => {
