@@ -13,8 +13,11 @@ export function attachmentDevice(index: number): string {
 }
 
 export interface DataVolumeArgs {
+    /** The host's AZ: a volume attaches only within its own. */
     readonly availabilityZone: pulumi.Input<string>;
+    /** How many: the array's member count. */
     readonly count: number;
+    /** Each volume's size. */
     readonly sizeGiB: number;
     /** Protect them from `pulumi destroy` and accidental replacement. */
     readonly protect: boolean;

@@ -12,14 +12,21 @@ import { TierPlacement, tierHost, UbuntuHost } from "./host";
 import { attachDataVolumes, dataVolumes } from "./data-volumes";
 
 export interface SearchTierArgs {
+    /** Subnets, security group and identity of the search tier. */
     readonly hosts: TierPlacement;
     /** 1: a primary; 2: a primary and a standby in the next AZ. */
     readonly servers: 1 | 2;
+    /** Both members' type; PostgreSQL is sized from its memory. */
     readonly instanceType: string;
+    /** The standby goes to the next AZ of these. */
     readonly azCount: number;
+    /** Decides the PostgreSQL major version and its PostGIS package. */
     readonly ubuntuRelease: UbuntuRelease;
+    /** PostgreSQL's and pgbouncer's memory and connection settings, for every app and job-worker process as a client. */
     readonly sizing: PostgresSizing;
+    /** gp3 volumes per host, striped into one array. */
     readonly volumes: number;
+    /** Size of each volume. */
     readonly volumeGiB: number;
     /** Protect the data volumes from `pulumi destroy` and replacement (a lost index costs a reindex, not data). */
     readonly protectData: boolean;
@@ -33,6 +40,7 @@ export interface SearchMember {
     readonly attachments: aws.ec2.VolumeAttachment[];
 }
 
+/** The search tier: its primary and, with two servers, a streaming standby, each on its own volumes. */
 export class SearchTier extends pulumi.ComponentResource {
     readonly primary: SearchMember;
     readonly standby?: SearchMember;

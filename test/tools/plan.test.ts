@@ -17,8 +17,9 @@ describe("npm run plan", () => {
         expect(r.stdout).toContain("No cloud was contacted");
         expect(r.stdout).toMatch(/ \+ pulumi:pulumi:Stack\s+instagram-dev/);
         expect(r.stdout).toMatch(/│  ├─ aws:ec2\/vpc:Vpc\s+net/);
-        // app, shard, redis, memcached, gearman, munin
-        expect(r.stdout).toMatch(/aws:ec2\/instance:Instance\s+6\n/);
+        // app, shard, redis, memcached, gearman, search, munin
+        expect(r.stdout).toMatch(/aws:ec2\/instance:Instance\s+7\n/);
+        expect(r.stdout).toMatch(/─ instagram:search:SearchTier\s+search\n/);
         expect(r.stdout).toMatch(/\d+ to create \(including the stack\), evaluated in \d+ ms/);
         expect(r.stdout).toContain('siteUrl: "https://dev.example.com"');
         // App delivery: the build, the content-addressed upload, the per-host waits and the health gate.
