@@ -250,6 +250,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             shareDestinations: c.shareDestinations,
             push: pushSettingsOf(c),
             searchHost: search?.primary.host.privateIp,
+            searchStandbyHost: search?.standby?.host.privateIp,
         };
         const app = new AppTier("app", {
             hosts: placement("app"),

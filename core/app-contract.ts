@@ -112,6 +112,8 @@ export const APP_ENV = {
     fcmEndpoint: "INSTAGRAM_FCM_ENDPOINT",
     /** host:port of the search tier's primary (its pgbouncer, or PostgreSQL in tests); unset: no search, photos' locations are kept only. */
     search: "INSTAGRAM_SEARCH",
+    /** host:port of the search standby's pgbouncer: searches are read there while the primary is away. */
+    searchStandby: "INSTAGRAM_SEARCH_STANDBY",
     /** The request handler's module (the server's --app). */
     appModule: "INSTAGRAM_APP_MODULE",
     /** Seconds a session lasts from login (default SESSION_TTL_SECONDS). */
@@ -163,6 +165,8 @@ export interface AppRuntimeSettings {
     readonly push?: PushSettings;
     /** The search tier's primary (its pgbouncer); unset: no search tier. */
     readonly searchHost?: string;
+    /** Its streaming standby, when it has one. */
+    readonly searchStandbyHost?: string;
 }
 
 /** The app server's environment for these settings; no secrets (they come as credentials). */
@@ -193,5 +197,6 @@ export function appEnvironmentVariables(s: AppRuntimeSettings): Record<string, s
         } : {}),
         ...(s.push?.fcm ? { [APP_ENV.fcmProjectId]: s.push.fcm.projectId } : {}),
         ...(s.searchHost ? { [APP_ENV.search]: `${s.searchHost}:${PORTS.pgbouncer}` } : {}),
+        ...(s.searchHost && s.searchStandbyHost ? { [APP_ENV.searchStandby]: `${s.searchStandbyHost}:${PORTS.pgbouncer}` } : {}),
     };
 }

@@ -37,6 +37,8 @@ export interface ApiConfig {
     readonly redisPassword?: string;
     /** The search tier (PostGIS), when configured. */
     readonly search?: { host: string; port: number };
+    /** Its standby, for searches while the primary is away. */
+    readonly searchStandby?: { host: string; port: number };
     readonly searchPassword?: string;
     /** A local directory (tests, the one-machine stack) or an S3 bucket (the cloud). */
     readonly mediaDir?: string;
@@ -118,6 +120,12 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         search = hostPort(env[E.search]!, PORTS.postgres);
         if (!search) problems.push(`${E.search}=${env[E.search]}: expected host:port`);
     }
+    let searchStandby: { host: string; port: number } | undefined;
+    if (env[E.searchStandby]) {
+        searchStandby = hostPort(env[E.searchStandby]!, PORTS.postgres);
+        if (!searchStandby) problems.push(`${E.searchStandby}=${env[E.searchStandby]}: expected host:port`);
+        else if (!env[E.search]) problems.push(`${E.searchStandby} is set without ${E.search}: a standby serves beside its primary`);
+    }
     let directoryFile: string | undefined;
     if (env[E.shardDirectory]) {
         if (env[E.shardDirectory]!.startsWith("/")) directoryFile = env[E.shardDirectory];
@@ -166,6 +174,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         redis,
         redisPassword: credential(env, APP_CREDENTIALS.redisPassword, E.redisPassword),
         search,
+        searchStandby,
         searchPassword: credential(env, SEARCH_CREDENTIAL, E.searchPassword),
         mediaDir: env[E.mediaDir] || undefined,
         mediaBucket: env[E.mediaBucket] || undefined,

@@ -5,7 +5,8 @@
  * within 0.5% of the spheroid, which a search radius does not need). Every query is bounded by
  * statement_timeout, which the search role has on the server (cloud-init/configs/search-sql.ts: pgbouncer,
  * in front of the tier, passes none from a client); a tier that is away or slow is Unavailable (503 for
- * search only).
+ * search only). Searches are read from the standby while the primary is away (it streams from the primary,
+ * so it lags by about a WAL record); writes wait for the primary (the index job retries).
  */
 import { Pool } from "pg";
 import { LatLng, SEARCH_QUERY_TIMEOUT_MS } from "../../core/geo";
@@ -36,16 +37,32 @@ export interface SearchHit {
 
 const POINT = (lng: string, lat: string) => `ST_SetSRID(ST_MakePoint(${lng}, ${lat}), 4326)::geography`;
 
+/** A statement that ran out of its statement_timeout: the tier is slow, not gone (the standby would be as slow). */
+class SearchTooSlow extends Unavailable {}
+
+/** After the primary fails a search, searches go to the standby for this long before the primary is asked again. */
+export const PRIMARY_RETRY_MS = 5000;
+
+type Target = { host: string; port: number; password?: string };
+
 export class SearchIndex {
     private readonly pool: Pool;
+    private readonly standbyPool?: Pool;
+    /** Until when searches skip the primary (it failed one). */
+    private primaryAwayUntil = 0;
 
     /**
      * `target`: the search primary's pgbouncer (or its PostgreSQL). `statementTimeoutMs`: a search's bound by
      * default; the reindex and the bench, whose sweeps take longer on a large index, raise it for their own
      * transactions (SET LOCAL, which transaction pooling keeps to the one statement's server connection).
      */
-    constructor(target: { host: string; port: number; password?: string }, private readonly statementTimeoutMs = SEARCH_QUERY_TIMEOUT_MS) {
-        this.pool = new Pool({
+    constructor(target: Target, private readonly statementTimeoutMs = SEARCH_QUERY_TIMEOUT_MS, standby?: Target) {
+        this.pool = this.poolFor(target);
+        this.standbyPool = standby && this.poolFor(standby);
+    }
+
+    private poolFor(target: Target): Pool {
+        const pool = new Pool({
             ...target,
             database: SEARCH_DATABASE,
             user: SEARCH_ROLE,
@@ -53,14 +70,15 @@ export class SearchIndex {
             connectionTimeoutMillis: 2000,
             idleTimeoutMillis: 10_000,
             // The client's own bound, for a server that stops answering at all.
-            query_timeout: statementTimeoutMs + 1000,
+            query_timeout: this.statementTimeoutMs + 1000,
         });
-        this.pool.on("error", () => undefined);
+        pool.on("error", () => undefined);
+        return pool;
     }
 
-    private async run(text: string, values: unknown[]): Promise<unknown[]> {
-        if (this.statementTimeoutMs === SEARCH_QUERY_TIMEOUT_MS) return (await this.pool.query(text, values)).rows;
-        const client = await this.pool.connect();
+    private async run(pool: Pool, text: string, values: unknown[]): Promise<unknown[]> {
+        if (this.statementTimeoutMs === SEARCH_QUERY_TIMEOUT_MS) return (await pool.query(text, values)).rows;
+        const client = await pool.connect();
         let broken: Error | undefined;
         try {
             await client.query(`BEGIN; SET LOCAL statement_timeout = ${Math.floor(this.statementTimeoutMs)}`);
@@ -76,12 +94,12 @@ export class SearchIndex {
         }
     }
 
-    private async query<T>(text: string, values: unknown[]): Promise<T[]> {
+    private async query<T>(text: string, values: unknown[], pool = this.pool): Promise<T[]> {
         try {
-            return (await this.run(text, values)) as T[];
+            return (await this.run(pool, text, values)) as T[];
         } catch (e) {
             const code = (e as { code?: string }).code;
-            if (code === "57014") throw new Unavailable("search", new Error("the query took longer than its statement_timeout"));
+            if (code === "57014") throw new SearchTooSlow("search", new Error("the query took longer than its statement_timeout"));
             // A SQLSTATE outside connection (08), resources (53), operator (57) and system (58) errors is ours
             // (a constraint, a syntax error), not the tier's: a 500 with its message logged. A socket error
             // (ECONNREFUSED, ...) is the tier being away.
@@ -125,6 +143,26 @@ export class SearchIndex {
     }
 
     async search(q: SearchQuery): Promise<SearchHit[]> {
+        return this.read((pool) => this.searchOn(pool, q));
+    }
+
+    /**
+     * A read from the primary, or from the standby while the primary is away: one that fails for any reason but
+     * slowness marks it away for PRIMARY_RETRY_MS, and the standby answers instead.
+     */
+    private async read<T>(on: (pool: Pool) => Promise<T>): Promise<T> {
+        if (!this.standbyPool) return on(this.pool);
+        if (Date.now() < this.primaryAwayUntil) return on(this.standbyPool);
+        try {
+            return await on(this.pool);
+        } catch (e) {
+            if (!(e instanceof Unavailable) || e instanceof SearchTooSlow) throw e;
+            this.primaryAwayUntil = Date.now() + PRIMARY_RETRY_MS;
+            return on(this.standbyPool);
+        }
+    }
+
+    private async searchOn(pool: Pool, q: SearchQuery): Promise<SearchHit[]> {
         const order = q.order === "nearest" ? `location <-> ${POINT("$1", "$2")}` : "taken_at DESC, media_id DESC";
         const rows = await this.query<{ media_id: string; distance: number }>(`
             SELECT media_id, ST_Distance(location, ${POINT("$1", "$2")}, false) AS distance
@@ -133,21 +171,20 @@ export class SearchIndex {
               AND ($4::double precision IS NULL OR taken_at >= to_timestamp($4))
               AND ($5::double precision IS NULL OR taken_at <= to_timestamp($5))
             ORDER BY ${order}
-            LIMIT $6`, [q.center.longitude, q.center.latitude, q.distanceM, q.minTimestamp ?? null, q.maxTimestamp ?? null, q.count]);
+            LIMIT $6`, [q.center.longitude, q.center.latitude, q.distanceM, q.minTimestamp ?? null, q.maxTimestamp ?? null, q.count], pool);
         return rows.map((r) => ({ mediaId: String(r.media_id), distanceM: Number(r.distance) }));
     }
 
-    /** For /readyz: the tier answers. */
-    async check(): Promise<string | undefined> {
-        try {
-            await this.query("SELECT 1", []);
-            return undefined;
-        } catch (e) {
-            return (e as Error).message;
-        }
+    /** For /readyz: "up", "standby only (primary: …)" while searches are read from the standby, or "down: …". */
+    async readiness(): Promise<string> {
+        const probe = (pool: Pool) => this.query("SELECT 1", [], pool).then(() => undefined, (e: Error) => e.message);
+        const primary = await probe(this.pool);
+        if (!primary) return "up";
+        const standby = this.standbyPool ? await probe(this.standbyPool) : "no standby";
+        return standby ? `down: ${primary}${this.standbyPool ? `; standby: ${standby}` : ""}` : `standby only (writes wait): primary ${primary}`;
     }
 
-    close(): Promise<void> {
-        return this.pool.end();
+    async close(): Promise<void> {
+        await Promise.all([this.pool.end(), this.standbyPool?.end()]);
     }
 }

@@ -109,7 +109,9 @@ export function buildServices(config: ApiConfig): Services {
     const push = gearman && redis && (config.push.apns || config.push.fcm) ? new PushQueue(gearman, redis) : undefined;
     const activity = new Activity(redis, push);
     const shareQueue = gearman ? new GearmanShareQueue(gearman) : undefined;
-    const search = config.search ? new SearchIndex({ ...config.search, password: config.searchPassword }) : undefined;
+    const search = config.search
+        ? new SearchIndex({ ...config.search, password: config.searchPassword }, undefined, config.searchStandby && { ...config.searchStandby, password: config.searchPassword })
+        : undefined;
     const base = { config, redis, reader, cache, gearman, shareQueue, push, search, sessions, limiter, activity, missing };
     if (dbMissing.length > 0 || !config.logicalShards || !config.directory) return base;
     // Routing starts from the environment's map and follows the live directory from its first read on.

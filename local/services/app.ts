@@ -68,6 +68,7 @@ export function localAppEnv(ctx: LocalContext, host: LocalHost): Record<string, 
         jobWorkers: runsJobWorkers(ctx, host) ? ctx.plan.jobWorkers : 0,
         push: ctx.plan.push,
         searchHost: searchPrimary(ctx.plan)?.address,
+        searchStandbyHost: hostsOf(ctx.plan, "search-standby")[0]?.address,
     });
     const standIn = ctx.plan.pushStandIn;
     const pushLocal = {

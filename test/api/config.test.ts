@@ -27,3 +27,13 @@ describe("API config: the shard map", () => {
         }
     });
 });
+
+describe("API config: the search tier", () => {
+    test("the primary and its standby as host:port; a standby alone, or a bad address, is a problem naming the variable", () => {
+        const both = loadApiConfig({ INSTAGRAM_SEARCH: "10.0.0.5:6432", INSTAGRAM_SEARCH_STANDBY: "10.0.1.5:6432" });
+        expect(both.problems).toEqual(expect.not.arrayContaining([expect.stringMatching(/SEARCH/)]));
+        expect([both.search, both.searchStandby]).toEqual([{ host: "10.0.0.5", port: 6432 }, { host: "10.0.1.5", port: 6432 }]);
+        expect(loadApiConfig({ INSTAGRAM_SEARCH_STANDBY: "10.0.1.5:6432" }).problems).toContain("INSTAGRAM_SEARCH_STANDBY is set without INSTAGRAM_SEARCH: a standby serves beside its primary");
+        expect(loadApiConfig({ INSTAGRAM_SEARCH: "10.0.0.5:6432", INSTAGRAM_SEARCH_STANDBY: "10.0.1.5:x" }).problems).toContain("INSTAGRAM_SEARCH_STANDBY=10.0.1.5:x: expected host:port");
+    });
+});

@@ -233,21 +233,39 @@ describe("npm run local", () => {
         expect(psqlAsPostgres(primary, "SELECT count(*) FROM media_locations WHERE media_id = 1", "search")).toBe("0");
     });
 
-    test("the search primary stopped: search answers 503 naming it, uploads and feeds serve; started again, search serves", async () => {
-        const host = hostNamed(ctx.plan, "search-primary")!;
-        await postgresService.stop(ctx, host);
+    test("the search primary stopped: searches are read from the standby; both stopped: 503 for search only; back, the upload made meanwhile is found", async () => {
+        const [primary, standby] = [hostNamed(ctx.plan, "search-primary")!, hostNamed(ctx.plan, "search-standby")!];
+        const owner = await site.createUser("geo_outage");
+        const before = (await site.upload(owner, pngBytes(70), "before the outage", { latitude: 10, longitude: 10 })).json().media.id as string;
+        const near = async (lat: number) => site.search({ lat, lng: 10, distance: 100 });
+        await eventually(async () => ((await near(10)).json().media.some((m: { id: string }) => m.id === before) ? true : undefined), 5_000, "the photo in the search");
+        acknowledged.push(before);
+        await postgresService.stop(ctx, primary);
+        let during: string | undefined;
         try {
-            const r = await site.search({ lat: 0, lng: 0 });
+            const fromStandby = await near(10);
+            expect(fromStandby.status).toBe(200);
+            expect(fromStandby.json().media.map((m: { id: string }) => m.id)).toContain(before);
+            const ready = await site.request("GET", "/readyz");
+            expect(ready.status).toBe(200);
+            expect(ready.json().search).toMatch(/^standby only \(writes wait\): primary /);
+            await postgresService.stop(ctx, standby);
+            const r = await near(10);
             expect(r.status).toBe(503);
             expect(r.json().dependency).toBe("search");
-            const up = await site.upload(users[0], pngBytes(77), "while search is down", { latitude: 1, longitude: 1 });
+            const up = await site.upload(users[0], pngBytes(77), "while search is down", { latitude: 20, longitude: 10 });
             expect(up.status).toBe(201);
-            acknowledged.push(up.json().media.id);
+            during = up.json().media.id;
+            acknowledged.push(during!);
             expect((await site.feed(users[0])).status).toBe(200);
+            expect((await site.request("GET", "/readyz")).json().search).toMatch(/^down: /);
         } finally {
-            await postgresService.start(ctx, host, envOf(ctx, readState(dir)!));
+            const env = envOf(ctx, readState(dir)!);
+            await postgresService.start(ctx, primary, env);
+            await postgresService.start(ctx, standby, env);
         }
-        await eventually(async () => ((await site.search({ lat: 0, lng: 0 })).status === 200 ? true : undefined), 15_000, "search serving again");
+        // The index job waited for the primary (RetryJob) and wrote the entry once it was back.
+        await eventually(async () => ((await near(20)).json().media?.some((m: { id: string }) => m.id === during) ? true : undefined), 30_000, "the upload made during the outage in the search");
     });
 
     test("HUP of an app host's server under load: every request answered", async () => {

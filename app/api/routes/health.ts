@@ -13,12 +13,12 @@ export const HEALTH_ROUTES: RouteTable = [
             else if (!s.reader?.ready) down.push("redis: the read connection is not up yet");
         }
         // The search tier serves search only: down, it is named here (and search answers 503), the rest serves on.
-        const searchDown = s.search ? await s.search.check() : undefined;
+
         const stale = s.directory?.problem();
         const problems = [...s.missing, ...down, ...(stale ? [`${stale} (routing by the last directory read)`] : [])];
         // Push is optional: whether each platform is on is said, and never makes the server unready by itself.
         const push = { apns: s.config.push.apns ? "on" : "off", fcm: s.config.push.fcm ? "on" : "off", queued: s.push !== undefined, notes: s.config.push.off };
-        const search = s.search ? (searchDown ? `down: ${searchDown}` : "up") : "not configured";
+        const search = s.search ? await s.search.readiness() : "not configured";
         sendJson(res, problems.length === 0 ? 200 : 503, { status: problems.length === 0 ? "ready" : "not ready", problems, shards, push, search });
     }],
 ];
