@@ -28,7 +28,7 @@ export = async () => {
         shardMap: stack.shardMap,
         /** The SSM parameter that holds the shard directory, the authority on where each logical shard lives. */
         shardDirectory: stack.shardDirectoryParameter,
-        /** Private addresses by tier (app, shardPrimary, shardStandby, redis, memcached, monitoring). */
+        /** Private addresses by tier (app, shardPrimary, shardStandby, redis, memcached, gearman, worker, search, monitoring). */
         privateIps: stack.privateIps,
         /** SSM SecureString names of the stack's secrets; never their values. */
         secretParameters: stack.secretParameters,
@@ -40,5 +40,9 @@ export = async () => {
         appReleaseUrl: stack.appReleaseUrl,
         /** What the health gate saw: "https://<domain>/readyz healthy after N s: 200 (ready)". */
         siteReady: stack.siteReady,
+        /** The SNS topic every alarm sends ALARM and OK to (subscribe to it for more destinations). */
+        alertTopic: stack.alertTopic,
+        /** Where alerts go: PagerDuty, e-mail, or "nowhere" (instagram:pagerdutyEscalationPolicy, alertEmails). */
+        alerts: stack.alerts,
     };
 };

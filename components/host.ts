@@ -102,12 +102,19 @@ export function encodeUserData(text: string): { userData?: string; userDataBase6
 /** One hardened EC2 host that configures itself from its user data at first boot (IMDSv2 only, encrypted root, no public IP). */
 export class UbuntuHost extends pulumi.ComponentResource {
     readonly instance: aws.ec2.Instance;
+    /** Its name, tier and type, as given (the alarms of core/alerting.ts are made from them). */
+    readonly hostname: string;
+    readonly role: string;
+    readonly instanceType: string;
     /** The address other tiers reach it at. */
     readonly privateIp: pulumi.Output<string>;
     readonly availabilityZone: pulumi.Output<string>;
 
     constructor(name: string, args: UbuntuHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:host:UbuntuHost", name, {}, opts);
+        this.hostname = args.hostname;
+        this.role = args.role;
+        this.instanceType = args.instanceType;
         const encoded = pulumi.output(args.userData).apply(encodeUserData);
         this.instance = new aws.ec2.Instance(
             name,

@@ -33,6 +33,8 @@ import { SearchTier } from "./search";
 import { WorkerTier } from "./worker-tier";
 import { AppTier } from "./app-tier";
 import { Monitoring } from "./monitoring";
+import { Alerting } from "./alerting";
+import { alertDestinations } from "../core/alerting";
 import { AppRelease } from "./app-release";
 import { stackTags } from "./tags";
 
@@ -74,6 +76,10 @@ export class InstagramStack extends pulumi.ComponentResource {
     readonly appReleaseUrl: pulumi.Output<string>;
     /** What the health gate saw at https://<domain>/readyz at the end of `pulumi up`. */
     readonly siteReady: pulumi.Output<string>;
+    /** The alert topic every alarm sends ALARM and OK to. */
+    readonly alertTopic: pulumi.Output<string>;
+    /** Where alerts go, in words ("alerts go nowhere: …" when no one subscribes). */
+    readonly alerts: string;
 
     constructor(name: string, args: InstagramStackArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:stack:InstagramStack", name, {}, opts);
@@ -308,6 +314,28 @@ export class InstagramStack extends pulumi.ComponentResource {
         ];
         const monitoring = new Monitoring("munin", { hosts: placement("monitoring"), instanceType: c.monitoringInstanceType, nodes: muninNodes }, parent);
 
+        const everyHost = [
+            ...app.hosts,
+            ...shards.flatMap((s) => [s.primary.host, ...(s.standby ? [s.standby.host] : [])]),
+            redis.primary, ...(redis.replica ? [redis.replica] : []),
+            ...memcached.hosts,
+            ...gearman.hosts,
+            ...(workerTier?.hosts ?? []),
+            ...(search ? [search.primary.host, ...(search.standby ? [search.standby.host] : [])] : []),
+            monitoring.host,
+        ];
+        const alerting = new Alerting("alerts", {
+            domain: c.domain,
+            region: c.region,
+            usEast1,
+            loadBalancer: edge.loadBalancer,
+            targetGroup: edge.targetGroup,
+            hosts: everyHost,
+            thresholds: { lb5xxPercent: c.alarmLb5xxPercent, lbP99Ms: c.alarmLbP99Ms, cpuCreditsMin: c.alarmCpuCreditsMin },
+            emails: c.alertEmails,
+            pagerdutyEscalationPolicy: c.pagerdutyEscalationPolicy,
+        }, parent);
+
         this.siteUrl = edge.siteUrl;
         this.mediaUrl = media.mediaUrl;
         this.loadBalancerDns = edge.loadBalancer.dnsName;
@@ -320,6 +348,8 @@ export class InstagramStack extends pulumi.ComponentResource {
         this.appRelease = release.sha256;
         this.appReleaseUrl = release.url;
         this.siteReady = siteReady.stdout;
+        this.alertTopic = alerting.topic.arn;
+        this.alerts = alertDestinations(c);
         this.registerOutputs({
             siteUrl: this.siteUrl,
             mediaUrl: this.mediaUrl,
@@ -328,6 +358,8 @@ export class InstagramStack extends pulumi.ComponentResource {
             privateIps: this.privateIps,
             appRelease: this.appRelease,
             siteReady: this.siteReady,
+            alertTopic: this.alertTopic,
+            alerts: this.alerts,
         });
     }
 }

@@ -86,6 +86,14 @@ export interface InstagramConfig {
     readonly fcmProjectId?: string;
     /** The service account key file's JSON (a config secret). */
     readonly fcmServiceAccount?: string;
+    /** Who is told when an alarm fires or clears: e-mail subscriptions of the alert topic (each confirms once). */
+    readonly alertEmails: readonly string[];
+    /** A PagerDuty escalation policy's ID: a PagerDuty service with a CloudWatch integration is made and subscribed. */
+    readonly pagerdutyEscalationPolicy?: string;
+    /** Alarm thresholds (core/alerting.ts). */
+    readonly alarmLb5xxPercent: number;
+    readonly alarmLbP99Ms: number;
+    readonly alarmCpuCreditsMin: number;
     /** Node.js on the app hosts, from NodeSource's signed apt repository, exactly this version. */
     readonly nodeVersion: string;
     /** Deploy this already-uploaded release (its SHA-256) instead of building the repository's app: a roll back. */
@@ -203,6 +211,26 @@ const serviceAccount: Parser<string> = (raw) => {
     return typeof parsed === "string" ? no(`${parsed}; set it with \`pulumi config set --secret instagram:fcmServiceAccount < service-account.json\``) : ok(raw);
 };
 
+const emailList: Parser<string[]> = (raw) => {
+    let value: unknown;
+    try {
+        value = JSON.parse(raw);
+    } catch {
+        value = undefined;
+    }
+    const ok_ = Array.isArray(value) && value.length <= 20 && value.every((v) => typeof v === "string" && v.length <= 254 && /^[^\s@"'<>,;]+@[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(v));
+    return ok_ ? ok(value as string[]) : no('a JSON list of up to 20 e-mail addresses, such as ["oncall@example.com"]');
+};
+
+const escalationPolicy: Parser<string> = (raw) => (/^P[A-Z0-9]{6}$/.test(raw) ? ok(raw) : no("a PagerDuty escalation policy ID, such as PABC123 (in its URL: /escalation_policies/PABC123)"));
+
+function decimal(min: number, max: number): Parser<number> {
+    return (raw) => {
+        const n = Number(raw.trim());
+        return /^\d+(\.\d+)?$/.test(raw.trim()) && n >= min && n <= max ? ok(n) : no(`a number from ${min} to ${max}`);
+    };
+}
+
 const raidLevel: Parser<RaidLevel> = (raw) => (raw === "0" ? ok(0) : raw === "10" ? ok(10) : no("0 or 10"));
 
 interface KeySpec<K extends keyof InstagramConfig> {
@@ -268,6 +296,11 @@ export const CONFIG_KEYS: readonly KeySpec<keyof InstagramConfig>[] = [
     spec("apnsKey", apnsKey, true, true),
     spec("fcmProjectId", gcpProjectId, true),
     spec("fcmServiceAccount", serviceAccount, true, true),
+    spec("alertEmails", emailList),
+    spec("pagerdutyEscalationPolicy", escalationPolicy, true),
+    spec("alarmLb5xxPercent", decimal(0.01, 100)),
+    spec("alarmLbP99Ms", integer(10, 60_000)),
+    spec("alarmCpuCreditsMin", integer(0, 10_000)),
     spec("nodeVersion", nodeVersion),
     spec("appRelease", sha256, true),
     spec("appRolloutBatch", integer(0, 200)),

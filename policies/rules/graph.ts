@@ -29,4 +29,5 @@ export const TYPES = {
     ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
     legacyRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
     randomPassword: "random:index/randomPassword:RandomPassword",
+    metricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
 } as const;

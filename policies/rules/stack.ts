@@ -189,4 +189,21 @@ export const noPasswordInUserData: StackValidationPolicy = {
     },
 };
 
-export const stackPolicies = [shardVolumesSameAz, standbyInOtherAz, shardRaidVolumeCount, onlyLoadBalancerPublic, dataPortsRestricted, noPasswordInUserData];
+export const instanceStatusAlarms: StackValidationPolicy = {
+    name: "instance-status-alarms",
+    description: "Every instance has CloudWatch alarms on both of EC2's status checks (system and instance) of its own instance ID, each with an action: a host that stops answering pages someone.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) => {
+        const alarms = ofType(args.resources, TYPES.metricAlarm).filter((a) => a.props.namespace === "AWS/EC2");
+        for (const host of ofType(args.resources, TYPES.instance)) {
+            // At preview the instance ID is unknown: the alarm's dimensions then depend on the instance.
+            const onHost = alarms.filter((a) => (a.propertyDependencies?.dimensions ?? []).some((d) => d.urn === host.urn) || (host.props.id !== undefined && a.props.dimensions?.InstanceId === host.props.id));
+            for (const metric of ["StatusCheckFailed_System", "StatusCheckFailed_Instance"]) {
+                const found = onHost.filter((a) => a.props.metricName === metric && (a.props.alarmActions ?? []).length > 0);
+                if (found.length === 0) report(problem(hostName(host), metric, "has no alarm with an action", "alarm on it and send ALARM and OK to the stack's alert topic (components/alerting.ts)"), host.urn);
+            }
+        }
+    },
+};
+
+export const stackPolicies = [shardVolumesSameAz, standbyInOtherAz, shardRaidVolumeCount, onlyLoadBalancerPublic, dataPortsRestricted, noPasswordInUserData, instanceStatusAlarms];

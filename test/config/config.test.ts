@@ -43,6 +43,11 @@ describe("stack config validation", () => {
         ["instagram:shardRaidLevel", 5, /instagram:shardRaidLevel = "5": must be 0 or 10/],
         ["instagram:memcachedNodes", 0, /instagram:memcachedNodes = "0"/],
         ["instagram:gearmanServers", 0, /instagram:gearmanServers = "0": must be an integer from 1 to 8/],
+        ["instagram:searchServers", 3, /instagram:searchServers = "3": must be an integer from 0 to 2/],
+        ["instagram:alertEmails", ["oncall"], /instagram:alertEmails = .*: must be a JSON list of up to 20 e-mail addresses/],
+        ["instagram:pagerdutyEscalationPolicy", "abc", /instagram:pagerdutyEscalationPolicy = "abc": must be a PagerDuty escalation policy ID, such as PABC123/],
+        ["instagram:alarmLb5xxPercent", "0", /instagram:alarmLb5xxPercent = "0": must be a number from 0.01 to 100/],
+        ["instagram:alarmLbP99Ms", 5, /instagram:alarmLbP99Ms = "5": must be an integer from 10 to 60000/],
         ["instagram:workerServers", -1, /instagram:workerServers = "-1"/],
         ["instagram:jobWorkers", 513, /instagram:jobWorkers = "513"/],
         ["instagram:shareDestinations", "not json", /instagram:shareDestinations = "not json": must be a JSON list .*: not JSON/],
@@ -113,7 +118,8 @@ describe("stack config validation", () => {
         const merged = loadStackConfig("dev");
         for (const { key } of CONFIG_KEYS) {
             if (["instagram:domain", "instagram:hostedZoneId", "instagram:appRelease", "aws:profile",
-                "instagram:apnsTeamId", "instagram:apnsKeyId", "instagram:apnsTopic", "instagram:apnsKey", "instagram:fcmProjectId", "instagram:fcmServiceAccount"].includes(key)) continue; // no default by design (push is off until they are set)
+                "instagram:apnsTeamId", "instagram:apnsKeyId", "instagram:apnsTopic", "instagram:apnsKey", "instagram:fcmProjectId", "instagram:fcmServiceAccount",
+                "instagram:pagerdutyEscalationPolicy"].includes(key)) continue; // no default by design (push is off, and PagerDuty not used, until they are set)
             expect(merged[key], `${key} has no default in Pulumi.yaml`).toBeDefined();
         }
     });

@@ -101,6 +101,13 @@ export class StackMocks implements pulumi.runtime.Mocks {
             case "aws:lb/loadBalancer:LoadBalancer":
                 state.dnsName = `${name}-${hex(name, 9)}.${this.region}.elb.amazonaws.com`;
                 state.zoneId = ALB_ZONE_ID;
+                state.arnSuffix = `app/${name}/${hex(name, 16)}`;
+                break;
+            case "aws:lb/targetGroup:TargetGroup":
+                state.arnSuffix = `targetgroup/${name}/${hex(name, 16)}`;
+                break;
+            case "pagerduty:index/serviceIntegration:ServiceIntegration":
+                state.integrationKey = hex(`${name}:key`, 32);
                 break;
             case "aws:cloudfront/distribution:Distribution":
                 state.domainName = `d${hex(name, 13)}.cloudfront.net`;
@@ -163,6 +170,9 @@ export class StackMocks implements pulumi.runtime.Mocks {
             }
             case "aws:iam/getPolicyDocument:getPolicyDocument":
                 return { json: JSON.stringify({ Version: "2012-10-17", Statement: inputs.statements ?? [] }), id: "policy" };
+            case "pagerduty:index/getVendor:getVendor":
+                // PagerDuty's vendor ID of its Amazon CloudWatch integration.
+                return { id: "PZQ6AUS", name: inputs.name, type: "generic_events_api_inbound_integration" };
             default:
                 throw new Error(`the mocks do not know the call ${token}; add it to test/harness/mocks.ts`);
         }

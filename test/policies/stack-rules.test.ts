@@ -131,6 +131,25 @@ describe("stack rules", () => {
         expect((await checkStack(rule("no-random-password-in-user-data"), rs)).map((f) => f.message)).toEqual([expect.stringMatching(/^app-0: userData is computed from secrets-postgres-app/)]);
     });
 
+    test("instance-status-alarms: a host without its system check's alarm, or whose alarm has no action", async () => {
+        const alarmOf = (rs: PolicyResource[], name: string) => named(rs, "aws:cloudwatch/metricAlarm:MetricAlarm", `alarm-${name}`);
+        expect(await checkStack(rule("instance-status-alarms"), graph())).toEqual([]);
+        let rs = graph().filter((r) => r.name !== "alarm-redis-primary-status-system");
+        expect((await checkStack(rule("instance-status-alarms"), rs)).map((f) => f.message)).toEqual([expect.stringMatching(/^redis-primary: StatusCheckFailed_System has no alarm with an action/)]);
+        rs = graph();
+        alarmOf(rs, "app-0-status-instance").props.alarmActions = [];
+        expect((await checkStack(rule("instance-status-alarms"), rs)).map((f) => f.message)).toEqual([expect.stringMatching(/^app-0: StatusCheckFailed_Instance has no alarm with an action/)]);
+        // At preview the instance ID is unknown: the alarm is matched by its dimensions' dependency on the instance.
+        rs = graph();
+        const app = one(rs, I, (i) => i.props.tags?.Name === "app-0");
+        for (const a of ["app-0-status-system", "app-0-status-instance"]) {
+            const alarm = alarmOf(rs, a);
+            alarm.props.dimensions = {};
+            alarm.propertyDependencies.dimensions = [app];
+        }
+        expect(await checkStack(rule("instance-status-alarms"), rs)).toEqual([]);
+    });
+
     test("S3 companions: a bucket without versioning, encryption, a full public access block, or logs", async () => {
         const without = (type: string, bucket: string) => graph().filter((r) => !(r.type === type && r.name === bucket));
         expect((await checkStack(rule("s3-versioning"), without("aws:s3/bucketVersioning:BucketVersioning", "media"))).map((f) => f.message)).toEqual([expect.stringMatching(/^media: versioning is not Enabled/)]);

@@ -21,6 +21,7 @@ const CALL_OUTPUTS: Record<string, readonly string[]> = {
     "aws:index/getPartition:getPartition": ["id", "partition", "dnsSuffix"],
     "aws:elb/getServiceAccount:getServiceAccount": ["id", "arn"],
     "aws:iam/getPolicyDocument:getPolicyDocument": ["id", "json"],
+    "pagerduty:index/getVendor:getVendor": ["id", "name", "type"],
 };
 
 /** The command whose output the plan computes for real: the reproducible app build. */
