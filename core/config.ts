@@ -161,13 +161,17 @@ const vpcCidr: Parser<string> = (raw) => {
         : no("a private IPv4 network (10/8, 172.16/12, 192.168/16) with a prefix from /16 to /22, such as 10.20.0.0/16");
 };
 
-const cidrList: Parser<string[]> = (raw) => {
-    let value: unknown;
+/** A JSON value, or undefined when the text is not JSON (the list parsers say what they want instead). */
+function jsonValue(raw: string): unknown {
     try {
-        value = JSON.parse(raw);
+        return JSON.parse(raw);
     } catch {
-        value = undefined;
+        return undefined;
     }
+}
+
+const cidrList: Parser<string[]> = (raw) => {
+    const value = jsonValue(raw);
     const allowed = 'a list of IPv4 CIDR blocks such as ["203.0.113.0/24"]; never 0.0.0.0/0';
     if (!Array.isArray(value)) return no(allowed);
     const ok_ = value.every((v) => {
@@ -212,12 +216,7 @@ const serviceAccount: Parser<string> = (raw) => {
 };
 
 const emailList: Parser<string[]> = (raw) => {
-    let value: unknown;
-    try {
-        value = JSON.parse(raw);
-    } catch {
-        value = undefined;
-    }
+    const value = jsonValue(raw);
     const ok_ = Array.isArray(value) && value.length <= 20 && value.every((v) => typeof v === "string" && v.length <= 254 && /^[^\s@"'<>,;]+@[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(v));
     return ok_ ? ok(value as string[]) : no('a JSON list of up to 20 e-mail addresses, such as ["oncall@example.com"]');
 };

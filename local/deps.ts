@@ -13,11 +13,16 @@ export interface Requirement {
 }
 
 const onPath = (program: string) => () => spawnSync("sh", ["-c", `command -v ${program}`]).status === 0;
-const serverMajors = () => (fs.existsSync("/usr/lib/postgresql") ? fs.readdirSync("/usr/lib/postgresql").filter((v) => /^\d+$/.test(v) && fs.existsSync(`/usr/lib/postgresql/${v}/bin/postgres`)) : []);
-const postgresServer = () => serverMajors().length > 0;
+/** The PostgreSQL servers installed here, by major version, the newest first. */
+export function installedPostgresMajors(): string[] {
+    const base = "/usr/lib/postgresql";
+    const majors = fs.existsSync(base) ? fs.readdirSync(base).filter((v) => /^\d+$/.test(v) && fs.existsSync(`${base}/${v}/bin/postgres`)) : [];
+    return majors.sort((a, b) => Number(b) - Number(a));
+}
+const postgresServer = () => installedPostgresMajors().length > 0;
 /** The PostgreSQL major the local hosts run: the newest installed, else the one the `postgresql` package would bring. */
 function postgresMajor(): string {
-    const installed = serverMajors().sort((a, b) => Number(b) - Number(a))[0];
+    const installed = installedPostgresMajors()[0];
     if (installed) return installed;
     const depends = spawnSync("apt-cache", ["depends", "postgresql"], { encoding: "utf8" }).stdout ?? "";
     return /Depends: postgresql-(\d+)\b/.exec(depends)?.[1] ?? "15";

@@ -9,6 +9,8 @@
 import * as fs from "fs";
 import { parseShardDirectory, ShardDirectory } from "../../core/shard-directory";
 import { ConfigError } from "../../core/config";
+import { ApiConfig } from "./config";
+import { ShardRouter } from "./shards";
 
 export interface DirectorySourceOptions {
     /** Absolute path of the directory's JSON. */
@@ -70,4 +72,16 @@ export class DirectorySource {
             this.lastProblem = e instanceof ConfigError ? e.problems.join("; ") : `${where} could not be read: ${(e as Error).message}`;
         }
     }
+}
+
+/**
+ * The shard router for this config: routing starts from the environment's map and follows the live directory
+ * (when the environment names its file) from its first read on. The caller starts the directory's reads.
+ */
+export function shardRouting(config: ApiConfig, logicalShards: number, fixed: NonNullable<ApiConfig["directory"]>): { shards: ShardRouter; directory?: DirectorySource } {
+    const directory = config.directoryFile
+        ? new DirectorySource({ file: config.directoryFile, initial: fixed, refreshMs: config.directoryRefreshMs })
+        : undefined;
+    const shards = new ShardRouter({ ...config, logicalShards }, () => directory?.current() ?? fixed, directory && (() => directory.refresh()));
+    return { shards, directory };
 }

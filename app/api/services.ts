@@ -9,7 +9,7 @@ import { ApiConfig } from "./config";
 import { APP_CREDENTIALS, APP_ENV } from "../../core/app-contract";
 import { HttpError } from "./http";
 import { ShardRouter } from "./shards";
-import { DirectorySource } from "./directory-source";
+import { DirectorySource, shardRouting } from "./directory-source";
 import { Users } from "./users";
 import { Feeds } from "./feed";
 import { MemcachedPool } from "./memcached";
@@ -114,13 +114,8 @@ export function buildServices(config: ApiConfig): Services {
         : undefined;
     const base = { config, redis, reader, cache, gearman, shareQueue, push, search, sessions, limiter, activity, missing };
     if (dbMissing.length > 0 || !config.logicalShards || !config.directory) return base;
-    // Routing starts from the environment's map and follows the live directory from its first read on.
-    const directory = config.directoryFile
-        ? new DirectorySource({ file: config.directoryFile, initial: config.directory, refreshMs: config.directoryRefreshMs })
-        : undefined;
+    const { shards, directory } = shardRouting(config, config.logicalShards, config.directory);
     void directory?.start();
-    const fixed = config.directory;
-    const shards = new ShardRouter({ ...config, logicalShards: config.logicalShards }, () => directory?.current() ?? fixed, directory && (() => directory.refresh()));
     const counters = new CountersCache(redis, reader);
     const users = new Users(shards);
     const queue = gearman ? new GearmanFanOutQueue(gearman) : undefined;

@@ -6,8 +6,7 @@
  * what it needs.
  */
 import { loadApiConfig } from "../api/config";
-import { DirectorySource } from "../api/directory-source";
-import { ShardRouter } from "../api/shards";
+import { shardRouting } from "../api/directory-source";
 import { SearchIndex } from "../api/search";
 import { reindexFromShards } from "./reindex";
 import { APP_ENV } from "../../core/app-contract";
@@ -25,10 +24,8 @@ export async function runReindex(env: NodeJS.ProcessEnv, out: (line: string) => 
         err(`reindex: the shards are not configured on this host: ${config.problems.join("; ") || "no shard map, pgbouncer hosts or password"}`);
         return 1;
     }
-    const fixed = config.directory;
-    const directory = config.directoryFile ? new DirectorySource({ file: config.directoryFile, initial: fixed, refreshMs: config.directoryRefreshMs }) : undefined;
+    const { shards, directory } = shardRouting(config, config.logicalShards, config.directory);
     await directory?.start();
-    const shards = new ShardRouter({ ...config, logicalShards: config.logicalShards }, () => directory?.current() ?? fixed, directory && (() => directory.refresh()));
     const index = new SearchIndex({ ...config.search, password: config.searchPassword }, REINDEX_STATEMENT_TIMEOUT_MS);
     try {
         out(`reindex: rebuilding the search index at ${config.search.host}:${config.search.port} from ${config.logicalShards} logical shards`);

@@ -19,6 +19,7 @@ import { postgresSizing, PostgresSizing } from "../../core/sizing";
 import { DATABASE } from "../../core/database";
 import { GeneratedSecretName, SECRETS_DIR } from "../../core/secrets";
 import { LocalService, ServiceStatus, StartEnv } from "./service";
+import { installedPostgresMajors } from "../deps";
 
 /** Local shards are sized as the smallest shard host: every tier shares this machine. */
 export function localPostgresSizing(plan: LocalPlan): PostgresSizing {
@@ -26,10 +27,9 @@ export function localPostgresSizing(plan: LocalPlan): PostgresSizing {
 }
 
 export function installedPostgresVersion(): string {
-    const base = "/usr/lib/postgresql";
-    const versions = fs.existsSync(base) ? fs.readdirSync(base).filter((v) => /^\d+$/.test(v) && fs.existsSync(path.join(base, v, "bin", "postgres"))) : [];
-    if (versions.length === 0) throw new Error("PostgreSQL is not installed (apt-get install postgresql)");
-    return versions.sort((a, b) => Number(b) - Number(a))[0];
+    const [newest] = installedPostgresMajors();
+    if (!newest) throw new Error("PostgreSQL is not installed (apt-get install postgresql)");
+    return newest;
 }
 
 export interface ShardPaths {
