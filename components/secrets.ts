@@ -7,13 +7,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as random from "@pulumi/random";
 import { PolicyStatement } from "./host";
-import { PushSecretName, SECRET_NAMES, SECRET_READERS, SecretName, secretParameterName } from "../core/secrets";
+import { ProvidedSecretName, SECRET_NAMES, SECRET_READERS, SecretName, secretParameterName } from "../core/secrets";
 
 export { SECRET_NAMES, SecretName, secretParameterName };
 
 export interface SecretsArgs {
     /** Secrets the user set in the stack config (the push credentials), by name; one left out is not stored. */
-    readonly provided?: Partial<Record<PushSecretName, string>>;
+    readonly provided?: Partial<Record<ProvidedSecretName, string>>;
 }
 
 /** The stack's passwords (generated) and push credentials (the user's), as SSM SecureStrings read by hosts at boot (never in user data). */
@@ -39,13 +39,13 @@ export class Secrets extends pulumi.ComponentResource {
         // The user's own secrets: their text is a Pulumi secret from the config to the parameter's state.
         const provided = Object.entries(args.provided ?? {}).filter(([, v]) => v !== undefined).map(([secret, value]) => {
             const parameter = new aws.ssm.Parameter(`${name}-${secret}`, {
-                name: secretParameterName(pulumi.getStack(), secret as PushSecretName),
+                name: secretParameterName(pulumi.getStack(), secret as ProvidedSecretName),
                 type: aws.ssm.ParameterType.SecureString,
                 value: pulumi.secret(value!),
                 // A .p8 key or a service account JSON is over the standard tier's 4 KB only with unusual keys; the
                 // advanced tier (8 KB) would cost money, so the standard one is asked for and its limit checked.
                 tier: "Standard",
-                description: `Push credential "${secret}" of stack ${pulumi.getStack()} (from the stack config), read at boot by: ${SECRET_READERS[secret as PushSecretName].join(", ")}`,
+                description: `Credential "${secret}" of stack ${pulumi.getStack()} (from the stack config), read at boot by: ${SECRET_READERS[secret as ProvidedSecretName].join(", ")}`,
             }, { parent: this });
             return [secret, parameter] as const;
         });

@@ -94,7 +94,7 @@ export class InstagramStack extends pulumi.ComponentResource {
         const invoke = { parent: this, provider: awsProvider };
 
         const network = new Network("net", { vpcCidr: c.vpcCidr, azCount: c.azCount, natPerAz: c.natPerAz, adminCidrs: c.adminCidrs }, parent);
-        const secrets = new Secrets("secrets", { provided: { "apns-key": c.apnsKey, "fcm-service-account": c.fcmServiceAccount } }, parent);
+        const secrets = new Secrets("secrets", { provided: { "apns-key": c.apnsKey, "fcm-service-account": c.fcmServiceAccount, "sentry-dsn": c.sentryDsn } }, parent);
 
         const zoneId = c.hostedZoneId
             ? pulumi.output(c.hostedZoneId)
@@ -257,6 +257,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             push: pushSettingsOf(c),
             searchHost: search?.primary.host.privateIp,
             searchStandbyHost: search?.standby?.host.privateIp,
+            ...(c.sentryDsn ? { errorReports: { environment: pulumi.getStack() } } : {}),
         };
         const app = new AppTier("app", {
             hosts: placement("app"),

@@ -131,10 +131,16 @@ export const APP_ENV = {
     /** The APNs .p8 key (PEM) and the FCM service account (JSON) where credentials are not available. */
     apnsKey: "INSTAGRAM_APNS_KEY",
     fcmServiceAccount: "INSTAGRAM_FCM_SERVICE_ACCOUNT",
+    /** The Sentry DSN where credentials are not available; empty or unset: error reports off. */
+    sentryDsn: "INSTAGRAM_SENTRY_DSN",
+    /** The environment error reports are filed under (the stack's name). */
+    sentryEnvironment: "INSTAGRAM_SENTRY_ENVIRONMENT",
+    /** The release error reports name, where the app does not run from an installed release (tests, development). */
+    release: "INSTAGRAM_RELEASE",
 } as const;
 
 /** systemd credentials (LoadCredential names) the unit hands the app: $CREDENTIALS_DIRECTORY/NAME. */
-export const APP_CREDENTIALS = { dbPassword: "postgres-app", redisPassword: "redis-auth", searchPassword: "search-app", apnsKey: "apns-key", fcmServiceAccount: "fcm-service-account" } as const;
+export const APP_CREDENTIALS = { dbPassword: "postgres-app", redisPassword: "redis-auth", searchPassword: "search-app", apnsKey: "apns-key", fcmServiceAccount: "fcm-service-account", sentryDsn: "sentry-dsn" } as const;
 /** The search tier's password, as a credential name: generated for every stack, so the units always load it. */
 export const SEARCH_CREDENTIAL = APP_CREDENTIALS.searchPassword;
 
@@ -167,6 +173,8 @@ export interface AppRuntimeSettings {
     readonly searchHost?: string;
     /** Its streaming standby, when it has one. */
     readonly searchStandbyHost?: string;
+    /** Error reports: the environment they are filed under (the stack), when the stack has a Sentry DSN. */
+    readonly errorReports?: { readonly environment: string };
 }
 
 /** The app server's environment for these settings; no secrets (they come as credentials). */
@@ -198,5 +206,6 @@ export function appEnvironmentVariables(s: AppRuntimeSettings): Record<string, s
         ...(s.push?.fcm ? { [APP_ENV.fcmProjectId]: s.push.fcm.projectId } : {}),
         ...(s.searchHost ? { [APP_ENV.search]: `${s.searchHost}:${PORTS.pgbouncer}` } : {}),
         ...(s.searchHost && s.searchStandbyHost ? { [APP_ENV.searchStandby]: `${s.searchStandbyHost}:${PORTS.pgbouncer}` } : {}),
+        ...(s.errorReports ? { [APP_ENV.sentryEnvironment]: s.errorReports.environment } : {}),
     };
 }

@@ -10,6 +10,7 @@ import { MAX_LOGICAL_SHARDS } from "./ids";
 import { UBUNTU_RELEASES, UbuntuRelease } from "./ubuntu";
 import { parseShareDestinations, ShareDestination, shareJobBoundSeconds } from "./share-destinations";
 import { JOB_TIMEOUT_SECONDS } from "./app-contract";
+import { parseSentryDsn } from "./error-reports";
 import { APNS_ENVIRONMENTS, ApnsEnvironment, apnsKeyProblem, APPLE_ID, BUNDLE_ID, GCP_PROJECT_ID, parseServiceAccount, PushSettings } from "./push";
 
 export const PROJECT = "instagram";
@@ -86,6 +87,8 @@ export interface InstagramConfig {
     readonly fcmProjectId?: string;
     /** The service account key file's JSON (a config secret). */
     readonly fcmServiceAccount?: string;
+    /** Sentry's DSN (a config secret): error reports from the app and the job workers; unset: off. */
+    readonly sentryDsn?: string;
     /** Who is told when an alarm fires or clears: e-mail subscriptions of the alert topic (each confirms once). */
     readonly alertEmails: readonly string[];
     /** A PagerDuty escalation policy's ID: a PagerDuty service with a CloudWatch integration is made and subscribed. */
@@ -215,6 +218,11 @@ const serviceAccount: Parser<string> = (raw) => {
     return typeof parsed === "string" ? no(`${parsed}; set it with \`pulumi config set --secret instagram:fcmServiceAccount < service-account.json\``) : ok(raw);
 };
 
+const sentryDsn: Parser<string> = (raw) => {
+    const parsed = parseSentryDsn(raw);
+    return typeof parsed === "string" ? no(`${parsed}; set it with \`pulumi config set --secret instagram:sentryDsn https://KEY@HOST/PROJECT\``) : ok(raw.trim());
+};
+
 const emailList: Parser<string[]> = (raw) => {
     const value = jsonValue(raw);
     const ok_ = Array.isArray(value) && value.length <= 20 && value.every((v) => typeof v === "string" && v.length <= 254 && /^[^\s@"'<>,;]+@[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(v));
@@ -295,6 +303,7 @@ export const CONFIG_KEYS: readonly KeySpec<keyof InstagramConfig>[] = [
     spec("apnsKey", apnsKey, true, true),
     spec("fcmProjectId", gcpProjectId, true),
     spec("fcmServiceAccount", serviceAccount, true, true),
+    spec("sentryDsn", sentryDsn, true, true),
     spec("alertEmails", emailList),
     spec("pagerdutyEscalationPolicy", escalationPolicy, true),
     spec("alarmLb5xxPercent", decimal(0.01, 100)),

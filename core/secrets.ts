@@ -13,13 +13,13 @@ export const SECRET_NAMES = [
 ] as const;
 export type GeneratedSecretName = (typeof SECRET_NAMES)[number];
 /**
- * Secrets the user brings (stack config secrets): the APNs .p8 signing key and the FCM service account. Each
- * is stored and fetched only when set; a host that would read one it lacks gets an empty file, and push is
- * off for that platform.
+ * Secrets the user brings (stack config secrets): the APNs .p8 signing key, the FCM service account and the
+ * Sentry DSN. Each is stored and fetched only when set; a host that would read one it lacks gets an empty
+ * file, and that feature (a push platform, error reports) is off.
  */
-export const PUSH_SECRETS = ["apns-key", "fcm-service-account"] as const;
-export type PushSecretName = (typeof PUSH_SECRETS)[number];
-export type SecretName = GeneratedSecretName | PushSecretName;
+export const PROVIDED_SECRETS = ["apns-key", "fcm-service-account", "sentry-dsn"] as const;
+export type ProvidedSecretName = (typeof PROVIDED_SECRETS)[number];
+export type SecretName = GeneratedSecretName | ProvidedSecretName;
 
 /** Which tier reads which secret; a tier not listed for a secret cannot read it. */
 export const SECRET_READERS: Record<SecretName, readonly string[]> = {
@@ -37,6 +37,8 @@ export const SECRET_READERS: Record<SecretName, readonly string[]> = {
     // The job workers send notifications; the app hosts run them too when there is no worker tier.
     "apns-key": ["app", "worker"],
     "fcm-service-account": ["app", "worker"],
+    // Both run the app's code, whose errors are reported.
+    "sentry-dsn": ["app", "worker"],
 };
 
 /** The SSM path of a secret; hosts are told the same path in their manifest. */

@@ -5,7 +5,7 @@
  */
 import { InstagramConfig, pushSettingsOf } from "../core/config";
 import { PushSettings } from "../core/push";
-import { PushSecretName } from "../core/secrets";
+import { ProvidedSecretName } from "../core/secrets";
 import { ShardRange } from "../core/shard-map";
 import { directoryShardMap, LogicalShardRange, logicalShardsOn, ShardDirectory } from "../core/shard-directory";
 
@@ -46,7 +46,7 @@ export interface LocalPlan {
     readonly redisReplica: boolean;
     /** Push settings from the stack config (each platform only when fully set) and their credentials' texts. */
     readonly push: PushSettings;
-    readonly pushCredentials: Partial<Record<PushSecretName, string>>;
+    readonly providedCredentials: Partial<Record<ProvidedSecretName, string>>;
     /** Where the job workers send instead of Apple and Google (`up --apns-endpoint/--fcm-endpoint/--push-ca`). */
     readonly pushStandIn: PushStandIn;
 }
@@ -115,9 +115,10 @@ export function localPlan(config: InstagramConfig, options: { net: string; worke
         shardStandby: config.shardStandby,
         redisReplica: config.redisReplica,
         push: pushSettingsOf(config),
-        pushCredentials: {
+        providedCredentials: {
             ...(config.apnsKey ? { "apns-key": config.apnsKey } : {}),
             ...(config.fcmServiceAccount ? { "fcm-service-account": config.fcmServiceAccount } : {}),
+            ...(config.sentryDsn ? { "sentry-dsn": config.sentryDsn } : {}),
         },
         pushStandIn: options.pushStandIn ?? {},
     };

@@ -4,6 +4,7 @@
  * /healthz says the process is alive, /readyz names what is missing or down, and routes that need it answer
  * 503 until it is back. The routes live by area in routes/; this file only dispatches and maps errors.
  */
+import * as crypto from "crypto";
 import * as http from "http";
 import { AppContext } from "../server/protocol";
 import { loadApiConfig } from "./config";
@@ -12,6 +13,7 @@ import { Unavailable } from "./shards";
 import { Conflict, NotFound } from "./users";
 import { Forbidden } from "./comments";
 import { buildServices, RouteTable } from "./services";
+import { routeName } from "./error-reports";
 import { HEALTH_ROUTES } from "./routes/health";
 import { ACCOUNT_ROUTES } from "./routes/accounts";
 import { SOCIAL_ROUTES } from "./routes/social";
@@ -32,9 +34,19 @@ function toHttpError(e: unknown): HttpError {
     return new HttpError(500, "internal_error", "the server failed to handle the request");
 }
 
+/** The ID nginx gives each request ($request_id), or one of our own for a request that came another way. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+function requestIdOf(req: http.IncomingMessage): string {
+    const given = req.headers["x-request-id"];
+    return typeof given === "string" && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+}
+
 export function createApp(context: AppContext, env: NodeJS.ProcessEnv = process.env): http.RequestListener {
     const s = buildServices(loadApiConfig(env));
     return (req, res) => {
+        const requestId = requestIdOf(req);
+        // The client and the logs can name the request an error report is filed under.
+        res.setHeader("X-Request-Id", requestId);
         const url = new URL(req.url ?? "/", "http://api");
         const matching = ROUTES.filter(([, pattern]) => pattern.test(url.pathname));
         // HEAD is answered wherever GET is (the web client's pages), without a body.
@@ -56,7 +68,11 @@ export function createApp(context: AppContext, env: NodeJS.ProcessEnv = process.
         handle().catch((e) => {
             const err = toHttpError(e);
             // The method and path only: a query string may carry a caption, and nothing here logs headers or bodies.
-            if (err.status === 500) console.error(`[${process.pid}] ${req.method} ${url.pathname}: ${(e as Error).stack ?? e}`);
+            if (err.status === 500) {
+                console.error(`[${process.pid}] ${req.method} ${url.pathname} (request ${requestId}): ${(e as Error).stack ?? e}`);
+                // Only the 500s are errors of ours: a 4xx is the client's, a 503 a dependency away (the alarms' part).
+                s.errorReports.report(e, { requestId, method: req.method, route: route ? routeName(route[1]) : undefined });
+            }
             if (!res.headersSent) sendJson(res, err.status, { error: err.code, message: err.message, ...err.extra }, err.headers);
             else res.destroy();
         });

@@ -15,6 +15,7 @@ import { PORTS } from "../../core/ports";
 import { GearmanServer, parseGearmanServers } from "../jobs/gearman/packets";
 import { parseShareDestinations, ShareDestination } from "../../core/share-destinations";
 import { loadPushConfig, PushConfig } from "./push-config";
+import { parseSentryDsn } from "../../core/error-reports";
 
 export interface ShardTarget {
     readonly physicalShard: number;
@@ -57,7 +58,32 @@ export interface ApiConfig {
     readonly shareDestinations: readonly ShareDestination[];
     /** APNs and FCM, each on when configured (app/api/push-config.ts). */
     readonly push: PushConfig;
+    /** Sentry (app/api/error-reports.ts). */
+    readonly errorReports: ErrorReportsConfig;
     readonly problems: readonly string[];
+}
+
+/** Error reports: on with a valid DSN; `off` says why they are off. */
+export interface ErrorReportsConfig {
+    readonly dsn?: string;
+    readonly environment?: string;
+    /** The release's name where the app does not run from an installed release (tests, development). */
+    readonly release?: string;
+    readonly off?: string;
+}
+
+/**
+ * A DSN that is not one turns error reports off with the reason in /readyz, rather than the server unready:
+ * reports are optional, and the stack config has refused a bad DSN before it reached a host.
+ */
+function loadErrorReportsConfig(env: NodeJS.ProcessEnv, dsnText: string | undefined): ErrorReportsConfig {
+    const E = APP_ENV;
+    const environment = env[E.sentryEnvironment] || undefined;
+    const release = env[E.release] || undefined;
+    if (!dsnText) return { off: `no DSN: credential ${APP_CREDENTIALS.sentryDsn} is empty and ${E.sentryDsn} is not set` };
+    const dsn = parseSentryDsn(dsnText);
+    if (typeof dsn === "string") return { off: `the DSN (credential ${APP_CREDENTIALS.sentryDsn}) is not ${dsn}` };
+    return { dsn: dsnText.trim(), environment, release };
 }
 
 function hostPort(text: string, defaultPort: number): { host: string; port: number } | undefined {
@@ -189,6 +215,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         gearmanServers,
         shareDestinations,
         push,
+        errorReports: loadErrorReportsConfig(env, credential(env, APP_CREDENTIALS.sentryDsn, E.sentryDsn)),
         problems,
     };
 }

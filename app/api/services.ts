@@ -28,6 +28,7 @@ import { PushQueue } from "../jobs/push-job";
 import { Devices } from "./devices";
 import { SearchIndex } from "./search";
 import { IndexFeed } from "../jobs/index-job";
+import { ErrorReports, errorReports } from "./error-reports";
 
 export interface Services {
     readonly config: ApiConfig;
@@ -56,6 +57,8 @@ export interface Services {
     readonly activity: Activity;
     /** The live shard directory, when the environment names one. */
     readonly directory?: DirectorySource;
+    /** Sentry, or nothing (off) when the stack sets no DSN. */
+    readonly errorReports: ErrorReports;
     /** What is not configured, for /readyz and 503s. */
     readonly missing: string[];
 }
@@ -112,7 +115,7 @@ export function buildServices(config: ApiConfig): Services {
     const search = config.search
         ? new SearchIndex({ ...config.search, password: config.searchPassword }, undefined, config.searchStandby && { ...config.searchStandby, password: config.searchPassword })
         : undefined;
-    const base = { config, redis, reader, cache, gearman, shareQueue, push, search, sessions, limiter, activity, missing };
+    const base = { config, redis, reader, cache, gearman, shareQueue, push, search, sessions, limiter, activity, missing, errorReports: errorReports(config.errorReports) };
     if (dbMissing.length > 0 || !config.logicalShards || !config.directory) return base;
     const { shards, directory } = shardRouting(config, config.logicalShards, config.directory);
     void directory?.start();

@@ -58,9 +58,11 @@ EnvironmentFile=${APP_ENV_FILE}
 LoadCredential=${APP_CREDENTIALS.dbPassword}:${secretFilePath(APP_CREDENTIALS.dbPassword)}
 LoadCredential=${APP_CREDENTIALS.redisPassword}:${secretFilePath(APP_CREDENTIALS.redisPassword)}
 LoadCredential=${APP_CREDENTIALS.searchPassword}:${secretFilePath(APP_CREDENTIALS.searchPassword)}
-# Push credentials: the host's user data leaves an empty file for one the stack does not set (push off).
+# The user's credentials (push keys, the Sentry DSN): the host's user data leaves an empty file for one
+# the stack does not set (that feature off).
 LoadCredential=${APP_CREDENTIALS.apnsKey}:${secretFilePath(APP_CREDENTIALS.apnsKey)}
 LoadCredential=${APP_CREDENTIALS.fcmServiceAccount}:${secretFilePath(APP_CREDENTIALS.fcmServiceAccount)}
+LoadCredential=${APP_CREDENTIALS.sentryDsn}:${secretFilePath(APP_CREDENTIALS.sentryDsn)}
 RuntimeDirectory=${u.runtimeDir.replace(/^\/run\//, "")}
 RuntimeDirectoryMode=0750
 UMask=0007

@@ -8,7 +8,7 @@ import { AppContext } from "../server/protocol";
 import { loadApiConfig } from "../api/config";
 import { buildServices } from "../api/services";
 import { Unavailable } from "../api/shards";
-import { Job, JobHandler, RetryJob } from "./gearman/worker";
+import { isRetryJob, Job, JobHandler, RetryJob } from "./gearman/worker";
 import { FAN_OUT_FUNCTION, fanOutHandler } from "./fan-out-job";
 import { SHARE_FUNCTION, shareHandler } from "./share-job";
 import { PUSH_FUNCTION, pushHandler } from "./push-job";
@@ -30,6 +30,8 @@ export function createFunctions(context: AppContext, env: NodeJS.ProcessEnv = pr
             return await run(job);
         } catch (e) {
             if (e instanceof Unavailable) throw new RetryJob(e.message, RETRY_PAUSE_MS.unavailable);
+            // A job that fails for good is dropped by gearmand: an error of ours, reported (a retry is not).
+            if (!isRetryJob(e)) services.errorReports.report(e, { job: { fn: job.fn, unique: job.unique } });
             throw e;
         }
     };

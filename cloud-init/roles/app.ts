@@ -6,7 +6,7 @@
 import { AptSource, RoleSpec } from "../role";
 import { nginxAppSite } from "../configs/nginx-app";
 import { scriptFile, scriptPath } from "../scripts";
-import { PushSecretName, SecretName, secretFilePath } from "../../core/secrets";
+import { ProvidedSecretName, SecretName } from "../../core/secrets";
 import { mergeRoles } from "../role";
 import {
     APP_COUNTERS, APP_ENV_FILE, APP_HOME, APP_SHARD_DIRECTORY_FILE, APP_SOCKET, APP_STATS_FILE, appEnvironmentVariables, AppRuntimeSettings,
@@ -94,19 +94,13 @@ WantedBy=multi-user.target
 `;
 }
 
-/** The push credentials this stack has (the user set them): fetched at boot like the generated secrets. */
-function pushSecrets(p: AppParams): PushSecretName[] {
-    return [...(p.push?.apns ? ["apns-key" as const] : []), ...(p.push?.fcm ? ["fcm-service-account" as const] : [])];
-}
-
-/**
- * Both units load every push credential (LoadCredential fails on a missing file), so a credential the stack
- * does not set is an empty root-only file: the app reads it as "not configured" and that platform is off.
- */
-function pushCredentialPlaceholders(p: AppParams): string[][] {
-    const fetched = pushSecrets(p);
-    return (["apns-key", "fcm-service-account"] as const).filter((s) => !fetched.includes(s))
-        .map((s) => ["sh", "-c", `[ -e ${secretFilePath(s)} ] || install -m 0600 /dev/null ${secretFilePath(s)}`]);
+/** The user's credentials this stack has (push keys, the Sentry DSN): fetched at boot like the generated secrets. */
+function providedSecrets(p: AppParams): ProvidedSecretName[] {
+    return [
+        ...(p.push?.apns ? ["apns-key" as const] : []),
+        ...(p.push?.fcm ? ["fcm-service-account" as const] : []),
+        ...(p.errorReports ? ["sentry-dsn" as const] : []),
+    ];
 }
 
 /**
@@ -130,11 +124,11 @@ function releaseHostRole(p: AppParams): RoleSpec {
         commands: [
             ["sh", "-c", `id -u instagram >/dev/null 2>&1 || useradd --system --home-dir ${APP_HOME} --shell /usr/sbin/nologin instagram`],
             // Releases stay root-owned: the service's user can read its code but not change it.
+            // It also leaves an empty credential file for each one the stack does not set (push, Sentry: off).
             [scriptPath("appInstall"), p.release.url, p.release.sha256],
-            ...pushCredentialPlaceholders(p),
         ],
         services: [SHARD_DIRECTORY_SYNC_SERVICE],
-        secrets: ["postgres-app", "redis-auth", "search-app", ...pushSecrets(p)] as SecretName[],
+        secrets: ["postgres-app", "redis-auth", "search-app", ...providedSecrets(p)] as SecretName[],
     };
 }
 

@@ -10,7 +10,8 @@
 # A release already unpacked is reused, so running this again is harmless.
 # Overrides (tests and the boot test): INSTAGRAM_ARTIFACT_FETCH (the download command, run as
 # `CMD URL FILE`; default instagram-s3-get), INSTAGRAM_APP_HOME (default /opt/instagram),
-# INSTAGRAM_UNIT_DIR (default /etc/systemd/system), INSTAGRAM_APP_OWNER (default root:root).
+# INSTAGRAM_UNIT_DIR (default /etc/systemd/system), INSTAGRAM_APP_OWNER (default root:root),
+# INSTAGRAM_CREDENTIAL_ROOT (prefixed to the units' credential paths; default none).
 set -eu
 
 usage="usage: instagram-app-install URL SHA256"
@@ -64,6 +65,19 @@ fi
 previous=$(readlink "$home/current" 2>/dev/null || true)
 ln -sfn "releases/$want" "$home/.current.new"
 mv -T "$home/.current.new" "$home/current"
+
+# A unit fails to start on a LoadCredential file that is not there. A credential the stack does not set (a push
+# key, the Sentry DSN) is an empty root-only file, which the app reads as "off"; a release that loads a newer
+# optional credential therefore also starts on a host whose user data predates it.
+credential_root=${INSTAGRAM_CREDENTIAL_ROOT:-}
+for file in $(sed -n 's/^LoadCredential=[^:]*://p' "$release/systemd/$unit" "$release/systemd/$work_unit" | sort -u); do
+    case $file in /*) ;; *) log "unit credential path '$file' is not absolute"; exit 1 ;; esac
+    if [ ! -e "$credential_root$file" ]; then
+        install -d -m 0700 "$(dirname "$credential_root$file")"
+        install -m 0600 /dev/null "$credential_root$file"
+        log "no $file: left empty (that feature stays off)"
+    fi
+done
 
 install -d -m 0755 "$unit_dir"
 for u in "$unit" "$work_unit"; do

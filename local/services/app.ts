@@ -10,7 +10,7 @@ import { account, hostDir, LocalContext, logFile, mediaDir, ownedDir, pidFile, w
 import { edgeHost, hostsOf, LocalHost, searchPrimary, shardHost } from "../plan";
 import { runningPid, startDetached, stopPidFile, tail } from "../processes";
 import { APP_ENV, appEnvironmentVariables, MAX_UPLOAD_MIB } from "../../core/app-contract";
-import { PUSH_SECRETS } from "../../core/secrets";
+import { PROVIDED_SECRETS } from "../../core/secrets";
 import { directoryPath } from "../shard-directory";
 import { nginxAppSite } from "../../cloud-init/configs/nginx-app";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
@@ -69,6 +69,7 @@ export function localAppEnv(ctx: LocalContext, host: LocalHost): Record<string, 
         push: ctx.plan.push,
         searchHost: searchPrimary(ctx.plan)?.address,
         searchStandbyHost: hostsOf(ctx.plan, "search-standby")[0]?.address,
+        ...(ctx.plan.providedCredentials["sentry-dsn"] ? { errorReports: { environment: "local" } } : {}),
     });
     const standIn = ctx.plan.pushStandIn;
     const pushLocal = {
@@ -84,7 +85,7 @@ export function localAppEnv(ctx: LocalContext, host: LocalHost): Record<string, 
 function installRelease(ctx: LocalContext, host: LocalHost, bundle: NonNullable<StartEnv["bundle"]>): void {
     const p = appPaths(ctx, host);
     const r = spawnSync("sh", [path.join(SCRIPTS_DIR, "app-install.sh"), bundle.path, bundle.sha256], {
-        env: { PATH: process.env.PATH!, INSTAGRAM_ARTIFACT_FETCH: "cp", INSTAGRAM_APP_HOME: p.home, INSTAGRAM_UNIT_DIR: path.join(hostDir(ctx, host), "systemd") },
+        env: { PATH: process.env.PATH!, INSTAGRAM_ARTIFACT_FETCH: "cp", INSTAGRAM_APP_HOME: p.home, INSTAGRAM_UNIT_DIR: path.join(hostDir(ctx, host), "systemd"), INSTAGRAM_CREDENTIAL_ROOT: hostDir(ctx, host) },
         encoding: "utf8",
     });
     if (r.status !== 0) throw new Error(`${host.name}: instagram-app-install failed: ${r.stderr}`);
@@ -101,8 +102,8 @@ function prepareReleaseHost(ctx: LocalContext, host: LocalHost, env: StartEnv): 
     writeFileAs(path.join(p.credentials, "redis-auth"), env.secrets["redis-auth"], 0o600, www);
     writeFileAs(path.join(p.credentials, "search-app"), env.secrets["search-app"], 0o600, www);
     if (ctx.plan.pushStandIn.caFile) writeFileAs(pushCaPath(ctx, host), fs.readFileSync(ctx.plan.pushStandIn.caFile, "utf8"), 0o600, www);
-    // As on a host: a push credential the stack does not set is an empty file (that platform is off).
-    for (const name of PUSH_SECRETS) writeFileAs(path.join(p.credentials, name), ctx.plan.pushCredentials[name] ?? "", 0o600, www);
+    // As on a host: a credential the stack does not set (push, Sentry) is an empty file (that feature is off).
+    for (const name of PROVIDED_SECRETS) writeFileAs(path.join(p.credentials, name), ctx.plan.providedCredentials[name] ?? "", 0o600, www);
 }
 
 export const appServerService: LocalService = {

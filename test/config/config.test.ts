@@ -119,7 +119,7 @@ describe("stack config validation", () => {
         for (const { key } of CONFIG_KEYS) {
             if (["instagram:domain", "instagram:hostedZoneId", "instagram:appRelease", "aws:profile",
                 "instagram:apnsTeamId", "instagram:apnsKeyId", "instagram:apnsTopic", "instagram:apnsKey", "instagram:fcmProjectId", "instagram:fcmServiceAccount",
-                "instagram:pagerdutyEscalationPolicy"].includes(key)) continue; // no default by design (push is off, and PagerDuty not used, until they are set)
+                "instagram:pagerdutyEscalationPolicy", "instagram:sentryDsn"].includes(key)) continue; // no default by design (push is off, and PagerDuty not used, until they are set)
             expect(merged[key], `${key} has no default in Pulumi.yaml`).toBeDefined();
         }
     });

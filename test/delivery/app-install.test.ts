@@ -17,15 +17,16 @@ const SCRIPT = path.join(SCRIPTS_DIR, "app-install.sh");
 let dir: string;
 let home: string;
 let unitDir: string;
+let credentialRoot: string;
 
 /** A minimal bundle: what the script requires (MANIFEST.json, the launcher, the two units), tagged by `label`. */
-function bundle(label: string): { file: string; sha256: string } {
+function bundle(label: string, unitLines = ""): { file: string; sha256: string } {
     const gz = zlib.gzipSync(tarArchive([
         { path: "bin/", mode: 0o755 },
         { path: "systemd/", mode: 0o755 },
         { path: "MANIFEST.json", mode: 0o644, content: Buffer.from(JSON.stringify({ label })) },
         { path: "bin/instagram-app", mode: 0o755, content: Buffer.from(`#!/bin/sh\necho ${label}\n`) },
-        { path: "systemd/instagram-app.service", mode: 0o644, content: Buffer.from(`[Service]\n# ${label}\n`) },
+        { path: "systemd/instagram-app.service", mode: 0o644, content: Buffer.from(`[Service]\n# ${label}\n${unitLines}`) },
         { path: "systemd/instagram-work.service", mode: 0o644, content: Buffer.from(`[Service]\n# work ${label}\n`) },
     ], 0));
     const sha256 = crypto.createHash("sha256").update(gz).digest("hex");
@@ -37,7 +38,7 @@ function bundle(label: string): { file: string; sha256: string } {
 function install(file: string, sha: string, fetch = "cp"): Promise<{ status: number; stderr: string }> {
     return new Promise((resolve) => {
         const child = spawn("sh", [SCRIPT, file, sha], {
-            env: { PATH: process.env.PATH!, INSTAGRAM_ARTIFACT_FETCH: fetch, INSTAGRAM_APP_HOME: home, INSTAGRAM_UNIT_DIR: unitDir },
+            env: { PATH: process.env.PATH!, INSTAGRAM_ARTIFACT_FETCH: fetch, INSTAGRAM_APP_HOME: home, INSTAGRAM_UNIT_DIR: unitDir, INSTAGRAM_CREDENTIAL_ROOT: credentialRoot },
         });
         let stderr = "";
         child.stderr.on("data", (d) => (stderr += d));
@@ -54,6 +55,7 @@ beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "app-install-"));
     home = path.join(dir, "opt", "instagram");
     unitDir = path.join(dir, "etc", "systemd", "system");
+    credentialRoot = path.join(dir, "root");
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -125,5 +127,19 @@ describe("instagram-app-install", () => {
         expect(current()).toBe(`releases/${v2.sha256}`);
         expect(unit()).toContain("# v2");
         expect(workUnit()).toContain("# work v2");
+    });
+
+    test("leaves an empty root-only file for a credential the units load that the host lacks, and keeps one it has", async () => {
+        const secrets = path.join(credentialRoot, "etc/instagram/secrets");
+        fs.mkdirSync(secrets, { recursive: true });
+        fs.writeFileSync(path.join(secrets, "postgres-app"), "kept", { mode: 0o600 });
+        const v = bundle("credentials", "LoadCredential=postgres-app:/etc/instagram/secrets/postgres-app\nLoadCredential=sentry-dsn:/etc/instagram/secrets/sentry-dsn\n");
+        const r = await install(v.file, v.sha256);
+        expect(r.status, r.stderr).toBe(0);
+        expect(fs.readFileSync(path.join(secrets, "postgres-app"), "utf8")).toBe("kept");
+        const placeholder = fs.statSync(path.join(secrets, "sentry-dsn"));
+        expect([placeholder.size, placeholder.mode & 0o777]).toEqual([0, 0o600]);
+        expect(r.stderr).toContain("no /etc/instagram/secrets/sentry-dsn: left empty (that feature stays off)");
+        expect(r.stderr).not.toContain("postgres-app");
     });
 });

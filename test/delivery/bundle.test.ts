@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildAppBundle, BundleManifest, compileApp } from "../../delivery/build";
 import { APP_SOURCE_INPUTS, appSourceFiles, appSourceHash, PROJECT_ROOT } from "../../delivery/sources";
 import { APP_CURRENT, APP_SOCKET, APP_UNIT_NAME, WORK_UNIT_NAME } from "../../core/app-contract";
+import { startSentryStandIn } from "../../tools/sentry-stand-in";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
 import { eventually } from "../harness/daemons";
 
@@ -87,7 +88,7 @@ describe("npm run build:app", () => {
         const root = path.join(dir, "host");
         const install = spawnSync("sh", [path.join(SCRIPTS_DIR, "app-install.sh"), first.path, first.sha256], {
             encoding: "utf8",
-            env: { PATH: process.env.PATH!, INSTAGRAM_ARTIFACT_FETCH: "cp", INSTAGRAM_APP_HOME: path.join(root, "opt/instagram"), INSTAGRAM_UNIT_DIR: path.join(root, "etc/systemd/system") },
+            env: { PATH: process.env.PATH!, INSTAGRAM_ARTIFACT_FETCH: "cp", INSTAGRAM_APP_HOME: path.join(root, "opt/instagram"), INSTAGRAM_UNIT_DIR: path.join(root, "etc/systemd/system"), INSTAGRAM_CREDENTIAL_ROOT: root },
         });
         expect(install.status, install.stderr).toBe(0);
         const unit = fs.readFileSync(path.join(root, "etc/systemd/system", APP_UNIT_NAME), "utf8");
@@ -97,7 +98,9 @@ describe("npm run build:app", () => {
         const socket = path.join(root, "app.sock");
         const argv = execStart.replace(APP_CURRENT, path.join(root, "opt/instagram/current")).replace(APP_SOCKET, socket)
             .replace("/run/instagram-app/master.pid", path.join(root, "master.pid")).split(" ");
-        const proc = spawn(argv[0], argv.slice(1), { env: { PATH: process.env.PATH!, WEB_CONCURRENCY: "2" }, stdio: ["ignore", "pipe", "pipe"] });
+        // With a DSN, the bundled Sentry SDK starts and names the release by the directory it was installed into.
+        const sentry = await startSentryStandIn("127.0.51.60");
+        const proc = spawn(argv[0], argv.slice(1), { env: { PATH: process.env.PATH!, WEB_CONCURRENCY: "2", INSTAGRAM_SENTRY_DSN: sentry.dsn }, stdio: ["ignore", "pipe", "pipe"] });
         let log = "";
         proc.stderr!.on("data", (d) => (log += d));
         proc.stdout!.on("data", (d) => (log += d));
@@ -110,6 +113,14 @@ describe("npm run build:app", () => {
                 }).on("error", () => resolve(undefined));
             }), 15_000, `/healthz on ${socket}`);
             expect(JSON.parse(body)).toMatchObject({ status: "ok" });
+            const ready = await new Promise<string>((resolve, reject) => {
+                http.get({ socketPath: socket, path: "/readyz", agent: false }, (res) => {
+                    let b = "";
+                    res.on("data", (d) => (b += d));
+                    res.on("end", () => resolve(b));
+                }).on("error", reject);
+            });
+            expect(JSON.parse(ready).errorReports).toBe(`on (environment unset, release ${first.sha256})`);
             expect(log).toContain("2 workers");
             expect(log).toContain("Booting worker");
         } finally {
@@ -117,6 +128,7 @@ describe("npm run build:app", () => {
             proc.kill("SIGTERM");
             await new Promise((resolve) => proc.on("close", resolve));
             expect(Date.now() - stopping, "an idle server stops at once on TERM").toBeLessThan(5000);
+            await sentry.close();
         }
         expect(log).toMatch(/master \d+ exits 0/);
     });

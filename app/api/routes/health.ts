@@ -19,6 +19,8 @@ export const HEALTH_ROUTES: RouteTable = [
         // Push is optional: whether each platform is on is said, and never makes the server unready by itself.
         const push = { apns: s.config.push.apns ? "on" : "off", fcm: s.config.push.fcm ? "on" : "off", queued: s.push !== undefined, notes: s.config.push.off };
         const search = s.search ? await s.search.readiness() : "not configured";
-        sendJson(res, problems.length === 0 ? 200 : 503, { status: problems.length === 0 ? "ready" : "not ready", problems, shards, push, search });
+        // Error reports are optional too: on or off (and why) is said, never a reason to be unready.
+        const errorReports = s.errorReports.state;
+        sendJson(res, problems.length === 0 ? 200 : 503, { status: problems.length === 0 ? "ready" : "not ready", problems, shards, push, search, errorReports });
     }],
 ];
