@@ -1,6 +1,7 @@
 /** The user data of one host: the common role merged with its tier's role, rendered to #cloud-config. */
 import { mergeRoles, renderCloudConfig, RoleSpec } from "./role";
 import { commonRole } from "./roles/common";
+import { hostMetricsRole } from "./roles/host-metrics";
 import { scriptFile } from "./scripts";
 
 export interface HostIdentityParams {
@@ -12,7 +13,8 @@ export interface HostIdentityParams {
 }
 
 export function hostUserData(host: HostIdentityParams, tierRole: RoleSpec): string {
-    return renderCloudConfig(mergeRoles(commonRole(host), tierRole), { hostname: host.hostname, stack: host.stack }, {
+    const metrics = hostMetricsRole(host);
+    return renderCloudConfig(mergeRoles(commonRole(host), tierRole, ...(metrics ? [metrics] : [])), { hostname: host.hostname, stack: host.stack }, {
         fetchSecrets: scriptFile("fetchSecrets").content,
         awsLib: scriptFile("awsLib").content,
     });

@@ -26,6 +26,7 @@ export const SCRIPTS = {
     gearmanQueueInit: "gearman-queue-init.sh",
     shardDirectorySync: "shard-directory-sync.sh",
     toolsInstall: "tools-install.sh",
+    hostMetrics: "host-metrics.sh",
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 
@@ -33,7 +34,7 @@ export type ScriptName = keyof typeof SCRIPTS;
  * Scripts a host needs only once it runs (operations, not boot): shipped as the "host tools" tarball in the
  * artifacts bucket (components/host-tools.ts) and installed by instagram-tools-install, not in user data.
  */
-export const HOST_TOOLS: readonly ScriptName[] = ["shardMove", "shardPromote", "shardBackup", "shardRestore"];
+export const HOST_TOOLS: readonly ScriptName[] = ["shardMove", "shardPromote", "shardBackup", "shardRestore", "hostMetrics"];
 
 export const SCRIPTS_DIR = path.join(__dirname, "scripts");
 

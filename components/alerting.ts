@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as pagerduty from "@pulumi/pagerduty";
-import { AlarmSpec, AlarmThresholds, edgeAlarms, externalCheckAlarm, HEALTH_CHECK_PATH, HEALTH_CHECK_REGIONS, hostAlarms } from "../core/alerting";
+import { AlarmSpec, AlarmThresholds, edgeAlarms, externalCheckAlarm, HEALTH_CHECK_PATH, HEALTH_CHECK_REGIONS, hostAlarms, hostMetricAlarms } from "../core/alerting";
 import { UbuntuHost } from "./host";
 
 export interface AlertingArgs {
@@ -27,6 +27,8 @@ export interface AlertingArgs {
     readonly hosts: readonly UbuntuHost[];
     /** From the stack config (instagram:alarm*). */
     readonly thresholds: AlarmThresholds;
+    /** Where the hosts publish their own metrics (core/host-metrics.ts). */
+    readonly metricsNamespace: string;
     /** E-mail subscriptions (instagram:alertEmails). */
     readonly emails: readonly string[];
     /** A PagerDuty escalation policy: a service with a CloudWatch integration is made and subscribed. */
@@ -98,7 +100,11 @@ export class Alerting extends pulumi.ComponentResource {
 
         for (const spec of edgeAlarms({ loadBalancer: args.loadBalancer.arnSuffix, targetGroup: args.targetGroup.arnSuffix }, args.thresholds)) this.alarm(spec, this.topic);
         for (const host of args.hosts) {
-            for (const spec of hostAlarms({ name: host.hostname, role: host.role, instanceType: host.instanceType, instanceId: host.instance.id }, args.thresholds)) {
+            const specs = [
+                ...hostAlarms({ name: host.hostname, role: host.role, instanceType: host.instanceType, instanceId: host.instance.id }, args.thresholds),
+                ...hostMetricAlarms<pulumi.Input<string>>({ name: host.hostname, role: host.role }, args.metricsNamespace, args.thresholds),
+            ];
+            for (const spec of specs) {
                 // EC2's recover action: the host's own region (the stack's).
                 this.alarm(spec, this.topic, undefined, spec.recover ? `arn:aws:automate:${args.region}:ec2:recover` : undefined);
             }

@@ -35,6 +35,7 @@ import { AppTier } from "./app-tier";
 import { Monitoring } from "./monitoring";
 import { Alerting } from "./alerting";
 import { alertDestinations } from "../core/alerting";
+import { hostMetricsNamespace, METRICS_COLLECTORS } from "../core/host-metrics";
 import { AppRelease } from "./app-release";
 import { stackTags } from "./tags";
 
@@ -142,9 +143,13 @@ export class InstagramStack extends pulumi.ComponentResource {
             search: [],
             monitoring: [],
         };
+        // The host metrics publisher (cloud-init/roles/host-metrics.ts) writes into the stack's namespace only.
+        const metricsStatement = (role: HostRole): PolicyStatement[] => (METRICS_COLLECTORS[role]
+            ? [{ Sid: "PublishHostMetrics", Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": hostMetricsNamespace(pulumi.getStack()) } } }]
+            : []);
         const identities = Object.fromEntries(HOST_ROLES.map((role) => [
             role,
-            new HostIdentity(`${role}-host`, { role, statements: [...secrets.readStatementsFor(role), ...tierStatements[role]] }, parent),
+            new HostIdentity(`${role}-host`, { role, statements: [...secrets.readStatementsFor(role), ...tierStatements[role], ...metricsStatement(role)] }, parent),
         ])) as Record<HostRole, HostIdentity>;
 
         const amis = new Map<string, pulumi.Output<string>>();
@@ -332,7 +337,13 @@ export class InstagramStack extends pulumi.ComponentResource {
             loadBalancer: edge.loadBalancer,
             targetGroup: edge.targetGroup,
             hosts: everyHost,
-            thresholds: { lb5xxPercent: c.alarmLb5xxPercent, lbP99Ms: c.alarmLbP99Ms, cpuCreditsMin: c.alarmCpuCreditsMin },
+            thresholds: {
+                lb5xxPercent: c.alarmLb5xxPercent, lbP99Ms: c.alarmLbP99Ms, cpuCreditsMin: c.alarmCpuCreditsMin,
+                dataVolumeUsedPercent: c.alarmDataVolumeUsedPercent, dataVolumeIoBusyPercent: c.alarmDataVolumeIoBusyPercent,
+                replicationLagSeconds: c.alarmReplicationLagSeconds, walArchiveLagSeconds: c.alarmWalArchiveLagSeconds,
+                redisMemoryPercent: c.alarmRedisMemoryPercent, gearmanQueuedJobs: c.alarmGearmanQueuedJobs,
+            },
+            metricsNamespace: hostMetricsNamespace(pulumi.getStack()),
             emails: c.alertEmails,
             pagerdutyEscalationPolicy: c.pagerdutyEscalationPolicy,
         }, parent);

@@ -5,6 +5,7 @@
  * alert topic. Dimension values are whatever the caller passes (outputs in the program, strings in tests).
  */
 import { instanceSpec } from "./instance-types";
+import { HOST_DIMENSION, HOST_METRICS, METRICS_COLLECTORS } from "./host-metrics";
 
 /** Tiers whose hosts EC2 recovers in place on a failed system status check: same instance ID, volumes, address. */
 export const RECOVERED_ROLES: readonly string[] = ["shard", "redis", "search"];
@@ -21,6 +22,13 @@ export interface AlarmThresholds {
     readonly lbP99Ms: number;
     /** A burstable host's CPU credit balance below this is alarmed (it is running above its baseline). */
     readonly cpuCreditsMin: number;
+    /** From the hosts' own metrics (core/host-metrics.ts). */
+    readonly dataVolumeUsedPercent: number;
+    readonly dataVolumeIoBusyPercent: number;
+    readonly replicationLagSeconds: number;
+    readonly walArchiveLagSeconds: number;
+    readonly redisMemoryPercent: number;
+    readonly gearmanQueuedJobs: number;
 }
 
 export interface MetricQuery<T> {
@@ -45,7 +53,7 @@ export interface AlarmSpec<T> {
     /** A missing datapoint: a host that stops reporting status checks is breaching; an idle load balancer is not. */
     readonly treatMissingData: "breaching" | "notBreaching" | "missing";
     /** One metric (namespace, name, statistic or percentile, dimensions), or metric math. */
-    readonly metric?: { readonly namespace: string; readonly metricName: string; readonly statistic?: string; readonly extendedStatistic?: string; readonly dimensions: Readonly<Record<string, T>> };
+    readonly metric?: { readonly namespace: string; readonly metricName: string; readonly statistic?: string; readonly extendedStatistic?: string; readonly dimensions: Readonly<Record<string, T | string>> };
     readonly queries?: readonly MetricQuery<T>[];
     /** EC2's recover action as well as the topic (a failed system status check on a host with data). */
     readonly recover?: boolean;
@@ -136,6 +144,46 @@ export function hostAlarms<T>(host: { name: string; role: string; instanceType: 
             treatMissingData: "missing",
             metric: ec2("CPUCreditBalance", "Minimum"),
         });
+    }
+    return alarms;
+}
+
+/**
+ * One host's alarms on what it publishes itself (cloud-init/scripts/host-metrics.sh). Every PostgreSQL host
+ * gets both the lag alarms: the publisher sends replication lag while it is a standby and archive lag while it
+ * is an archiving primary, so a promoted standby is watched as a primary with no change here. A minute not
+ * published is missing data, not a breach: the status checks page for a host that is down.
+ */
+export function hostMetricAlarms<T>(host: { name: string; role: string }, namespace: string, t: AlarmThresholds): AlarmSpec<T>[] {
+    const collectors = METRICS_COLLECTORS[host.role] ?? [];
+    const metric = (metricName: string, statistic: string) => ({ namespace, metricName, statistic, dimensions: { [HOST_DIMENSION]: host.name } });
+    const spec = (name: string, description: string, threshold: number, metricName: string, minutes: number, statistic = "Maximum"): AlarmSpec<T> => ({
+        name: `${host.name}-${name}`,
+        description: `${host.name} (${host.role}): ${description}`,
+        comparison: "GreaterThanThreshold",
+        threshold,
+        periodSeconds: 60,
+        evaluationPeriods: minutes,
+        datapointsToAlarm: minutes,
+        treatMissingData: "missing",
+        metric: metric(metricName, statistic),
+    });
+    const alarms: AlarmSpec<T>[] = [];
+    if (collectors.includes("data")) {
+        alarms.push(spec("data-volume-used", `/data has been over ${t.dataVolumeUsedPercent}% full for 10 minutes. Grow the volumes (more GiB or another volume; see the README's runbook) or move logical shards off this host before PostgreSQL stops on a full disk.`, t.dataVolumeUsedPercent, HOST_METRICS.dataVolumeUsed, 10));
+        alarms.push(spec("data-volume-io", `the data volume has been busy over ${t.dataVolumeIoBusyPercent}% of the time for 15 minutes. Look at Munin's postgres graphs for the queries; more volumes in the array or provisioned IOPS give it more.`, t.dataVolumeIoBusyPercent, HOST_METRICS.dataVolumeIoBusy, 15, "Average"));
+    }
+    if (collectors.includes("postgres")) {
+        alarms.push(spec("replication-lag", `as a standby it has been over ${t.replicationLagSeconds} s behind its primary for 5 minutes: a failover now would lose that much, and reads from it are stale. Check pg_stat_wal_receiver on it and the primary's replication slot.`, t.replicationLagSeconds, HOST_METRICS.replicationLag, 5));
+        if (host.role === "shard") {
+            alarms.push(spec("wal-archive-lag", `its oldest WAL segment waiting for archive has been older than ${t.walArchiveLagSeconds} s for 5 minutes: point-in-time recovery is that far behind, and pg_wal grows. Look at pgBackRest's log (archive-push) and the backup bucket.`, t.walArchiveLagSeconds, HOST_METRICS.walArchiveLag, 5));
+        }
+    }
+    if (collectors.includes("redis")) {
+        alarms.push(spec("redis-memory", `Redis has used over ${t.redisMemoryPercent}% of its maxmemory for 5 minutes; at the limit writes fail (noeviction). Trim feeds or give the tier a larger type.`, t.redisMemoryPercent, HOST_METRICS.redisMemory, 5));
+    }
+    if (collectors.includes("gearman")) {
+        alarms.push(spec("gearman-queue", `gearmand has held over ${t.gearmanQueuedJobs} jobs for 10 minutes: the job workers do not keep up (or none is registered). Look at instagram-work on the worker hosts and gearadmin --status.`, t.gearmanQueuedJobs, HOST_METRICS.gearmanQueued, 10));
     }
     return alarms;
 }

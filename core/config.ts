@@ -97,6 +97,12 @@ export interface InstagramConfig {
     readonly alarmLb5xxPercent: number;
     readonly alarmLbP99Ms: number;
     readonly alarmCpuCreditsMin: number;
+    readonly alarmDataVolumeUsedPercent: number;
+    readonly alarmDataVolumeIoBusyPercent: number;
+    readonly alarmReplicationLagSeconds: number;
+    readonly alarmWalArchiveLagSeconds: number;
+    readonly alarmRedisMemoryPercent: number;
+    readonly alarmGearmanQueuedJobs: number;
     /** Node.js on the app hosts, from NodeSource's signed apt repository, exactly this version. */
     readonly nodeVersion: string;
     /** Deploy this already-uploaded release (its SHA-256) instead of building the repository's app: a roll back. */
@@ -309,6 +315,12 @@ export const CONFIG_KEYS: readonly KeySpec<keyof InstagramConfig>[] = [
     spec("alarmLb5xxPercent", decimal(0.01, 100)),
     spec("alarmLbP99Ms", integer(10, 60_000)),
     spec("alarmCpuCreditsMin", integer(0, 10_000)),
+    spec("alarmDataVolumeUsedPercent", integer(1, 99)),
+    spec("alarmDataVolumeIoBusyPercent", integer(1, 100)),
+    spec("alarmReplicationLagSeconds", integer(1, 86400)),
+    spec("alarmWalArchiveLagSeconds", integer(60, 86400)),
+    spec("alarmRedisMemoryPercent", integer(1, 100)),
+    spec("alarmGearmanQueuedJobs", integer(1, 100000000)),
     spec("nodeVersion", nodeVersion),
     spec("appRelease", sha256, true),
     spec("appRolloutBatch", integer(0, 200)),

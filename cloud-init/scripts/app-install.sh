@@ -70,7 +70,8 @@ mv -T "$home/.current.new" "$home/current"
 # key, the Sentry DSN) is an empty root-only file, which the app reads as "off"; a release that loads a newer
 # optional credential therefore also starts on a host whose user data predates it.
 credential_root=${INSTAGRAM_CREDENTIAL_ROOT:-}
-for file in $(sed -n 's/^LoadCredential=[^:]*://p' "$release/systemd/$unit" "$release/systemd/$work_unit" | sort -u); do
+credentials=$(sed -n 's/^LoadCredential=[^:]*://p' "$release/systemd/$unit" "$release/systemd/$work_unit" | sort -u)
+for file in $credentials; do
     case $file in /*) ;; *) log "unit credential path '$file' is not absolute"; exit 1 ;; esac
     if [ ! -e "$credential_root$file" ]; then
         install -d -m 0700 "$(dirname "$credential_root$file")"

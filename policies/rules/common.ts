@@ -36,6 +36,7 @@ export interface Statement {
     Resource?: string | string[];
     Principal?: unknown;
     Sid?: string;
+    Condition?: unknown;
 }
 
 /** The statements of an IAM or bucket policy given as a JSON string or object (unknown at preview: none). */

@@ -27,14 +27,26 @@ export const iamNoWildcardActions: ResourceValidationPolicy = {
     },
 };
 
+/**
+ * Write actions that have no resource-level permissions (AWS takes only Resource "*" for them), each with the
+ * condition key that narrows it instead: allowed on "*" only when the statement names that key.
+ */
+const CONDITION_SCOPED_ACTIONS: Readonly<Record<string, string>> = { "cloudwatch:PutMetricData": "cloudwatch:namespace" };
+
+function scopedByCondition(action: string, condition: unknown): boolean {
+    const key = CONDITION_SCOPED_ACTIONS[action];
+    if (!key || typeof condition !== "object" || condition === null) return false;
+    return Object.values(condition as Record<string, unknown>).some((test) => typeof test === "object" && test !== null && key in test);
+}
+
 export const iamNoWildcardWriteResources: ResourceValidationPolicy = {
     name: "iam-no-wildcard-write-resources",
-    description: 'IAM policies allow write actions only on named resources, never Resource "*" (Checkov CKV_AWS_355).',
+    description: 'IAM policies allow write actions only on named resources, never Resource "*" (Checkov CKV_AWS_355), save actions AWS scopes only by a condition key, with that key.',
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
         statementsOf(policyDocument(args)).forEach((s, i) => {
             if (s.Effect !== "Allow" || !asList(s.Resource).includes("*")) return;
-            const writes = asList(s.Action).filter((a) => !isReadOnlyAction(a));
+            const writes = asList(s.Action).filter((a) => !isReadOnlyAction(a) && !scopedByCondition(a, s.Condition));
             if (writes.length > 0) report(problem(args.name, `policy Statement[${i}].Resource`, `is "*" for ${writes.join(", ")}`, "name the resources (ARNs) these actions apply to"));
         });
     },

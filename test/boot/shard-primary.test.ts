@@ -15,7 +15,7 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { HostUnderTest, stackUnderTest } from "./harness/hosts";
 import { BootSession, expectBootDone, sh } from "./harness/session";
-import { AwsStandIns } from "./harness/aws";
+import { AwsStandIns, publishedMetrics } from "./harness/aws";
 import { makeDisk, Vm, VmDisk } from "./harness/vm";
 import { decodeId } from "../../core/ids";
 
@@ -81,6 +81,13 @@ describe("a shard primary's first boot, its last volume attached late", () => {
         expect(await sh(vm, "systemctl show -p TimersCalendar --value instagram-shard-backup-full.timer")).toMatch(/Sun \*-\*-\* 02:00:00 UTC/);
     });
 
+    test("publishes its data volume's space and IO and its WAL archive lag to CloudWatch once a minute (the script from its host tools)", async () => {
+        const want = ["DataVolumeIoBusyPercent", "DataVolumeUsedPercent", "WalArchiveLagSeconds"];
+        const deadline = Date.now() + 180_000;
+        while (publishedMetrics(aws, "shard-0-primary").join() !== want.join() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2000));
+        expect(publishedMetrics(aws, "shard-0-primary")).toEqual(want);
+    });
+
     test("the four volumes are a RAID 10 array, XFS striped to match, mounted on /data", async () => {
         const detail = await sh(vm, "mdadm --detail /dev/md/pgdata");
         expect(detail).toMatch(/Raid Level : raid10/);
@@ -102,9 +109,10 @@ describe("a shard primary's first boot, its last volume attached late", () => {
 
     describe("its standby, on the private network", () => {
         let standbyVm: Vm;
+        let standbyAws: AwsStandIns;
         beforeAll(async () => {
             const disks = standby.volumeIds.map((volumeId, i) => ({ volumeId, file: makeDisk(path.join(session.dir, `standby-vol${i}.img`), 2) }));
-            ({ vm: standbyVm } = await session.boot(standby, { label: "clone of the primary", disks, privateNet: true }));
+            ({ vm: standbyVm, aws: standbyAws } = await session.boot(standby, { label: "clone of the primary", disks, privateNet: true }));
         });
 
         test("cloned the primary through its slot and streams from it", async () => {
@@ -113,6 +121,13 @@ describe("a shard primary's first boot, its last volume attached late", () => {
             expect(await psql(vm, "select application_name || ' ' || state from pg_stat_replication")).toBe("shard-0-standby streaming");
             expect(await psql(vm, "select active from pg_replication_slots")).toBe("t");
             expect(await sh(standbyVm, "findmnt -no FSTYPE /data")).toBe("xfs");
+        });
+
+        test("publishes its replication lag (and its data volume's figures)", async () => {
+            const want = ["DataVolumeIoBusyPercent", "DataVolumeUsedPercent", "ReplicationLagSeconds"];
+            const deadline = Date.now() + 180_000;
+            while (publishedMetrics(standbyAws, "shard-0-standby").join() !== want.join() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2000));
+            expect(publishedMetrics(standbyAws, "shard-0-standby")).toEqual(want);
         });
 
         test("a row written on the primary is read on the standby", async () => {

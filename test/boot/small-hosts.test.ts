@@ -17,7 +17,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { HostUnderTest, stackUnderTest, writtenFile } from "./harness/hosts";
-import { AwsStandIns } from "./harness/aws";
+import { AwsStandIns, publishedMetrics } from "./harness/aws";
 import { BootSession, expectBootDone, sh, tcpFromVm } from "./harness/session";
 import { makeDisk, Vm } from "./harness/vm";
 import { APP_CURRENT, APP_ENV_FILE, APP_HOME, APP_SHARD_DIRECTORY_FILE, SHARD_DIRECTORY_SYNC_SERVICE } from "../../core/app-contract";
@@ -196,6 +196,24 @@ describe("the search host", () => {
             if (ready.search !== "up") await new Promise((r) => setTimeout(r, 2000));
         }
         expect(ready.search).toBe("up");
+    });
+});
+
+describe("the host metrics publisher", () => {
+    test("Redis, Gearman and the search host publish their own figures to CloudWatch once a minute, signed, under the stack's namespace", async () => {
+        const want: [HostName, string[]][] = [
+            ["redis-primary", ["RedisMemoryUsedPercent"]],
+            ["gearman-0", ["GearmanQueuedJobs"]],
+            // A search primary does not archive: its data volume only (the array's device gives the IO figure).
+            ["search-primary", ["DataVolumeIoBusyPercent", "DataVolumeUsedPercent"]],
+        ];
+        for (const [host, names] of want) {
+            const deadline = Date.now() + 180_000;
+            while (publishedMetrics(standIns[host], host).join() !== names.join() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2000));
+            expect(publishedMetrics(standIns[host], host), host).toEqual(names);
+            expect(standIns[host].metricPuts[0].get("Namespace")).toBe("Instagram/dev");
+            expect(await sh(vms[host], "systemctl is-active instagram-host-metrics.timer")).toBe("active");
+        }
     });
 });
 

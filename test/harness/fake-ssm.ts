@@ -36,23 +36,23 @@ class SsmError extends Error {
 const hmac = (key: Buffer | string, data: string) => crypto.createHmac("sha256", key).update(data).digest();
 const sha256 = (data: Buffer | string) => crypto.createHash("sha256").update(data).digest("hex");
 
-/** SigV4 as SSM checks it: the same canonical request and string to sign, the signature compared. */
-function checkSignature(req: http.IncomingMessage, body: Buffer, region: string): void {
+/** SigV4 as SSM (or another service signed the same way) checks it: the same canonical request and string to sign, the signature compared. */
+export function checkSignature(req: http.IncomingMessage, body: Buffer, region: string, expectedService = "ssm"): void {
     const auth = req.headers.authorization ?? "";
     const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(auth);
     if (!m) throw new SsmError("IncompleteSignatureException", `Authorization header is not SigV4: ${auth.slice(0, 60)}`);
     const [, keyId, day, signedRegion, service, signedHeaders, signature] = m;
     if (keyId !== FAKE_KEY.accessKeyId) throw new SsmError("UnrecognizedClientException", `The security token included in the request is invalid (${keyId})`);
-    if (signedRegion !== region || service !== "ssm") throw new SsmError("InvalidSignatureException", `Credential should be scoped to ${region}/ssm, not ${signedRegion}/${service}`);
+    if (signedRegion !== region || service !== expectedService) throw new SsmError("InvalidSignatureException", `Credential should be scoped to ${region}/${expectedService}, not ${signedRegion}/${service}`);
     const amzDate = String(req.headers["x-amz-date"] ?? "");
     if (!amzDate.startsWith(day)) throw new SsmError("InvalidSignatureException", "X-Amz-Date does not match the credential's date");
     if (!signedHeaders.split(";").includes("host") || !signedHeaders.split(";").includes("x-amz-date")) throw new SsmError("InvalidSignatureException", "host and x-amz-date must be signed");
     const canonicalHeaders = signedHeaders.split(";").map((h) => `${h}:${String(req.headers[h] ?? "").trim().replace(/\s+/g, " ")}\n`).join("");
     const canonical = [req.method, "/", "", canonicalHeaders, signedHeaders, sha256(body)].join("\n");
-    const scope = `${day}/${region}/ssm/aws4_request`;
+    const scope = `${day}/${region}/${expectedService}/aws4_request`;
     const toSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256(canonical)].join("\n");
     let key = hmac(`AWS4${FAKE_KEY.secretAccessKey}`, day);
-    for (const part of [region, "ssm", "aws4_request"]) key = hmac(key, part);
+    for (const part of [region, expectedService, "aws4_request"]) key = hmac(key, part);
     if (hmac(key, toSign).toString("hex") !== signature) throw new SsmError("InvalidSignatureException", "The request signature we calculated does not match the signature you provided");
 }
 

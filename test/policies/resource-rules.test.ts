@@ -101,6 +101,8 @@ const FAILURES: [string, string, string, Patch, RegExp][] = [
     ["aws:iam/rolePolicy:RolePolicy", "iam-no-wildcard-actions", "Action *", policyDoc({ Effect: "Allow", Action: "*", Resource: "arn:aws:s3:::media/*" }), /Statement\[0\].Action allows \*/],
     ["aws:iam/rolePolicy:RolePolicy", "iam-no-wildcard-actions", "a whole service", policyDoc({ Effect: "Allow", Action: ["s3:*"], Resource: "arn:aws:s3:::media/*" }), /allows s3:\*/],
     ["aws:iam/rolePolicy:RolePolicy", "iam-no-wildcard-write-resources", "write on *", policyDoc({ Effect: "Allow", Action: ["s3:PutObject"], Resource: "*" }), /Statement\[0\].Resource is "\*" for s3:PutObject/],
+    // PutMetricData takes only "*": allowed with the namespace condition that narrows it, refused without.
+    ["aws:iam/rolePolicy:RolePolicy", "iam-no-wildcard-write-resources", "PutMetricData without its namespace condition", policyDoc({ Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*" }), /Resource is "\*" for cloudwatch:PutMetricData/],
 ];
 
 async function violationsOf(type: string, props: Record<string, any>) {
@@ -112,6 +114,12 @@ async function violationsOf(type: string, props: Record<string, any>) {
 }
 
 describe("resource rules", () => {
+    test("PutMetricData on * held to one namespace by its condition passes", async () => {
+        const props = structuredClone(BASELINES["aws:iam/rolePolicy:RolePolicy"]);
+        policyDoc({ Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": "Instagram/dev" } } })(props);
+        expect(await violationsOf("aws:iam/rolePolicy:RolePolicy", props)).toEqual([]);
+    });
+
     test.each(Object.keys(BASELINES))("the %s baseline passes every rule", async (type) => {
         expect(await violationsOf(type, structuredClone(BASELINES[type]))).toEqual([]);
     });

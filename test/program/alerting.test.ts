@@ -73,6 +73,50 @@ describe("alerting", () => {
         expect(alarm(seed, "search-standby-status-system")!.inputs.alarmActions).toContain("arn:aws:automate:us-east-1:ec2:recover");
     });
 
+    test("the hosts' own metrics: data volume space and IO and both lags on every shard and search host (archive lag on shards), Redis memory, Gearman's queue", () => {
+        const byRole = (r: ProgramRun, role: RegExp) => hostNames(r).filter((n) => role.test(n));
+        const metricAlarm = (r: ProgramRun, name: string) => {
+            const a = alarm(r, name);
+            expect(a, name).toBeDefined();
+            expect(a!.inputs.namespace).toBe(`Instagram/${r === seed ? "instagram-2011" : "dev"}`);
+            expect(a!.inputs.dimensions).toEqual({ Host: name.replace(/-(data-volume-used|data-volume-io|replication-lag|wal-archive-lag|redis-memory|gearman-queue)$/, "") });
+            expect(a!.inputs.treatMissingData).toBe("missing");
+            return a!.inputs;
+        };
+        for (const r of [dev, seed]) {
+            for (const host of byRole(r, /^(shard-\d+|search)-(primary|standby)$/)) {
+                expect(metricAlarm(r, `${host}-data-volume-used`)).toMatchObject({ metricName: "DataVolumeUsedPercent", threshold: 80, comparisonOperator: "GreaterThanThreshold", evaluationPeriods: 10 });
+                expect(metricAlarm(r, `${host}-data-volume-io`)).toMatchObject({ metricName: "DataVolumeIoBusyPercent", threshold: 90, statistic: "Average" });
+                expect(metricAlarm(r, `${host}-replication-lag`)).toMatchObject({ metricName: "ReplicationLagSeconds", threshold: 60 });
+                if (host.startsWith("shard")) expect(metricAlarm(r, `${host}-wal-archive-lag`)).toMatchObject({ metricName: "WalArchiveLagSeconds", threshold: 600 });
+                else expect(alarm(r, `${host}-wal-archive-lag`)).toBeUndefined();
+            }
+            for (const host of byRole(r, /^redis-/)) expect(metricAlarm(r, `${host}-redis-memory`)).toMatchObject({ metricName: "RedisMemoryUsedPercent", threshold: 85 });
+            for (const host of byRole(r, /^gearman-/)) expect(metricAlarm(r, `${host}-gearman-queue`)).toMatchObject({ metricName: "GearmanQueuedJobs", threshold: 10000 });
+            for (const host of byRole(r, /^(app|memcached|worker)-|^munin$/)) expect(r.ofType(ALARM).filter((a) => a.inputs.dimensions?.Host === host)).toEqual([]);
+        }
+        expect(byRole(seed, /^gearman-/).length).toBeGreaterThan(0);
+    });
+
+    test("the hosts that publish may write to their stack's namespace only", () => {
+        const policyOfRole = (role: string) => {
+            const policy = dev.ofType(T.rolePolicy).find((p) => p.inputs.role === dev.named(T.role, `${role}-host`).state.id);
+            return policy ? JSON.parse(policy.inputs.policy) : { Statement: [] };
+        };
+        for (const role of ["shard", "redis", "search"]) {
+            const statement = policyOfRole(role).Statement.find((st: { Sid: string }) => st.Sid === "PublishHostMetrics");
+            expect(statement).toEqual({ Sid: "PublishHostMetrics", Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": "Instagram/dev" } } });
+        }
+        for (const role of ["app", "memcached", "monitoring"]) expect(policyOfRole(role).Statement.map((st: { Sid: string }) => st.Sid)).not.toContain("PublishHostMetrics");
+    });
+
+    test("thresholds come from the config", async () => {
+        const tuned = await runStack("dev", { "instagram:alarmDataVolumeUsedPercent": 70, "instagram:alarmReplicationLagSeconds": 30, "instagram:alarmRedisMemoryPercent": 90 });
+        expect(alarm(tuned, "shard-0-primary-data-volume-used")!.inputs.threshold).toBe(70);
+        expect(alarm(tuned, "shard-0-primary-replication-lag")!.inputs.threshold).toBe(30);
+        expect(alarm(tuned, "redis-primary-redis-memory")!.inputs.threshold).toBe(90);
+    });
+
     test("CPU credits are alarmed on burstable hosts only", () => {
         const credits = (r: ProgramRun) => r.ofType(ALARM).filter((a) => a.inputs.metricName === "CPUCreditBalance").map((a) => a.name.replace(/^alarm-|-cpu-credits$/g, "")).sort();
         const burstable = (r: ProgramRun) => r.ofType(T.instance).filter((i) => /^t\d/.test(i.inputs.instanceType)).map((i) => i.inputs.tags.Name as string).sort();
@@ -93,8 +137,10 @@ describe("alerting", () => {
         const policy = JSON.parse(dev.ofType("aws:sns/topicPolicy:TopicPolicy")[0].inputs.policy);
         expect(policy.Statement.map((s: { Sid: string; Effect: string }) => `${s.Sid}:${s.Effect}`)).toEqual(["CloudWatchAlarmsOfThisAccount:Allow", "TlsOnly:Deny"]);
         const alarms = dev.ofType(ALARM);
-        // 3 for the edge, 1 external check, 2 status checks + CPU credits per (burstable) dev host.
-        expect(alarms).toHaveLength(3 + 1 + 3 * hostNames(dev).length);
+        // 3 for the edge, 1 external check, 2 status checks + CPU credits per (burstable) dev host, and the hosts'
+        // own metrics: 4 per shard host, 3 per search host, 1 per Redis and Gearman host.
+        const count = (re: RegExp) => hostNames(dev).filter((n) => re.test(n)).length;
+        expect(alarms).toHaveLength(3 + 1 + 3 * hostNames(dev).length + 4 * count(/^shard-/) + 3 * count(/^search-/) + count(/^(redis|gearman)-/));
         for (const a of alarms) {
             expect(a.inputs.alarmActions[0], a.name).toBe(topic.state.arn);
             expect(a.inputs.okActions, a.name).toEqual([topic.state.arn]);

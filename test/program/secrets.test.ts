@@ -37,13 +37,19 @@ describe("secrets", () => {
         // The search tier's own passwords: none of the shards', and no shard host reads these.
         expect(readable("search")).toEqual(["search-app", "search-replication", "search-pgbouncer-auth"].map(arn).sort());
         expect(tierPolicy("memcached")).toBeUndefined();
-        expect(tierPolicy("gearman")).toBeUndefined();
+        // Gearman hosts read no secret: their one statement publishes their metrics.
+        expect(tierPolicy("gearman")!.Statement.map((s) => s.Sid)).toEqual(["PublishHostMetrics"]);
     });
 
     test("no tier policy grants a wildcard action or resource; app hosts may only get, put and delete photos", () => {
         for (const tier of ["app", "shard", "redis", "worker", "search", "monitoring"]) {
             for (const s of tierPolicy(tier)!.Statement) {
                 expect([s.Action].flat().some((a: string) => a.includes("*")), `${tier} ${s.Sid}`).toBe(false);
+                // PutMetricData takes no resource but "*"; its condition holds it to the stack's namespace.
+                if (s.Sid === "PublishHostMetrics") {
+                    expect(s.Condition, tier).toEqual({ StringEquals: { "cloudwatch:namespace": "Instagram/instagram-2011" } });
+                    continue;
+                }
                 expect([s.Resource].flat().some((r: string) => r === "*"), `${tier} ${s.Sid}`).toBe(false);
             }
         }

@@ -79,6 +79,12 @@ cat > "$rootfs/etc/systemd/system/instagram-shard-directory.service.d/boot-test-
 [Service]
 Environment=INSTAGRAM_IMDS_ENDPOINT=http://10.0.2.100 INSTAGRAM_SSM_ENDPOINT=http://10.0.2.101
 UNIT
+# The host metrics publisher (its timer, once a minute): the stand-in IMDS and CloudWatch.
+mkdir -p "$rootfs/etc/systemd/system/instagram-host-metrics.service.d"
+cat > "$rootfs/etc/systemd/system/instagram-host-metrics.service.d/boot-test-endpoints.conf" <<'UNIT'
+[Service]
+Environment=INSTAGRAM_IMDS_ENDPOINT=http://10.0.2.100 INSTAGRAM_CLOUDWATCH_ENDPOINT=http://10.0.2.104
+UNIT
 cat > "$rootfs/etc/network/interfaces" <<'NET'
 auto lo
 iface lo inet loopback

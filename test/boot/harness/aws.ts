@@ -3,7 +3,8 @@
  * credentials, region, the VM's own address), SSM GetParameter for the stack's secrets, and S3 GetObject
  * for release bundles. The VMs reach them through guestfwd at the addresses build-image.sh gives the role
  * scripts (INSTAGRAM_IMDS_ENDPOINT=http://10.0.2.100, INSTAGRAM_SSM_ENDPOINT=...101, INSTAGRAM_S3_ENDPOINT=...102,
- * and pgBackRest INSTAGRAM_BACKUP_S3_ENDPOINT=10.0.2.103:443: the session's backup bucket, shared by its VMs).
+ * pgBackRest INSTAGRAM_BACKUP_S3_ENDPOINT=10.0.2.103:443: the session's backup bucket, shared by its VMs, and
+ * the host metrics publisher's INSTAGRAM_CLOUDWATCH_ENDPOINT=http://10.0.2.104, CloudWatch's PutMetricData).
  */
 import * as http from "http";
 import { FakeImds, startFakeImds } from "../../harness/fake-imds";
@@ -13,6 +14,8 @@ export interface AwsStandIns {
     readonly forwards: Forward[];
     /** Requests the SSM stand-in answered, by parameter name. */
     readonly ssmReads: string[];
+    /** PutMetricData requests the CloudWatch stand-in took (the host metrics publisher's), as their form fields. */
+    readonly metricPuts: URLSearchParams[];
     close(): Promise<void>;
 }
 
@@ -52,22 +55,54 @@ export async function startAwsStandIns(host: string, o: { parameters: Record<str
         }
         res.end(object);
     });
+    // CloudWatch's Query API: a signed form POST scoped to the monitoring service, recorded for the test.
+    const metricPuts: URLSearchParams[] = [];
+    const cloudwatch = http.createServer((req, res) => {
+        let body = "";
+        req.on("data", (d) => (body += d));
+        req.on("end", () => {
+            const form = new URLSearchParams(body);
+            if (!/^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/us-east-1\/monitoring\/aws4_request, /.test(req.headers.authorization ?? "") || form.get("Action") !== "PutMetricData") {
+                res.statusCode = 400;
+                res.end("<ErrorResponse><Error><Code>InvalidAction</Code></Error></ErrorResponse>");
+                return;
+            }
+            metricPuts.push(form);
+            res.setHeader("Content-Type", "text/xml");
+            res.end("<PutMetricDataResponse><ResponseMetadata><RequestId>boot</RequestId></ResponseMetadata></PutMetricDataResponse>");
+        });
+    });
     const listen = (server: http.Server) => new Promise<number>((resolve) => server.listen(0, host, () => resolve((server.address() as { port: number }).port)));
     const imdsPort = Number(new URL(imds.url).port);
     const ssmPort = await listen(ssm);
     const s3Port = await listen(s3);
+    const cloudwatchPort = await listen(cloudwatch);
     return {
         forwards: [
             { guest: "10.0.2.100", guestPort: 80, host, hostPort: imdsPort },
             { guest: "10.0.2.101", guestPort: 80, host, hostPort: ssmPort },
             { guest: "10.0.2.102", guestPort: 80, host, hostPort: s3Port },
             ...(o.backupS3 ? [{ guest: "10.0.2.103", guestPort: 443, host: o.backupS3.host, hostPort: o.backupS3.port }] : []),
+            { guest: "10.0.2.104", guestPort: 80, host, hostPort: cloudwatchPort },
         ],
         ssmReads,
+        metricPuts,
         close: async () => {
             await imds.close();
             await new Promise((resolve) => ssm.close(resolve));
             await new Promise((resolve) => s3.close(resolve));
+            await new Promise((resolve) => cloudwatch.close(resolve));
         },
     };
+}
+
+/** The metric names a host has published so far to the CloudWatch stand-in, for its Host dimension. */
+export function publishedMetrics(aws: AwsStandIns, host: string): string[] {
+    const names = new Set<string>();
+    for (const form of aws.metricPuts) {
+        for (let n = 1; form.has(`MetricData.member.${n}.MetricName`); n++) {
+            if (form.get(`MetricData.member.${n}.Dimensions.member.1.Value`) === host) names.add(form.get(`MetricData.member.${n}.MetricName`)!);
+        }
+    }
+    return [...names].sort();
 }
