@@ -73,9 +73,26 @@ export async function compileApp(): Promise<{ files: Map<string, Buffer>; inputs
     return { files, inputs: Object.keys(result.metafile!.inputs) };
 }
 
-export async function buildAppBundle(outDir: string): Promise<BundleManifest> {
+/**
+ * The bundle already in outDir for these sources, if its file is intact. The build is reproducible and the
+ * source hash covers every input (package-lock.json for the dependencies), so a rebuild would give these bytes.
+ */
+export function reusableBundle(outDir: string, sourceHash: string): BundleManifest | undefined {
+    try {
+        const manifest = JSON.parse(fs.readFileSync(path.join(outDir, "manifest.json"), "utf8")) as BundleManifest;
+        if (manifest.sourceHash !== sourceHash || manifest.path !== path.join(outDir, path.basename(manifest.path))) return undefined;
+        return sha256(fs.readFileSync(manifest.path)) === manifest.sha256 ? manifest : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** Builds the bundle into outDir; with `reuse`, returns the one already there for the same sources instead. */
+export async function buildAppBundle(outDir: string, options: { reuse?: boolean } = {}): Promise<BundleManifest> {
     const version = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")).version as string;
     const sourceHash = appSourceHash();
+    const existing = options.reuse ? reusableBundle(outDir, sourceHash) : undefined;
+    if (existing) return existing;
     const { files: compiled } = await compileApp();
 
     const files = new Map<string, { content: Buffer; mode: number }>();

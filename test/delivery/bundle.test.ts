@@ -9,7 +9,7 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { buildAppBundle, BundleManifest, compileApp } from "../../delivery/build";
+import { buildAppBundle, BundleManifest, compileApp, reusableBundle } from "../../delivery/build";
 import { APP_SOURCE_INPUTS, appSourceFiles, appSourceHash, PROJECT_ROOT } from "../../delivery/sources";
 import { APP_CURRENT, APP_SOCKET, APP_UNIT_NAME, WORK_UNIT_NAME } from "../../core/app-contract";
 import { startSentryStandIn } from "../../tools/sentry-stand-in";
@@ -41,6 +41,21 @@ describe("npm run build:app", () => {
         expect(path.basename(first.path)).toBe(`instagram-app-${first.sha256}.tar.gz`);
         expect(first).toMatchObject({ bytes: a.length, sourceHash: appSourceHash(), node: ">=20" });
         expect(JSON.parse(fs.readFileSync(path.join(dir, "a", "manifest.json"), "utf8"))).toEqual(first);
+    });
+
+    test("a bundle already built for the same sources is reused; one whose file was changed or whose sources differ is not", async () => {
+        const out = path.join(dir, "reuse");
+        const built = await buildAppBundle(out);
+        const mtime = fs.statSync(built.path).mtimeMs;
+        expect(await buildAppBundle(out, { reuse: true })).toEqual(built);
+        expect(fs.statSync(built.path).mtimeMs).toBe(mtime);
+        expect(reusableBundle(out, "0".repeat(64))).toBeUndefined();
+        const bytes = fs.readFileSync(built.path);
+        bytes[bytes.length - 1] ^= 0xff;
+        fs.writeFileSync(built.path, bytes);
+        expect(reusableBundle(out, built.sourceHash)).toBeUndefined();
+        const rebuilt = await buildAppBundle(out, { reuse: true });
+        expect(fs.readFileSync(rebuilt.path).equals(fs.readFileSync(first.path))).toBe(true);
     });
 
     test("a clean checkout (only the declared sources, no dist/, another path) builds the same bytes", async () => {
