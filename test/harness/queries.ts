@@ -73,3 +73,10 @@ export function allStrings(value: unknown): string[] {
 export function policyOf(resource: RecordedResource): { Statement: any[] } {
     return JSON.parse(resource.inputs.policy);
 }
+
+/** The secret parameters (ARNs) a tier's hosts may read: its policy's ReadOwnSecrets statements. */
+export function readableSecrets(r: { named(type: string, name: string): RecordedResource; ofType(type: string): RecordedResource[] }, tier: string): string[] {
+    const role = r.named(T.role, `${tier}-host`);
+    const policy = r.ofType(T.rolePolicy).find((p) => p.inputs.role === role.state.id);
+    return policy ? policyOf(policy).Statement.filter((s: { Sid: string }) => s.Sid === "ReadOwnSecrets").flatMap((s: { Resource: string[] }) => s.Resource) : [];
+}

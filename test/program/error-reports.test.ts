@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, test } from "vitest";
 import { ProgramRun } from "../../tools/offline/runtime";
 import { runStack } from "../harness/run";
-import { policyOf, T, userDataOf } from "../harness/queries";
+import { readableSecrets, T, userDataOf } from "../harness/queries";
 import { planJson, SECRET_TEXT } from "../../tools/plan";
 
 const DSN = "https://0123456789abcdef0123456789abcdef@o12345.ingest.sentry.io/4505";
@@ -19,11 +19,7 @@ beforeAll(async () => {
     plain = await runStack("dev");
 }, 120_000);
 
-const readable = (r: ProgramRun, tier: string): string[] => {
-    const role = r.named(T.role, `${tier}-host`);
-    const policy = r.ofType(T.rolePolicy).find((p) => p.inputs.role === role.state.id);
-    return policy ? policyOf(policy).Statement.filter((s: { Sid: string }) => s.Sid === "ReadOwnSecrets").flatMap((s: { Resource: string[] }) => s.Resource) : [];
-};
+const readable = readableSecrets;
 
 describe("the Sentry DSN", () => {
     test("is a SecureString whose value is a Pulumi secret, readable by the app tier only (dev runs the job workers there)", () => {

@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, test } from "vitest";
 import { ProgramRun } from "../../tools/offline/runtime";
 import { runStack } from "../harness/run";
-import { policyOf, T, userDataOf } from "../harness/queries";
+import { readableSecrets, T, userDataOf } from "../harness/queries";
 import { apnsTestKey, testServiceAccount } from "../../tools/push-stand-ins";
 import { planJson, SECRET_TEXT } from "../../tools/plan";
 
@@ -25,11 +25,7 @@ beforeAll(async () => {
     plain = await runStack("dev");
 }, 120_000);
 
-const readable = (r: ProgramRun, tier: string): string[] => {
-    const role = r.named(T.role, `${tier}-host`);
-    const policy = r.ofType(T.rolePolicy).find((p) => p.inputs.role === role.state.id);
-    return policy ? policyOf(policy).Statement.filter((s: { Sid: string }) => s.Sid === "ReadOwnSecrets").flatMap((s: { Resource: string[] }) => s.Resource) : [];
-};
+const readable = readableSecrets;
 
 describe("push credentials", () => {
     test("are SecureStrings whose value is a Pulumi secret, readable by the app and worker tiers only", () => {
