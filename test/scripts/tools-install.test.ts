@@ -37,7 +37,7 @@ describe("tools-install.sh", () => {
             const r = install(tarball, sha, dir);
             expect(r.status, r.stderr).toBe(0);
         }
-        expect(fs.readdirSync(dir).sort()).toEqual(["instagram-shard-backup", "instagram-shard-move", "instagram-shard-promote", "instagram-shard-restore"]);
+        expect(fs.readdirSync(dir).sort()).toEqual(["instagram-host-metrics", "instagram-shard-backup", "instagram-shard-move", "instagram-shard-promote", "instagram-shard-restore"]);
         expect(fs.statSync(path.join(dir, "instagram-shard-move")).mode & 0o777).toBe(0o755);
         const usage = spawnSync(path.join(dir, "instagram-shard-move"), [], { encoding: "utf8" });
         expect(usage.status).toBe(2);
