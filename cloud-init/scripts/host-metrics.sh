@@ -16,7 +16,7 @@
 # Config: /etc/instagram/host-metrics.env sets METRICS_NAMESPACE and METRICS_HOST (the Host dimension).
 # Overrides (tests): HOST_METRICS_ENV, INSTAGRAM_CLOUDWATCH_ENDPOINT, DATA_DIR (default /data),
 # IO_SAMPLE_SECONDS (default 5), PSQL (the psql command line; default runuser -u postgres -- psql),
-# REDIS_HOST (default 127.0.0.1), REDIS_SECRET, GEARMAN_HOST (default the private address), GEARMAN_PORT,
+# REDIS_HOST (default 127.0.0.1), REDIS_SECRET, GEARMAN_HOST (default the private address, from IMDS), GEARMAN_PORT,
 # INSTAGRAM_AWS_LIB and aws-lib.sh's.
 set -eu
 LOG_NAME="host-metrics"
@@ -80,7 +80,13 @@ collect_redis() {
 }
 
 collect_gearman() {
-    host=${GEARMAN_HOST:-$(/usr/local/sbin/instagram-private-address)}
+    # gearmand listens on the private address only (the gearman role): the instance's, from IMDS.
+    host=${GEARMAN_HOST:-}
+    if [ -z "$host" ]; then
+        # shellcheck source=aws-lib.sh
+        . "${INSTAGRAM_AWS_LIB:-/usr/local/lib/instagram/aws-lib.sh}"
+        host=$(imds_get meta-data/local-ipv4) || { log "no private address from instance metadata"; return 0; }
+    fi
     status=$(gearadmin -h "$host" -p "${GEARMAN_PORT:-4730}" --status) || { log "gearmand does not answer on $host"; return 0; }
     add GearmanQueuedJobs Count "$(printf '%s\n' "$status" | awk -F '\t' 'NF == 4 && $1 != "" { n += $2 } END { print n + 0 }')"
 }

@@ -160,6 +160,17 @@ describe("instagram-host-metrics", () => {
         expect(values(r.stdout).GearmanQueuedJobs).toEqual({ unit: "Count", value: 3 });
     });
 
+    test("gearman without GEARMAN_HOST asks instance metadata for the private address gearmand listens on", async () => {
+        const metadata = await startFakeImds(`${NET}.96`, { "local-ipv4": `${NET}.95` });
+        try {
+            const r = await metrics(["gearman"], { INSTAGRAM_AWS_LIB: path.join(SCRIPTS_DIR, "aws-lib.sh"), INSTAGRAM_IMDS_ENDPOINT: metadata.url });
+            expect(r.status, r.stderr).toBe(0);
+            expect(values(r.stdout).GearmanQueuedJobs).toEqual({ unit: "Count", value: 3 });
+        } finally {
+            await metadata.close();
+        }
+    });
+
     test("publishes them in one signed PutMetricData with the stack's namespace and the Host dimension", async () => {
         const r = await metrics(["data", "redis", "gearman"], {
             DATA_DIR: scratch, REDIS_HOST: `${NET}.94`, REDIS_SECRET: redisSecret, GEARMAN_HOST: `${NET}.95`,
