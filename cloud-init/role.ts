@@ -42,6 +42,8 @@ export interface RoleSpec {
     readonly secrets: readonly SecretName[];
     /** Repositories added before packages are installed. */
     readonly aptSources?: readonly AptSource[];
+    /** A script of the role calls AWS (aws-lib.sh) though the host fetches no secret (which ships it anyway). */
+    readonly awsLib?: boolean;
 }
 
 export const ROLE_DONE_MARKER = "/var/lib/instagram/role-done";
@@ -67,6 +69,7 @@ export function mergeRoles(...specs: RoleSpec[]): RoleSpec {
         services: unique(specs.flatMap((s) => s.services)),
         secrets: unique(specs.flatMap((s) => s.secrets)),
         aptSources: specs.flatMap((s) => s.aptSources ?? []),
+        awsLib: specs.some((s) => s.awsLib),
     };
 }
 
@@ -108,6 +111,9 @@ export function renderCloudConfig(spec: RoleSpec, options: RenderOptions, fetchS
             { path: SECRETS_MANIFEST, content: secretsManifest(options.stack, spec.secrets), permissions: "0600" },
         );
         fetch.push([FETCH_SECRETS, SECRETS_MANIFEST]);
+    } else if (spec.awsLib) {
+        if (!fetchScripts) throw new Error(`role ${spec.roles.join("+")} calls AWS but no aws-lib.sh was given`);
+        secretFiles.push({ path: AWS_LIB, content: fetchScripts.awsLib, permissions: "0644" });
     }
     const files = [...secretFiles, ...spec.files];
     const doc = {

@@ -49,5 +49,7 @@ WantedBy=timers.target
         commands: [],
         services: [`${HOST_METRICS_UNIT}.timer`],
         secrets: [],
+        // It signs with the instance role (aws-lib.sh), also on a host that fetches no secret (Gearman's).
+        awsLib: true,
     };
 }

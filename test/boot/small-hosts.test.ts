@@ -210,7 +210,8 @@ describe("the host metrics publisher", () => {
         for (const [host, names] of want) {
             const deadline = Date.now() + 180_000;
             while (publishedMetrics(standIns[host], host).join() !== names.join() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2000));
-            expect(publishedMetrics(standIns[host], host), host).toEqual(names);
+            const journal = publishedMetrics(standIns[host], host).join() === names.join() ? "" : await sh(vms[host], "journalctl -u instagram-host-metrics.service -u instagram-host-metrics.timer --no-pager | tail -n 20; systemctl list-timers --all --no-pager | grep host-metrics || true");
+            expect(publishedMetrics(standIns[host], host), `${host}: ${journal}`).toEqual(names);
             expect(standIns[host].metricPuts[0].get("Namespace")).toBe("Instagram/dev");
             expect(await sh(vms[host], "systemctl is-active instagram-host-metrics.timer")).toBe("active");
         }
