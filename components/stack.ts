@@ -144,8 +144,9 @@ export class InstagramStack extends pulumi.ComponentResource {
             monitoring: [],
         };
         // The host metrics publisher (cloud-init/roles/host-metrics.ts) writes into the stack's namespace only.
+        const metricsNamespace = hostMetricsNamespace(pulumi.getStack());
         const metricsStatement = (role: HostRole): PolicyStatement[] => (METRICS_COLLECTORS[role]
-            ? [{ Sid: "PublishHostMetrics", Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": hostMetricsNamespace(pulumi.getStack()) } } }]
+            ? [{ Sid: "PublishHostMetrics", Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": metricsNamespace } } }]
             : []);
         const identities = Object.fromEntries(HOST_ROLES.map((role) => [
             role,
@@ -343,7 +344,7 @@ export class InstagramStack extends pulumi.ComponentResource {
                 replicationLagSeconds: c.alarmReplicationLagSeconds, walArchiveLagSeconds: c.alarmWalArchiveLagSeconds,
                 redisMemoryPercent: c.alarmRedisMemoryPercent, gearmanQueuedJobs: c.alarmGearmanQueuedJobs,
             },
-            metricsNamespace: hostMetricsNamespace(pulumi.getStack()),
+            metricsNamespace,
             emails: c.alertEmails,
             pagerdutyEscalationPolicy: c.pagerdutyEscalationPolicy,
         }, parent);

@@ -58,7 +58,7 @@ EnvironmentFile=${APP_ENV_FILE}
 LoadCredential=${APP_CREDENTIALS.dbPassword}:${secretFilePath(APP_CREDENTIALS.dbPassword)}
 LoadCredential=${APP_CREDENTIALS.redisPassword}:${secretFilePath(APP_CREDENTIALS.redisPassword)}
 LoadCredential=${APP_CREDENTIALS.searchPassword}:${secretFilePath(APP_CREDENTIALS.searchPassword)}
-# The user's credentials (push keys, the Sentry DSN): the host's user data leaves an empty file for one
+# The user's credentials (push keys, the Sentry DSN): instagram-app-install leaves an empty file for one
 # the stack does not set (that feature off).
 LoadCredential=${APP_CREDENTIALS.apnsKey}:${secretFilePath(APP_CREDENTIALS.apnsKey)}
 LoadCredential=${APP_CREDENTIALS.fcmServiceAccount}:${secretFilePath(APP_CREDENTIALS.fcmServiceAccount)}
