@@ -7,8 +7,9 @@
  * config.
  */
 import { ConfigError } from "../core/config";
-import { ProgramRun, runProgram, UNKNOWN } from "./offline/runtime";
-import { PreviewMocks } from "./offline/preview-mocks";
+import { parseFlags, runTool } from "./cli-args";
+import { previewProgram } from "./offline/preview";
+import { ProgramRun, UNKNOWN } from "./offline/runtime";
 import { countByType, renderTree } from "./offline/tree";
 
 const USAGE = "usage: npm run plan -- [--stack NAME] [--quiet] [--json]   (NAME defaults to dev; the stacks are the Pulumi.NAME.yaml files)";
@@ -16,36 +17,7 @@ const USAGE = "usage: npm run plan -- [--stack NAME] [--quiet] [--json]   (NAME 
 /** How the text plan shows a value known only after `pulumi up`, as `pulumi preview` shows an unknown output. */
 export const UNKNOWN_TEXT = "output<unknown>";
 
-interface PlanArgs {
-    stack: string;
-    quiet: boolean;
-    json: boolean;
-}
-
-function parsePlanArgs(argv: readonly string[]): PlanArgs {
-    const args: PlanArgs = { stack: "dev", quiet: false, json: false };
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === "--stack" || arg === "-s") {
-            const value = argv[++i];
-            if (!value || value.startsWith("-")) throw new UsageError(`${arg} needs a stack name`);
-            args.stack = value;
-        } else if (arg.startsWith("--stack=")) {
-            args.stack = arg.slice("--stack=".length);
-        } else if (arg === "--quiet" || arg === "-q") {
-            args.quiet = true;
-        } else if (arg === "--json") {
-            args.json = true;
-        } else if (arg === "--help" || arg === "-h") {
-            throw new UsageError("");
-        } else {
-            throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
-        }
-    }
-    return args;
-}
-
-class UsageError extends Error {}
+const FLAGS = { values: ["stack"], booleans: ["quiet", "json"], aliases: { "-s": "stack", "-q": "quiet" } };
 
 /** A value for the text plan: JSON, with every unknown shown as output<unknown>. */
 export function showValue(value: unknown): string {
@@ -98,28 +70,18 @@ export function planJson(run: ProgramRun): Record<string, unknown> {
 }
 
 async function main(): Promise<number> {
-    // Stack traces the SDK captures are not shown by the plan; mapping them through tsx's source maps is
-    // slow (see runProgram). PLAN_STACK_TRACES=1 keeps both for debugging the program.
-    if (!process.env.PLAN_STACK_TRACES) process.setSourceMapsEnabled(false);
-    let args: PlanArgs;
-    try {
-        args = parsePlanArgs(process.argv.slice(2));
-    } catch (e) {
-        if (!(e instanceof UsageError)) throw e;
-        if (e.message) console.error(`plan: ${e.message}`);
-        console.error(USAGE);
-        return e.message ? 2 : 0;
-    }
+    const flags = parseFlags(process.argv.slice(2), FLAGS);
+    const stack = flags.values.stack ?? "dev";
     const started = process.hrtime.bigint();
     try {
-        const run = await runProgram(args.stack, { mocks: () => new PreviewMocks(), preview: true });
+        const run = await previewProgram(stack);
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        if (args.json) console.log(JSON.stringify(planJson(run), null, 2));
-        else for (const line of planText(run, ms, args.quiet)) console.log(line);
+        if (flags.booleans.has("json")) console.log(JSON.stringify(planJson(run), null, 2));
+        else for (const line of planText(run, ms, flags.booleans.has("quiet"))) console.log(line);
         return 0;
     } catch (e) {
         if (e instanceof ConfigError) {
-            console.error(`plan: stack "${args.stack}" has an invalid configuration:`);
+            console.error(`plan: stack "${stack}" has an invalid configuration:`);
             for (const p of e.problems) console.error(`  - ${p}`);
             return 1;
         }
@@ -128,10 +90,4 @@ async function main(): Promise<number> {
     }
 }
 
-if (require.main === module) {
-    // Exit once stdout is flushed: a JSON plan is larger than a pipe's buffer, and exit() would cut it.
-    main().then((code) => process.stdout.write("", () => process.exit(code)), (e) => {
-        console.error(`plan: ${(e as Error).stack ?? e}`);
-        process.exit(1);
-    });
-}
+if (require.main === module) runTool("plan", USAGE, main);
