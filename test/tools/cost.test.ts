@@ -107,6 +107,16 @@ describe("the estimate", () => {
         const oddEstimate = estimate({ stack: "dev", resources: odd });
         expect(oddEstimate.unpriced).toEqual([{ type: "aws:ec2/instance:Instance", tier: "app", resources: ["app-0"], reason: "no on-demand price for c5.8xlarge in us-east-1" }]);
         expect(base.total - oddEstimate.total).toBeCloseTo(H * p.ec2PerHour["t3.medium"], 9);
+        // A CloudFront price class whose regions the file has no rates for; a root volume left to the AMI.
+        const changed = dev.resources.map((r) => {
+            if (r.type === "aws:cloudfront/distribution:Distribution") return { ...r, inputs: { ...r.inputs, priceClass: "PriceClass_All" } };
+            if (r.name === "munin" && r.type === "aws:ec2/instance:Instance") return { ...r, inputs: { ...r.inputs, rootBlockDevice: undefined } };
+            return r;
+        });
+        const other = estimate({ stack: "dev", resources: changed });
+        expect(other.unpriced).toEqual([{ type: "aws:cloudfront/distribution:Distribution", tier: "media", resources: ["media"], reason: "the price file has CloudFront's PriceClass_100 rates only, and this distribution is PriceClass_All" }]);
+        expect(other.unknowns).toContainEqual({ tier: "monitoring", component: "EBS root volumes", resources: ["munin"], needs: "plan: the root volume's type and size are the AMI's defaults" });
+        expect(base.total - other.total).toBeCloseTo(20 * 0.085 + 50 * 0.01 + 50 * p.ebs.gp3.perGbMonth, 9);
     });
 
     test("a region without prices prices nothing and says so for every billed resource", () => {

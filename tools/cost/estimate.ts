@@ -6,7 +6,7 @@
  */
 import { METRICS_COLLECTORS, HOST_METRICS_INTERVAL_S } from "../../core/host-metrics";
 import { RecordedResource, UNKNOWN } from "../offline/runtime";
-import { tierResolver } from "../offline/tiers";
+import { subnetAz, tierResolver } from "../offline/tiers";
 import { Prices, RegionPrices, tieredCost } from "./prices";
 import { Figure, StackUsage, UsageFileError } from "./usage";
 
@@ -163,8 +163,8 @@ export function estimateCost(input: EstimateInput, prices: Prices, usage: UsageI
                 if (perHour === undefined) cannotPrice(r, known(type) ? `no on-demand price for ${type} in ${input.region}` : "its instance type is known only after `pulumi up`");
                 else line(tier, `EC2 ${type}`, r.name, H, "instance-h", perHour);
                 const root = i.rootBlockDevice;
-                if (root) ebs(tier, "root volumes", `${r.name}-root`, root.volumeType ?? "gp3", root.volumeSize, root.iops, root.throughput, r);
-                else unknown(tier, "EBS root volumes", r.name, "plan: the root volume is the AMI's default size");
+                if (root?.volumeType) ebs(tier, "root volumes", `${r.name}-root`, root.volumeType, root.volumeSize, root.iops, root.throughput, r);
+                else unknown(tier, "EBS root volumes", r.name, "plan: the root volume's type and size are the AMI's defaults");
                 if (i.monitoring === true) pools.customMetrics.push({ tier, component: "CloudWatch detailed monitoring metrics", resource: r.name, quantity: rp.cloudwatch.detailedMonitoringMetricsPerInstance });
                 if (i.associatePublicIpAddress === true) line(tier, "public IPv4 addresses", r.name, H, "address-h", rp.publicIpv4PerHour);
                 const metrics = hostMetricCount(r);
@@ -211,6 +211,11 @@ export function estimateCost(input: EstimateInput, prices: Prices, usage: UsageI
             case "aws:cloudfront/distribution:Distribution": {
                 const cf = u.cloudfront ?? {};
                 const gb = figure(cf.data_transfer_out_gb);
+                // The price file has the US and Europe rates, which are what PriceClass_100 serves from.
+                if ((i.priceClass ?? "PriceClass_All") !== "PriceClass_100") {
+                    cannotPrice(r, `the price file has CloudFront's PriceClass_100 rates only, and this distribution is ${i.priceClass ?? "PriceClass_All"}`);
+                    break;
+                }
                 if (gb === undefined) unknown(tier, "CloudFront data transfer out", r.name, "usage: cloudfront.data_transfer_out_gb");
                 else if (gb > 0) {
                     const cost = tieredCost(gb, rp.cloudfront.priceClass100DataTransferOutPerGb);
@@ -290,7 +295,7 @@ export function estimateCost(input: EstimateInput, prices: Prices, usage: UsageI
         if (gb === undefined) unknown(edgeTier, "data transfer out to the internet", "account", "usage: data_transfer.internet_out_gb");
         else if (gb > 0) line(edgeTier, "data transfer out to the internet", "account", gb, "GB", tieredCost(gb, rp.dataTransfer.internetOutPerGb) / gb, "usage");
     }
-    if (new Set(input.resources.filter((r) => r.type === "aws:ec2/subnet:Subnet").map((r) => r.name)).size > 1) {
+    if (new Set(input.resources.filter((r) => r.type === "aws:ec2/subnet:Subnet").map(subnetAz)).size > 1) {
         byUsage(tierOfType("aws:ec2/subnet:Subnet") ?? "network", "data transfer between AZs (both directions)", "account", "data_transfer.inter_az_gb", dt.inter_az_gb,
             (gb) => [gb * 2, "GB", rp.dataTransfer.interAzPerGbEachWay]);
     }

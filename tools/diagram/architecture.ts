@@ -5,6 +5,7 @@
  * buckets, joined as the resources reference each other. Pure; tools/diagram/render.ts draws it.
  */
 import { RecordedResource } from "../offline/runtime";
+import { subnetAz } from "../offline/tiers";
 
 export interface Host {
     readonly name: string;
@@ -63,16 +64,12 @@ export function architecture(stack: string, resources: readonly RecordedResource
     const ofType = (type: string) => resources.filter((r) => r.type === type);
     const depsOf = (r: RecordedResource, property?: string) =>
         (property ? r.propertyDependencies[property] ?? [] : r.dependencies).map((u) => byUrn.get(u)).filter((x): x is RecordedResource => x !== undefined);
-    const azOfSubnet = (subnet: RecordedResource | undefined) => {
-        const match = subnet && /-(\d+)$/.exec(subnet.name);
-        return match ? Number(match[1]) + 1 : 0;
-    };
 
     const hosts: Host[] = ofType(TYPES.instance).map((r) => ({
         name: r.name,
         tier: String(r.inputs.tags?.Role ?? "host"),
         instanceType: String(r.inputs.instanceType),
-        az: azOfSubnet(depsOf(r, "subnetId").find((s) => s.type === TYPES.subnet)),
+        az: subnetAz(depsOf(r, "subnetId").find((s) => s.type === TYPES.subnet)),
     }));
     const tiers = [...new Set(hosts.map((h) => h.tier))];
     const groupTier = new Map(ofType(TYPES.securityGroup).map((g) => [g.urn, String(g.inputs.tags?.Role ?? g.name)]));

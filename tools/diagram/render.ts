@@ -45,6 +45,8 @@ export function toDot(a: Architecture): string {
             for (let k = 0; k + 1 < hosts.length; k++) if ((k + 1) % COLUMNS !== 0) out.push(`      ${quote(hosts[k].name)} -> ${quote(hosts[k + 1].name)} [style=invis];`);
             out.push("    }");
         }
+        // The anchor and the first host of each AZ on one rank: the tier's box starts where its flows arrive.
+        out.push(`    { rank=same; ${[`tier:${tier}`, ...hostsByAz(a, tier).map(([, hosts]) => hosts[0].name)].map(quote).join("; ")}; }`);
         out.push("  }");
     }
     const anchor = (e: Endpoint) => (e.kind === "node" ? e.id : `tier:${e.tier}`);

@@ -1,5 +1,5 @@
 /**
- * Which tier of the architecture a recorded resource belongs to, for the cost table and the diagram: a
+ * Where a recorded resource sits in the architecture. Its tier: for the cost table and the diagram, for the cost table and the diagram: a
  * host's (and its volumes' and IAM identity's) Role tag, else the module of the stack's component it was
  * declared under (instagram:edge:Edge -> "edge", instagram:backup:ShardSnapshots -> "backup").
  */
@@ -18,4 +18,14 @@ export function tierResolver(resources: readonly RecordedResource[]): (resource:
         if (top.custom || !top.type.startsWith("instagram:")) return "stack";
         return top.type.split(":")[1];
     };
+}
+
+/**
+ * The AZ of a subnet, 1-based in the network's order: components/network.ts names the subnets of AZ k
+ * net-public-k and net-private-k (the AZ's own name is AWS's answer, unknown before `pulumi up`). 0 when
+ * the name carries no index.
+ */
+export function subnetAz(subnet: RecordedResource | undefined): number {
+    const match = subnet && /-(\d+)$/.exec(subnet.name);
+    return match ? Number(match[1]) + 1 : 0;
 }
