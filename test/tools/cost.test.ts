@@ -148,6 +148,14 @@ describe("the estimate", () => {
         expect(() => estimate(dev, { buckets: { photos: { storage_gb: 1 } } })).toThrow("usage file test: buckets.photos names no bucket of stack dev (its buckets are: edge-logs, media-logs, media, app-artifacts, backups)");
     });
 
+    test("gp3 above its baseline: IOPS over 3,000 and throughput over 125 MiB/s are billed per volume", () => {
+        const fast = dev.resources.map((r) => (r.type === "aws:ebs/volume:Volume" && r.name === "shard-0-primary-data-0" ? { ...r, inputs: { ...r.inputs, iops: 6000, throughput: 250 } } : r));
+        const e = estimate({ stack: "dev", resources: fast });
+        expect(e.lines.find((l) => l.component === "EBS gp3 IOPS above 3000 (data volumes)")).toMatchObject({ tier: "shard", resources: ["shard-0-primary-data-0"], quantity: 3000, monthly: 3000 * 0.005 });
+        expect(e.lines.find((l) => l.component === "EBS gp3 throughput above 125 MiB/s (data volumes)")).toMatchObject({ quantity: 125, monthly: 125 * 0.04 });
+        expect(e.total - estimate(dev).total).toBeCloseTo(15 + 5, 9);
+    });
+
     test("tiered rates: CloudFront's second band applies past 10 TB", () => {
         const e = estimate(dev, { ...FIGURES, cloudfront: { data_transfer_out_gb: 20_480, https_requests: 0 } });
         expect(component(e, "media", "CloudFront data transfer out")).toBeCloseTo(10_240 * 0.085 + 10_240 * 0.08, 6);
