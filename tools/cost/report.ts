@@ -1,4 +1,5 @@
 /** The text of `npm run cost`: the estimate as a table by tier and component, then what it leaves out. */
+import * as path from "path";
 import { Estimate } from "./estimate";
 
 export function money(n: number): string {
@@ -14,10 +15,12 @@ function quantity(n: number): string {
 }
 
 export function costText(e: Estimate): string[] {
+    const relative = path.relative(process.cwd(), e.usage.file);
+    const file = relative.startsWith("..") || path.isAbsolute(relative) ? e.usage.file : relative;
     const out = [
         `Monthly cost estimate of stack "${e.stack}" (region ${e.region}, ${e.currency}, ${e.hoursPerMonth} hours a month)`,
         `Prices: on-demand list prices in tools/cost/prices.json, transcribed ${e.pricesTranscribed}; no free tier, Savings Plan or reservation subtracted.`,
-        `Usage: ${e.usage.section ? `${e.usage.file}, section "${e.usage.section}"` : `${e.usage.file} has no section for this stack and no default: every usage figure is unknown`}.`,
+        `Usage: ${e.usage.section ? `${file}, section "${e.usage.section}"` : `${file} has no section for this stack and no default: every usage figure is unknown`}.`,
         "",
     ];
     const order = new Map(e.byTier.map((t, i) => [t.tier, i]));
