@@ -7,11 +7,10 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError } from "../core/config";
 import { parseFlags, runTool, UsageError } from "./cli-args";
 import { architecture } from "./diagram/architecture";
 import { toDot, toMermaid } from "./diagram/render";
-import { previewProgram } from "./offline/preview";
+import { previewForTool } from "./offline/preview";
 
 const USAGE = "usage: npm run diagram -- [--stack NAME] [--format svg|png|dot|mermaid] [--out FILE]   (NAME defaults to dev, the format to svg)";
 const FORMATS = ["svg", "png", "dot", "mermaid"] as const;
@@ -35,15 +34,8 @@ async function main(): Promise<number> {
     if (!FORMATS.includes(format)) throw new UsageError(`--format ${JSON.stringify(format)} is not one of ${FORMATS.join(", ")}`);
     const out = flags.values.out;
     if (out && !fs.existsSync(path.dirname(path.resolve(out)))) throw new UsageError(`--out ${out}: the directory ${path.dirname(path.resolve(out))} does not exist`);
-    let run;
-    try {
-        run = await previewProgram(stack);
-    } catch (e) {
-        if (!(e instanceof ConfigError)) throw e;
-        console.error(`diagram: stack "${stack}" cannot be planned:`);
-        for (const p of e.problems) console.error(`  - ${p}`);
-        return 2;
-    }
+    const run = await previewForTool("diagram", stack);
+    if (!run) return 2;
     const arch = architecture(stack, run.resources);
     const body: Buffer | string = format === "mermaid" ? toMermaid(arch) : format === "dot" ? toDot(arch) : renderDot(toDot(arch), format);
     if (out) {

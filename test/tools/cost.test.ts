@@ -6,7 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { estimateCost, Estimate } from "../../tools/cost/estimate";
 import { loadPrices } from "../../tools/cost/prices";
 import { parseUsage, StackUsage } from "../../tools/cost/usage";
@@ -174,6 +174,9 @@ describe("the usage file", () => {
     });
 });
 
+const BAD_STACK = path.join(ROOT, "Pulumi.cost-test-bad.yaml");
+afterAll(() => fs.rmSync(BAD_STACK, { force: true }));
+
 describe("npm run cost", () => {
     const cost = (...args: string[]) => spawnSync(path.join(ROOT, "node_modules", ".bin", "tsx"), ["tools/cost.ts", ...args], { cwd: ROOT, encoding: "utf8", timeout: 90_000 });
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "cost-test-"));
@@ -221,7 +224,9 @@ describe("npm run cost", () => {
             expect(r.stderr).toMatch(message);
             expect(r.stdout).toBe("");
         };
-        bad(["--stack", "nope"], /cost: stack "nope" cannot be planned:\n {2}- no stack file Pulumi\.nope\.yaml; the stacks here are: dev, instagram-2011/);
+        bad(["--stack", "nope"], /cost: stack "nope" cannot be planned:\n {2}- no stack file Pulumi\.nope\.yaml; the stacks here are: /);
+        fs.writeFileSync(BAD_STACK, "config:\n  instagram:domain: example.com\n  instagram:appInstanceType: c1.xlarge\n");
+        bad(["--stack", "cost-test-bad"], /cost: stack "cost-test-bad" cannot be planned:\n {2}- instagram:appInstanceType/);
         bad(["--stakc", "dev"], /cost: unknown argument "--stakc"\nusage: npm run cost/);
         bad(["--stack"], /cost: --stack needs a value/);
         bad(["--usage", path.join(scratch, "absent.yml")], /cost: usage file .*absent\.yml cannot be read: ENOENT/);
