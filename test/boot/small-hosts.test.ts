@@ -61,7 +61,9 @@ beforeAll(async () => {
             standIns[name] = launched[i].aws;
         });
     }
-});
+    // Six emulated hosts on two cores: about 20 minutes alone, past the config's 30 when the machine is shared
+    // (a CI run beside other work saw the five small hosts take 1,100-1,260 s and the search host more).
+}, 45 * 60_000);
 
 afterAll(async () => {
     await session?.close();
