@@ -195,7 +195,6 @@ export function estimateCost(input: EstimateInput, prices: Prices, usage: UsageI
     }
 }
 
-
 /** One line per tier, component, unit and price: 25 app hosts of one type are one line of 25. */
 function aggregate(raw: readonly CostLine[]): CostLine[] {
     const groups = new Map<string, CostLine & { resources: string[] }>();

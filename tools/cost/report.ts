@@ -37,7 +37,9 @@ export function costText(e: Estimate): string[] {
         previous = lines[k].tier;
         out.push(fmt(r));
     }
-    out.push("", "* from a usage figure", "", "By tier:");
+    out.push("", "* from a usage figure");
+    for (const l of lines.filter((x) => x.note)) out.push(`  ${l.tier}, ${l.component}: ${l.note}`);
+    out.push("", "By tier:");
     const tw = Math.max(...e.byTier.map((t) => t.tier.length));
     for (const t of e.byTier) out.push(`  ${t.tier.padEnd(tw)}  ${money(t.monthly).padStart(12)}`);
     out.push("", `Total of the priced lines: ${money(e.total)} a month`);
