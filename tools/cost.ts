@@ -21,7 +21,7 @@ async function main(): Promise<number> {
         const usageFile = loadUsageFile(flags.values.usage ?? DEFAULT_USAGE_FILE);
         const run = await previewForTool("cost", stack);
         if (!run) return 2;
-        const estimate = estimateCost({ stack, region: run.config["aws:region"] ?? "us-east-1", resources: run.resources }, loadPrices(), { file: usageFile.file, ...usageFor(usageFile, stack) });
+        const estimate = estimateCost({ stack, region: run.region, resources: run.resources }, loadPrices(), { file: usageFile.file, ...usageFor(usageFile, stack) });
         if (flags.booleans.has("json")) console.log(JSON.stringify(estimate, null, 2));
         else for (const line of costText(estimate)) console.log(line);
         return 0;

@@ -5,7 +5,7 @@ import * as path from "path";
 export const PRICES_FILE = path.join(__dirname, "prices.json");
 
 /** A rate that falls with volume: each band's price applies to the units up to its bound (null: no bound). */
-export type Tiers = readonly { readonly upTo?: number | null; readonly upToGb?: number | null; readonly price: number }[];
+export type Tiers = readonly { readonly upTo: number | null; readonly price: number }[];
 
 export interface RegionPrices {
     readonly ec2PerHour: Readonly<Record<string, number>>;
@@ -55,7 +55,7 @@ export function tieredCost(quantity: number, tiers: Tiers): number {
     let cost = 0;
     let below = 0;
     for (const tier of tiers) {
-        const bound = tier.upTo ?? tier.upToGb ?? Infinity;
+        const bound = tier.upTo ?? Infinity;
         const units = Math.min(quantity, bound) - below;
         if (units <= 0) break;
         cost += units * tier.price;

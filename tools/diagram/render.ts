@@ -21,6 +21,9 @@ function tierLabel(a: Architecture, tier: string): string {
     return `${tier}: ${hosts.length} x ${types}`;
 }
 
+/** A flow inside one tier (a standby streaming from its primary): drawn as a loop, not between boxes. */
+const withinTier = (f: Flow) => f.from.kind === "tier" && f.to.kind === "tier" && f.from.tier === f.to.tier;
+
 const azLabel = (az: number) => (az > 0 ? `AZ ${az}` : "AZ unknown");
 
 const SHAPES: Record<string, string> = { internet: "ellipse", dns: "box", lb: "box", cdn: "box", bucket: "cylinder", nat: "box" };
@@ -38,7 +41,8 @@ export function toDot(a: Architecture): string {
         out.push(`  subgraph ${quote(`cluster_${tier}`)} {`, `    label=${quote(tierLabel(a, tier))}; style="rounded"; color=gray40;`);
         // Where the tier's flows attach: an invisible point in its box, so no host is pulled out of its row.
         out.push(`    ${quote(`tier:${tier}`)} [shape=point, style=invis, width=0, height=0, label=""];`);
-        for (const [az, hosts] of hostsByAz(a, tier)) {
+        const zones = hostsByAz(a, tier);
+        for (const [az, hosts] of zones) {
             out.push(`    subgraph ${quote(`cluster_${tier}_az${az}`)} {`, `      label=${quote(azLabel(az))}; style="dashed"; color=gray60;`);
             for (const h of hosts) out.push(`      ${quote(h.name)} [label=${quote(`${h.name}\n${h.instanceType}`)}];`);
             // Invisible edges lay each row of hosts side by side (rankdir=LR stacks a rank's nodes).
@@ -46,14 +50,13 @@ export function toDot(a: Architecture): string {
             out.push("    }");
         }
         // The anchor and the first host of each AZ on one rank: the tier's box starts where its flows arrive.
-        out.push(`    { rank=same; ${[`tier:${tier}`, ...hostsByAz(a, tier).map(([, hosts]) => hosts[0].name)].map(quote).join("; ")}; }`);
+        out.push(`    { rank=same; ${[`tier:${tier}`, ...zones.map(([, hosts]) => hosts[0].name)].map(quote).join("; ")}; }`);
         out.push("  }");
     }
     const anchor = (e: Endpoint) => (e.kind === "node" ? e.id : `tier:${e.tier}`);
     for (const f of a.flows) {
         const attrs = [`label=${quote(f.label)}`];
-        const self = f.from.kind === "tier" && f.to.kind === "tier" && f.from.tier === f.to.tier;
-        if (!self) {
+        if (!withinTier(f)) {
             if (f.from.kind === "tier") attrs.push(`ltail=${quote(`cluster_${f.from.tier}`)}`);
             if (f.to.kind === "tier") attrs.push(`lhead=${quote(`cluster_${f.to.tier}`)}`);
         }
@@ -92,7 +95,7 @@ export function toMermaid(a: Architecture): string {
 function mermaidEdge(f: Flow, id: (e: Endpoint) => string, a: Architecture): string {
     const arrow = f.kind === "allowed" ? "-->" : "-.->";
     // A flow within a tier (a standby streaming from its primary) loops on the tier's first host.
-    const self = f.from.kind === "tier" && f.to.kind === "tier" && f.from.tier === f.to.tier;
+    const self = withinTier(f);
     const from = self ? mid(`host_${a.hosts.find((h) => h.tier === (f.from as { tier: string }).tier)!.name}`) : id(f.from);
     const to = self ? from : id(f.to);
     return f.label ? `${from} ${arrow}|${mtext(f.label)}| ${to}` : `${from} ${arrow} ${to}`;

@@ -48,6 +48,8 @@ export interface ProgramRun {
     /** Ran as a preview: applies on unknown values did not run, and unknowns are UNKNOWN. */
     readonly preview: boolean;
     readonly config: Record<string, string>;
+    /** The stack's region (aws:region, or the provider's default). */
+    readonly region: string;
     readonly resources: RecordedResource[];
     readonly outputs: Record<string, unknown>;
     /** Data-source calls (invokes) the program made. */
@@ -191,6 +193,7 @@ export async function runProgram(stack: string, options: RunOptions): Promise<Pr
             stack,
             preview: options.preview,
             config,
+            region,
             resources: recorded,
             outputs,
             calls,

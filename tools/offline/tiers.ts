@@ -1,6 +1,5 @@
 /**
- * Where a recorded resource sits in the architecture. Its tier: for the cost table and the diagram, for the cost table and the diagram: a
- * host's (and its volumes' and IAM identity's) Role tag, else the module of the stack's component it was
+ * Where a recorded resource sits in the architecture, for the cost table and the diagram. Its tier: a host's (and its volumes' and IAM identity's) Role tag, else the module of the stack's component it was
  * declared under (instagram:edge:Edge -> "edge", instagram:backup:ShardSnapshots -> "backup").
  */
 import { RecordedResource } from "./runtime";
