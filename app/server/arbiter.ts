@@ -271,6 +271,9 @@ export class Arbiter {
             case "booted":
                 state.booted = true;
                 state.lastBeat = Date.now();
+                // Retired while it booted: a stop sent before its process listened for messages was lost
+                // (master-messages.ts). Told again now, it drains what it accepted meanwhile and exits.
+                if (state.retiring) this.sendTo(worker, { t: "stop", graceful: true });
                 if (this.bootFailures > 0) this.info(`Worker ${worker.process.pid} booted after ${this.bootFailures} failed boot(s)`);
                 this.bootFailures = 0;
                 this.nextSpawnAt = 0;

@@ -6,9 +6,10 @@
  * asks to be replaced and works on until it is.
  */
 import * as os from "os";
-import { AppContext, MasterMessage, WORKER_BOOT_ERROR, WorkerMessage } from "./protocol";
+import { AppContext, WORKER_BOOT_ERROR, WorkerMessage } from "./protocol";
 import { ServerOptions } from "./options";
 import { ReopenableLog, timestamp } from "./log";
+import { onMasterMessage } from "./master-messages";
 import { GearmanWorker, JobHandler } from "../jobs/gearman/worker";
 
 const send = (message: WorkerMessage) => process.send?.(message);
@@ -90,7 +91,7 @@ export async function runJobWorker(options: ServerOptions, workerId: number, job
         flushStats();
         setImmediate(() => process.exit(0));
     };
-    process.on("message", (message: MasterMessage) => {
+    onMasterMessage((message) => {
         if (message.t === "stop") {
             if (message.graceful) void stop();
             else process.exit(0);

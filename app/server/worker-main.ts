@@ -2,6 +2,9 @@
 import { runWorker } from "./worker";
 import { runJobWorker } from "./job-worker";
 import { ServerOptions } from "./options";
+import { exitOnStopWhileBooting } from "./master-messages";
+
+exitOnStopWhileBooting();
 
 const options = JSON.parse(process.env.INSTAGRAM_SERVER_OPTIONS ?? "{}") as ServerOptions;
 const run = options.mode === "work" ? runJobWorker : runWorker;

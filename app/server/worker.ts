@@ -5,9 +5,10 @@
  */
 import * as http from "http";
 import * as net from "net";
-import { AppContext, MasterMessage, WORKER_BOOT_ERROR, WorkerMessage } from "./protocol";
+import { AppContext, WORKER_BOOT_ERROR, WorkerMessage } from "./protocol";
 import { Bind, ServerOptions } from "./options";
 import { ReopenableLog, timestamp } from "./log";
+import { onMasterMessage } from "./master-messages";
 
 const send = (message: WorkerMessage) => process.send?.(message);
 
@@ -120,7 +121,7 @@ export async function runWorker(options: ServerOptions, workerId: number, reques
         throw e;
     });
 
-    process.on("message", (message: MasterMessage) => {
+    onMasterMessage((message) => {
         if (message.t === "stop") {
             if (message.graceful) stop();
             else process.exit(0);

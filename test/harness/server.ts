@@ -16,6 +16,7 @@ export interface RunningServer {
 }
 
 export const FLAKY_APP = path.resolve(__dirname, "../fixtures/flaky-app.ts");
+export const SLOW_BOOT_APP = path.resolve(__dirname, "../fixtures/slow-boot-app.ts");
 
 /** `instagram-app serve` (or `work`: the same arbiter over job workers) with these arguments. */
 export function startServer(args: string[], env: NodeJS.ProcessEnv = {}, command: "serve" | "work" = "serve"): RunningServer {

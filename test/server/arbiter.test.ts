@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as os from "os";
 import * as path from "path";
 import { afterEach, describe, expect, test } from "vitest";
-import { childPids, FLAKY_APP, get, loadUntil, RunningServer, sleep, startServer, TEST_APP, waitUntilServing } from "../harness/server";
+import { childPids, FLAKY_APP, get, loadUntil, RunningServer, sleep, SLOW_BOOT_APP, startServer, TEST_APP, waitUntilServing } from "../harness/server";
 import { eventually } from "../harness/daemons";
 import { WORKER_NODE_FLAGS } from "../../app/server/arbiter";
 
@@ -193,6 +193,35 @@ describe("instagram-app serve", () => {
         server.signal("SIGHUP");
         await eventually(() => (server.log().match(/Worker exiting/g)?.length === 2 ? true : undefined), 20_000, "the reload");
         expect(await viaSocket()).toBe(200);
+    }, 60_000);
+
+    test("a second HUP while the first one's workers still boot: those stop, and the pool settles at its size", async () => {
+        // A deploy tool that reloads twice in a row. The workers forked for the first reload are still loading
+        // the app when the second arrives; a stop sent to them then must not be lost, or each one boots later
+        // as a worker the master has already written off, serving the old release for good.
+        const { server, port: p } = await serve([], 2, SLOW_BOOT_APP, { SLOW_BOOT_MS: "3000" });
+        const original = childPids(server.pid);
+        // Both have booted once both answer (the master hands connections round-robin to listening workers).
+        const answered = new Set<number>();
+        await eventually(async () => {
+            answered.add(JSON.parse((await get(HOST, p, "/")).body).pid);
+            return answered.size === 2 ? true : undefined;
+        }, 20_000, "both workers to answer");
+        server.signal("SIGHUP");
+        await eventually(() => (childPids(server.pid).length === 4 ? true : undefined), 5000, "the first reload's workers forked");
+        const firstReload = childPids(server.pid).filter((pid) => !original.includes(pid));
+        server.signal("SIGHUP");
+        const settled = () => {
+            const now = childPids(server.pid);
+            return now.length === 2 && now.every((pid) => !original.includes(pid) && !firstReload.includes(pid)) ? now : undefined;
+        };
+        const final = await eventually(settled, 30_000, "the second reload's workers alone");
+        // Long enough for a lost stop to show: a first-reload worker would have booted by now and still be there.
+        await sleep(4000);
+        expect(childPids(server.pid).sort()).toEqual(final.sort());
+        const { body } = await get(HOST, p, "/");
+        expect(final).toContain(JSON.parse(body).pid);
+        expect(server.log().match(/Worker exiting/g)).toHaveLength(4);
     }, 60_000);
 
     test("bad arguments get the usage and exit 2", async () => {
