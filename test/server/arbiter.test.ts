@@ -199,17 +199,18 @@ describe("instagram-app serve", () => {
         // A deploy tool that reloads twice in a row. The workers forked for the first reload are still loading
         // the app when the second arrives; a stop sent to them then must not be lost, or each one boots later
         // as a worker the master has already written off, serving the old release for good.
-        const { server, port: p } = await serve([], 2, SLOW_BOOT_APP, { SLOW_BOOT_MS: "3000" });
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ig-slow-boot-"));
+        const { server, port: p } = await serve([], 2, SLOW_BOOT_APP, { SLOW_BOOT_MS: "3000", SLOW_BOOT_DIR: dir });
         const original = childPids(server.pid);
-        // Both have booted once both answer (the master hands connections round-robin to listening workers).
-        const answered = new Set<number>();
-        await eventually(async () => {
-            answered.add(JSON.parse((await get(HOST, p, "/")).body).pid);
-            return answered.size === 2 ? true : undefined;
-        }, 20_000, "both workers to answer");
+        const loaded = (pid: number) => fs.existsSync(path.join(dir, `loaded-${pid}`));
+        await eventually(() => (original.every(loaded) ? true : undefined), 20_000, "both workers to load the app");
+        await sleep(500); // and to tell the master so
         server.signal("SIGHUP");
-        await eventually(() => (childPids(server.pid).length === 4 ? true : undefined), 5000, "the first reload's workers forked");
-        const firstReload = childPids(server.pid).filter((pid) => !original.includes(pid));
+        const firstReload = await eventually(() => {
+            const forked = childPids(server.pid).filter((pid) => !original.includes(pid));
+            return forked.length === 2 ? forked : undefined;
+        }, 5000, "the first reload's workers forked");
+        expect(firstReload.some(loaded)).toBe(false);
         server.signal("SIGHUP");
         const settled = () => {
             const now = childPids(server.pid);
@@ -222,6 +223,7 @@ describe("instagram-app serve", () => {
         const { body } = await get(HOST, p, "/");
         expect(final).toContain(JSON.parse(body).pid);
         expect(server.log().match(/Worker exiting/g)).toHaveLength(4);
+        fs.rmSync(dir, { recursive: true, force: true });
     }, 60_000);
 
     test("bad arguments get the usage and exit 2", async () => {
