@@ -116,7 +116,13 @@ export async function sh(vm: Vm, command: string, timeoutMs = 120_000): Promise<
 /** The boot finished: `cloud-init status` done with exit 0, and the role's marker lists `roles` ("common app"). */
 export async function expectBootDone(vm: Vm, roles: string): Promise<void> {
     const status = await vm.exec("cloud-init status --long");
-    expect(status.out).toMatch(/status: done/);
+    // A failed boot says why: the VM and its disks are gone once the session closes, so the evidence goes
+    // into the failure (the end of the boot's output, the failed units, the errors journald has).
+    const why = status.out.includes("status: done") && status.code === 0 ? "" : (await vm.exec(
+        "tail -n 80 /var/log/cloud-init-output.log; echo '--- failed units:'; systemctl --failed --no-legend; " +
+        "echo '--- errors this boot (a unit that failed and was restarted is no longer listed above):'; journalctl -b -p err --no-pager -n 60",
+    )).out;
+    expect(status.out, `${vm.o.name}: cloud-init status --long:\n${status.out}\n${why}`).toMatch(/status: done/);
     expect(status.code, status.out).toBe(0);
     expect(await sh(vm, `cat ${ROLE_DONE_MARKER}`)).toBe(roles);
 }
