@@ -12,7 +12,7 @@ import { HttpError, sendJson } from "./http";
 import { Unavailable } from "./shards";
 import { Conflict, NotFound } from "./users";
 import { Forbidden } from "./comments";
-import { buildServices, RouteTable } from "./services";
+import { buildServices, connectionsUp, RouteTable } from "./services";
 import { routeName } from "./error-reports";
 import { HEALTH_ROUTES } from "./routes/health";
 import { ACCOUNT_ROUTES } from "./routes/accounts";
@@ -41,8 +41,12 @@ function requestIdOf(req: http.IncomingMessage): string {
     return typeof given === "string" && REQUEST_ID.test(given) ? given : crypto.randomUUID();
 }
 
-export function createApp(context: AppContext, env: NodeJS.ProcessEnv = process.env): http.RequestListener {
+/** How long a booting worker waits for its Redis connections before it serves without them. */
+const CONNECTIONS_WAIT_MS = 5000;
+
+export async function createApp(context: AppContext, env: NodeJS.ProcessEnv = process.env): Promise<http.RequestListener> {
     const s = buildServices(loadApiConfig(env));
+    await connectionsUp(s, CONNECTIONS_WAIT_MS);
     return (req, res) => {
         const requestId = requestIdOf(req);
         // The client and the logs can name the request an error report is filed under.

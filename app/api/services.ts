@@ -127,3 +127,15 @@ export function buildServices(config: ApiConfig): Services {
     const feeds = store ? new Feeds(shards, store, redis, reader, cache, counters, config.mediaBaseUrl, queue, onQueueFailure, indexFeed) : undefined;
     return { ...base, shards, users, feeds, devices: new Devices(shards), likes: new Likes(shards, counters, activity), comments: new Comments(shards, counters, activity), directory };
 }
+
+/**
+ * Resolves once the Redis connections every request leans on are up, or after `withinMs` either way. A worker
+ * takes traffic as soon as it reports that it booted; without this wait, a fresh worker in a reload answers its
+ * first requests 503 while its connections open (seen as failed requests during a HUP under load). Bounded,
+ * so that a worker still boots while Redis is away: its Redis routes answer 503 and /readyz says why.
+ */
+export async function connectionsUp(s: Services, withinMs: number): Promise<void> {
+    const deadline = Date.now() + withinMs;
+    const up = () => (!s.redis || s.redis.status === "ready") && (!s.reader || s.reader.ready);
+    while (!up() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}

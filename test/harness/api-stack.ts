@@ -73,7 +73,7 @@ export class ApiStack {
     }
 
     async serve(environment: NodeJS.ProcessEnv): Promise<{ server: http.Server; url: string }> {
-        const s = http.createServer(createApp({ workerId: 1, count: () => undefined }, environment));
+        const s = http.createServer(await createApp({ workerId: 1, count: () => undefined }, environment));
         await new Promise<void>((resolve) => s.listen(0, `${this.net}.100`, resolve));
         return { server: s, url: `http://${this.net}.100:${(s.address() as AddressInfo).port}` };
     }
