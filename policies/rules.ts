@@ -7,6 +7,7 @@ import { s3Policies } from "./rules/s3";
 import { cloudfrontPolicies } from "./rules/cloudfront";
 import { iamPolicies } from "./rules/iam";
 import { stackPolicies } from "./rules/stack";
+import { awsAcceptancePolicies } from "./rules/aws-acceptance";
 
 export const policies: Policies = [
     ...ec2Policies,
@@ -16,4 +17,5 @@ export const policies: Policies = [
     ...cloudfrontPolicies,
     ...iamPolicies,
     ...stackPolicies,
+    ...awsAcceptancePolicies,
 ];

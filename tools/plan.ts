@@ -3,11 +3,14 @@
  * under the Pulumi mocks runtime with the stack's config (Pulumi.yaml defaults merged with
  * Pulumi.<stack>.yaml, as the CLI does) and PreviewMocks, which know only what is known without the cloud:
  * every provider-computed value, and everything derived from one, prints as unknown. Prints the resource
- * tree, a count by type and the stack outputs, or all of it as JSON. Exits 2 on a bad flag, 1 on invalid
- * config.
+ * tree, a count by type, what AWS would refuse (the acceptance check of policies/rules/acceptance) and the
+ * stack outputs, or all of it as JSON. Exits 2 on a bad flag, 1 on invalid config or an input AWS would refuse.
  */
 import { ConfigError } from "../core/config";
+import { checkPlan } from "../policies/rules/acceptance/check";
+import { Ledger, refusalLine } from "../policies/rules/acceptance/types";
 import { parseFlags, runTool } from "./cli-args";
+import { countsBySource, plannedFromRun, unknownDocuments } from "./offline/acceptance";
 import { previewProgram } from "./offline/preview";
 import { ProgramRun, UNKNOWN } from "./offline/runtime";
 import { countByType, renderTree } from "./offline/tree";
@@ -25,7 +28,20 @@ export function showValue(value: unknown): string {
     return JSON.stringify(value, (_k, v) => (v === UNKNOWN ? UNKNOWN_TEXT : v)).replace(new RegExp(`"${UNKNOWN_TEXT}"`, "g"), UNKNOWN_TEXT);
 }
 
-function planText(run: ProgramRun, ms: number, quiet: boolean): string[] {
+/** What the acceptance check says of the plan: the refusals, or the count of constraints that hold. */
+function acceptanceText(run: ProgramRun, ledger: Ledger): string[] {
+    const unknown = unknownDocuments(plannedFromRun(run)).length;
+    const lines = ledger.refusals.length > 0
+        ? [`AWS would refuse ${ledger.refusals.length} input(s) of this plan:`, ...ledger.refusals.map((r) => `  ${refusalLine(r)}`)]
+        : [`AWS acceptance: ${ledger.total} constraints checked, none refused:`];
+    lines.push(...countsBySource(ledger));
+    if (unknown > 0) {
+        lines.push(`  ${unknown} policy documents name ARNs AWS assigns, so they are unknown here: \`npm run validate -- --stack ${run.stack}\` checks them with example ARNs, and the policy pack checks them during \`pulumi up\`.`);
+    }
+    return lines;
+}
+
+function planText(run: ProgramRun, ms: number, quiet: boolean, ledger: Ledger): string[] {
     const lines = [
         `Offline plan of stack "${run.stack}" (project instagram, region ${run.config["aws:region"]})`,
         "No cloud was contacted: the program ran as a preview under the Pulumi mocks runtime. What only exists after",
@@ -38,7 +54,7 @@ function planText(run: ProgramRun, ms: number, quiet: boolean): string[] {
     const counts = countByType(run.resources);
     const width = Math.max(...counts.map(([t]) => t.length));
     for (const [type, n] of counts) lines.push(`  ${type.padEnd(width)}  ${String(n).padStart(4)}`);
-    lines.push("", `  ${run.resources.length + 1} to create (including the stack), evaluated in ${ms.toFixed(0)} ms`, "", "Outputs:");
+    lines.push("", `  ${run.resources.length + 1} to create (including the stack), evaluated in ${ms.toFixed(0)} ms`, "", ...acceptanceText(run, ledger), "", "Outputs:");
     for (const [key, value] of Object.entries(run.outputs)) lines.push(`  ${key}: ${showValue(value)}`);
     return lines;
 }
@@ -46,7 +62,7 @@ function planText(run: ProgramRun, ms: number, quiet: boolean): string[] {
 export const SECRET_TEXT = "[secret]";
 
 /** The plan for other tools: every resource with its inputs (unknowns as Pulumi's sentinel), and the outputs. */
-export function planJson(run: ProgramRun): Record<string, unknown> {
+export function planJson(run: ProgramRun, ledger?: Ledger): Record<string, unknown> {
     return {
         project: "instagram",
         stack: run.stack,
@@ -62,10 +78,12 @@ export function planJson(run: ProgramRun): Record<string, unknown> {
             protect: r.protect,
             retainOnDelete: r.retainOnDelete,
             dependencies: r.dependencies,
+            propertyDependencies: r.propertyDependencies,
             // As `pulumi preview --json` shows them: a secret input's value never leaves the program.
             inputs: Object.fromEntries(Object.entries(r.inputs).map(([k, v]) => [k, r.secretInputs.includes(k) ? SECRET_TEXT : v])),
         })),
         outputs: run.outputs,
+        ...(ledger ? { acceptance: { checked: Object.fromEntries(ledger.counts), refusals: ledger.refusals } } : {}),
     };
 }
 
@@ -76,9 +94,14 @@ async function main(): Promise<number> {
     try {
         const run = await previewProgram(stack);
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        if (flags.booleans.has("json")) console.log(JSON.stringify(planJson(run), null, 2));
-        else for (const line of planText(run, ms, flags.booleans.has("quiet"))) console.log(line);
-        return 0;
+        const ledger = await checkPlan(plannedFromRun(run));
+        if (flags.booleans.has("json")) {
+            console.log(JSON.stringify(planJson(run, ledger), null, 2));
+            for (const refusal of ledger.refusals) console.error(`plan: AWS would refuse ${refusalLine(refusal)}`);
+        } else {
+            for (const line of planText(run, ms, flags.booleans.has("quiet"), ledger)) console.log(line);
+        }
+        return ledger.refusals.length > 0 ? 1 : 0;
     } catch (e) {
         if (e instanceof ConfigError) {
             console.error(`plan: stack "${stack}" has an invalid configuration:`);

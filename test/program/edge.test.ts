@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { ProgramRun } from "../../tools/offline/runtime";
 import { runStack } from "../harness/run";
 import { policyOf, T } from "../harness/queries";
-import { ALB_ZONE_ID, ELB_ACCOUNT_ARN, HOSTED_ZONE_ID } from "../harness/mocks";
+import { ALB_ZONE_ID, ELB_ACCOUNT_ARN, HOSTED_ZONE_ID } from "../../tools/offline/example-mocks";
 import { ALB_SSL_POLICY } from "../../components/edge";
 
 let dev: ProgramRun;

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { ProgramRun } from "../../tools/offline/runtime";
 import { runStack } from "../harness/run";
 import { policyOf, T } from "../harness/queries";
-import { CLOUDFRONT_ZONE_ID } from "../harness/mocks";
+import { CLOUDFRONT_ZONE_ID } from "../../tools/offline/example-mocks";
 
 let run: ProgramRun;
 beforeAll(async () => {

@@ -1,8 +1,10 @@
 /**
- * The mocks the program runs against, offline: every resource gets an ID and the computed outputs the
- * program reads (ARNs, DNS names, private IPs, ACM validation records...), and every data-source call gets
- * a realistic answer. Values are deterministic (hashes of names), so two runs give the same plan.
- * A call this file does not know fails loudly instead of returning nothing.
+ * Example values for everything the cloud computes, in AWS's formats: every resource gets an ID and the
+ * computed outputs the program reads (ARNs, DNS names, private IPs, ACM validation records...), and every
+ * data-source call gets a realistic answer (account 123456789012). Values are deterministic (hashes of
+ * names), so two runs give the same result. The tests run the program against them (every apply runs), and
+ * `npm run validate` checks the IAM documents the plan cannot know with them. A call this file does not
+ * know fails loudly instead of returning nothing.
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
@@ -174,7 +176,7 @@ export class StackMocks implements pulumi.runtime.Mocks {
                 // PagerDuty's vendor ID of its Amazon CloudWatch integration.
                 return { id: "PZQ6AUS", name: inputs.name, type: "generic_events_api_inbound_integration" };
             default:
-                throw new Error(`the mocks do not know the call ${token}; add it to test/harness/mocks.ts`);
+                throw new Error(`the mocks do not know the call ${token}; add it to tools/offline/example-mocks.ts`);
         }
     }
 
