@@ -15,8 +15,28 @@ export interface PolicyStatement {
     readonly Sid?: string;
     readonly Effect: "Allow" | "Deny";
     readonly Action: string | string[];
-    readonly Resource: pulumi.Input<string> | pulumi.Input<string>[];
+    readonly Resource?: pulumi.Input<string> | pulumi.Input<string>[];
+    /** Everything but these (a Deny that fences a grant made elsewhere). */
+    readonly NotResource?: pulumi.Input<string> | pulumi.Input<string>[];
     readonly Condition?: unknown;
+}
+
+/** The SSM reads of parameter values; AmazonSSMManagedInstanceCore allows the first two on every parameter. */
+const PARAMETER_READS = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"];
+
+/**
+ * A Deny that keeps a tier to the parameters its own statements name. The managed policy every host needs for
+ * SSM (AmazonSSMManagedInstanceCore) allows ssm:GetParameter(s) on "*", and SecureStrings under the default
+ * aws/ssm key decrypt for any caller in the account, so without this any host could read every tier's secrets
+ * and every other stack's (test/policies/host-calls-iam.test.ts evaluates both with the managed policy).
+ */
+export function parameterReadFence(statements: readonly PolicyStatement[]): PolicyStatement {
+    const own = statements
+        .filter((s) => s.Effect === "Allow" && [s.Action].flat().some((a) => PARAMETER_READS.includes(a)))
+        .flatMap((s) => [s.Resource ?? []].flat());
+    return own.length > 0
+        ? { Sid: "OnlyOwnParameters", Effect: "Deny", Action: PARAMETER_READS, NotResource: own }
+        : { Sid: "NoParameters", Effect: "Deny", Action: PARAMETER_READS, Resource: "*" };
 }
 
 export interface HostIdentityArgs {
@@ -26,7 +46,10 @@ export interface HostIdentityArgs {
     readonly statements: PolicyStatement[];
 }
 
-/** The IAM role and instance profile a tier's hosts share: SSM management plus that tier's own statements. */
+/**
+ * The IAM role and instance profile a tier's hosts share: SSM management plus that tier's own statements, and
+ * a fence that keeps SSM management's parameter reads to the tier's own parameters.
+ */
 export class HostIdentity extends pulumi.ComponentResource {
     readonly role: aws.iam.Role;
     /** What the tier's instances are launched with. */
@@ -52,13 +75,11 @@ export class HostIdentity extends pulumi.ComponentResource {
             { role: this.role.name, policyArn: aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore },
             { parent: this },
         );
-        if (args.statements.length > 0) {
-            new aws.iam.RolePolicy(
-                `${name}-tier`,
-                { role: this.role.id, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: args.statements }) },
-                { parent: this },
-            );
-        }
+        new aws.iam.RolePolicy(
+            `${name}-tier`,
+            { role: this.role.id, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [...args.statements, parameterReadFence(args.statements)] }) },
+            { parent: this },
+        );
         this.instanceProfile = new aws.iam.InstanceProfile(name, { role: this.role.name, tags }, { parent: this });
         this.registerOutputs({ roleArn: this.role.arn, instanceProfile: this.instanceProfile.name });
     }

@@ -47,3 +47,10 @@ describe("a shard primary with a volume that never arrives", () => {
         expect((await vm.exec("ls /data/postgresql")).code).not.toBe(0);
     });
 });
+
+describe("the IAM policies", () => {
+    test("every AWS call the failed boot made is allowed by the shard role's rendered IAM policy", async () => {
+        // It may have made none before the RAID step gave up: only the verdict on those it made is asserted.
+        expect((await session.deniedAwsCalls()).denied).toEqual([]);
+    });
+});

@@ -182,3 +182,11 @@ describe("a shard primary replaced with blank volumes", () => {
         await vm.stop();
     });
 });
+
+describe("the IAM policies", () => {
+    test("every AWS call each boot made (SSM, S3, CloudWatch, and pgBackRest's backup bucket) is allowed by the shard role's rendered IAM policy", async () => {
+        const { calls, denied } = await session.deniedAwsCalls();
+        expect(denied).toEqual([]);
+        expect(calls).toBeGreaterThan(0);
+    });
+});

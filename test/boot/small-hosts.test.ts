@@ -248,3 +248,12 @@ describe("Munin", () => {
         }
     });
 });
+
+describe("the IAM policies", () => {
+    test("every AWS call each host made (SSM, S3, CloudWatch) is allowed by its role's rendered IAM policy", async () => {
+        const { calls, denied } = await session.deniedAwsCalls();
+        expect(denied).toEqual([]);
+        // At least the secrets, the release and the shard directory were read, and metrics published.
+        expect(calls).toBeGreaterThan(0);
+    });
+});

@@ -6,8 +6,9 @@
  * S3 requires it, the session token when the credentials are temporary, and the bucket's name. It serves
  * what pgBackRest uses: PUT/GET/HEAD/DELETE of objects, ListObjectsV2 with prefix, delimiter and
  * continuation, multi-object delete, and multipart uploads. Objects live in memory; every request is
- * recorded. Over TLS with a self-signed certificate (pgBackRest is told not to verify it:
- * repo1-storage-verify-tls=n), or plain HTTP for the host scripts' curl (as the other S3 stand-ins).
+ * recorded, and each one it served also in IAM's terms (`calls`, test/harness/aws-calls.ts). Over TLS with
+ * a self-signed certificate (pgBackRest is told not to verify it: repo1-storage-verify-tls=n), or plain
+ * HTTP for the host scripts' curl (as the other S3 stand-ins).
  */
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
@@ -17,6 +18,7 @@ import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import { AddressInfo } from "net";
+import { AwsCallRecorder, s3Calls } from "./aws-calls";
 
 export interface S3Credentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
 
@@ -35,11 +37,15 @@ const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
 export class FakeS3 {
     readonly objects = new Map<string, Buffer>();
     readonly requests: { method: string; key: string; query: string }[] = [];
+    /** The requests it served, as the IAM actions S3 authorizes them with (a recorder shared with other stand-ins when given). */
+    readonly calls: AwsCallRecorder;
     private readonly uploads = new Map<string, { key: string; parts: Map<number, Buffer> }>();
     private server?: http.Server;
     private certDir?: string;
 
-    constructor(readonly bucket: string, readonly credentials: S3Credentials, readonly region = "us-east-1") {}
+    constructor(readonly bucket: string, readonly credentials: S3Credentials, readonly region = "us-east-1", calls = new AwsCallRecorder()) {
+        this.calls = calls;
+    }
 
     async start(host = "127.0.0.1", port = 0, o: { tls: boolean } = { tls: true }): Promise<{ host: string; port: number }> {
         const handler: http.RequestListener = (req, res) => {
@@ -50,7 +56,9 @@ export class FakeS3 {
                 let headers: Record<string, string | number> = {};
                 let out: Buffer = Buffer.alloc(0);
                 try {
-                    ({ status, headers, body: out } = this.handle(req, Buffer.concat(chunks)));
+                    const body = Buffer.concat(chunks);
+                    ({ status, headers, body: out } = this.handle(req, body));
+                    if (status < 300) this.calls.record(() => s3Calls(req.method!, req.url ?? "/", req.headers, body));
                 } catch (e) {
                     const err = e instanceof S3Error ? e : new S3Error("InternalError", (e as Error).message, 500);
                     status = err.status;

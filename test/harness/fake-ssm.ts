@@ -3,11 +3,13 @@
  * cannot reach AWS. It checks each request as SSM would, before acting on it: the SigV4 signature (computed
  * again from the request with the test's secret key), the protocol headers, and each operation's parameters
  * and their documented forms. Parameters live in memory with versions; Run Command targets instances by tag
- * and "runs" the commands with each instance's handler. Every request is recorded for the test to read.
+ * and "runs" the commands with each instance's handler. Every request is recorded for the test to read, and
+ * each one it served also in IAM's terms (`calls`, test/harness/aws-calls.ts).
  */
 import * as crypto from "crypto";
 import * as http from "http";
 import { AddressInfo } from "net";
+import { AwsCallRecorder, ssmCalls } from "./aws-calls";
 
 export const FAKE_KEY = { accessKeyId: "AKIAOPSTEST000000000", secretAccessKey: "opstestsecretkey0000000000000000000000000" };
 
@@ -63,6 +65,8 @@ const isName = (v: unknown) => typeof v === "string" && /^\/[A-Za-z0-9_.\-/]{1,1
 
 export class FakeSsm {
     readonly requests: RecordedRequest[] = [];
+    /** The requests it served, as the IAM actions SSM authorizes them with. */
+    readonly calls = new AwsCallRecorder();
     readonly parameters = new Map<string, { value: string; version: number }>();
     private readonly commands = new Map<string, Command>();
     private server?: http.Server;
@@ -118,6 +122,13 @@ export class FakeSsm {
             throw new SsmError("SerializationException", "the body is not JSON");
         }
         this.requests.push({ operation, body });
+        const answer = this.answer(operation, body);
+        const reached = operation === "SendCommand" ? this.command((answer as { Command: { CommandId: string } }).Command.CommandId).invocations.map((i) => i.instance.id) : [];
+        this.calls.record(() => ssmCalls(operation, body, this.region, reached));
+        return answer;
+    }
+
+    private answer(operation: string, body: Record<string, any>): unknown {
         switch (operation) {
             case "GetParameter": {
                 need(isName(body.Name), `Name ${body.Name} is not a parameter path`);

@@ -42,7 +42,7 @@ describe("backups (program)", () => {
 
     test("the shard tier may touch pgbackrest/ only, the redis tier redis/ only, and no other tier the bucket", () => {
         const arn = bucket().state.arn;
-        const onBucket = (tier: string) => tierStatements(tier).filter((s) => [s.Resource].flat().some((r: string) => r.startsWith(arn)));
+        const onBucket = (tier: string) => tierStatements(tier).filter((s) => [s.Resource ?? []].flat().some((r: string) => r.startsWith(arn)));
         expect(onBucket("shard")).toEqual([
             { Sid: "BackupRepositoryList", Effect: "Allow", Action: ["s3:ListBucket"], Resource: arn, Condition: { StringLike: { "s3:prefix": ["pgbackrest", "pgbackrest/*"] } } },
             { Sid: "BackupRepositoryReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: `${arn}/pgbackrest/*` },

@@ -52,7 +52,7 @@ describe("app delivery", () => {
     test("app and job-worker hosts may read the release objects and nothing else of the artifacts bucket, shard hosts the host tools; no other tier may", () => {
         const arn = artifactsBucket(dev).state.arn as string;
         for (const policy of dev.ofType(T.rolePolicy)) {
-            const touching = policyOf(policy).Statement.filter((s) => JSON.stringify(s.Resource).includes(arn));
+            const touching = policyOf(policy).Statement.filter((s) => JSON.stringify(s.Resource ?? []).includes(arn));
             if (policy.name === "app-host-tier" || policy.name === "worker-host-tier") {
                 expect(touching).toEqual([{ Sid: "AppReleasesRead", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${arn}/releases/*` }]);
             } else if (policy.name === "shard-host-tier") {

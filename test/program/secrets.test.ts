@@ -36,9 +36,22 @@ describe("secrets", () => {
         expect(readable("worker")).toEqual([arn("postgres-app"), arn("redis-auth"), arn("search-app")].sort());
         // The search tier's own passwords: none of the shards', and no shard host reads these.
         expect(readable("search")).toEqual(["search-app", "search-replication", "search-pgbouncer-auth"].map(arn).sort());
-        expect(tierPolicy("memcached")).toBeUndefined();
-        // Gearman hosts read no secret: their one statement publishes their metrics.
-        expect(tierPolicy("gearman")!.Statement.map((s) => s.Sid)).toEqual(["PublishHostMetrics"]);
+        // Memcached hosts read nothing; gearman hosts only publish their metrics.
+        expect(tierPolicy("memcached")!.Statement.map((s) => s.Sid)).toEqual(["NoParameters"]);
+        expect(tierPolicy("gearman")!.Statement.map((s) => s.Sid)).toEqual(["PublishHostMetrics", "NoParameters"]);
+    });
+
+    test("the SSM agent's managed policy reads every parameter, so each tier's own policy denies all but its own", () => {
+        const fence = (tier: string) => tierPolicy(tier)!.Statement.find((s) => s.Sid === "OnlyOwnParameters" || s.Sid === "NoParameters")!;
+        const reads = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"];
+        const directory = `arn:aws:ssm:us-east-1:123456789012:parameter/instagram/instagram-2011/directory/shards`;
+        for (const tier of ["app", "shard", "redis", "worker", "search", "monitoring"]) {
+            const own = tierPolicy(tier)!.Statement.filter((s) => s.Effect === "Allow" && [s.Action].flat().includes("ssm:GetParameter")).flatMap((s) => [s.Resource].flat());
+            expect(fence(tier), tier).toEqual({ Sid: "OnlyOwnParameters", Effect: "Deny", Action: reads, NotResource: own });
+        }
+        expect(fence("app").NotResource).toContain(directory);
+        expect(fence("worker").NotResource).toContain(directory);
+        for (const tier of ["memcached", "gearman"]) expect(fence(tier), tier).toEqual({ Sid: "NoParameters", Effect: "Deny", Action: reads, Resource: "*" });
     });
 
     test("no tier policy grants a wildcard action or resource; app hosts may only get, put and delete photos", () => {

@@ -1,7 +1,9 @@
 /**
  * fetch-secrets.sh against stand-ins for the instance metadata service and SSM on loopback: it must use
  * IMDSv2 tokens, sign its SSM calls with the role's credentials, write each secret with the requested
- * owner and mode, and fail clearly (writing nothing) when a parameter cannot be read.
+ * owner and mode, and fail clearly (writing nothing) when a parameter cannot be read. The parameters are the
+ * dev stack's (an app host's manifest), and every SSM call the script made must be one the app hosts'
+ * rendered IAM policy allows, in the region instance metadata names.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
@@ -9,13 +11,21 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { secretParameterName } from "../../core/secrets";
+import { AwsCallRecorder, ssmCalls } from "../harness/aws-calls";
+import { callsDenied, renderedStack } from "../harness/iam-evaluate";
 
 const SCRIPT = path.resolve(__dirname, "../../cloud-init/scripts/fetch-secrets.sh");
 const AWS_LIB = path.resolve(__dirname, "../../cloud-init/scripts/aws-lib.sh");
 const HOST = "127.0.6.1";
 const TOKEN = "imds-token-abc";
 const CREDS = { AccessKeyId: "ASIAMOCKACCESSKEY", SecretAccessKey: "mock/secret+key", Token: "session-token-xyz", Code: "Success" };
-const PARAMETERS: Record<string, string> = { "/instagram/test/redis-auth": "R3disPassw0rd", "/instagram/test/postgres-app": "AppPassw0rd" };
+const REGION = "eu-west-1";
+const REDIS_AUTH = secretParameterName("dev", "redis-auth");
+const POSTGRES_APP = secretParameterName("dev", "postgres-app");
+const PARAMETERS: Record<string, string> = { [REDIS_AUTH]: "R3disPassw0rd", [POSTGRES_APP]: "AppPassw0rd" };
+/** The SSM calls the stand-in answered, in IAM's terms. */
+const calls = new AwsCallRecorder();
 
 interface Seen { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }
 const seen: Seen[] = [];
@@ -34,9 +44,9 @@ beforeAll(async () => {
     imds = http.createServer((req, res): void => {
         seen.push({ method: req.method!, url: req.url!, headers: req.headers, body: "" });
         const answers: Record<string, string> = {
-            "/latest/meta-data/iam/security-credentials/": "shard-host-role",
-            "/latest/meta-data/iam/security-credentials/shard-host-role": JSON.stringify(CREDS),
-            "/latest/meta-data/placement/region": "eu-west-1",
+            "/latest/meta-data/iam/security-credentials/": "app-host-role",
+            "/latest/meta-data/iam/security-credentials/app-host-role": JSON.stringify(CREDS),
+            "/latest/meta-data/placement/region": REGION,
         };
         if (req.method === "PUT" && req.url === "/latest/api/token") {
             res.end(TOKEN);
@@ -61,6 +71,7 @@ beforeAll(async () => {
                 res.end(JSON.stringify({ __type: "ParameterNotFound" }));
                 return;
             }
+            calls.record(() => ssmCalls(String(req.headers["x-amz-target"]).replace(/^AmazonSSM\./, ""), JSON.parse(body), REGION));
             res.setHeader("Content-Type", "application/x-amz-json-1.1");
             res.end(JSON.stringify({ Parameter: { Name: name, Type: "SecureString", Value: PARAMETERS[name], Version: 1 } }));
         });
@@ -99,7 +110,7 @@ describe("fetch-secrets.sh", () => {
         seen.length = 0;
         const redis = path.join(dir, "out", "redis-auth");
         const app = path.join(dir, "out", "postgres-app");
-        const r = await fetchSecrets(`# comment\n/instagram/test/redis-auth ${redis} root:root 0600\n/instagram/test/postgres-app ${app} root:daemon 0640\n`);
+        const r = await fetchSecrets(`# comment\n${REDIS_AUTH} ${redis} root:root 0600\n${POSTGRES_APP} ${app} root:daemon 0640\n`);
         expect(r.status, r.stderr).toBe(0);
         expect(fs.readFileSync(redis, "utf8")).toBe("R3disPassw0rd");
         expect(fs.statSync(redis).mode & 0o777).toBe(0o600);
@@ -125,17 +136,22 @@ describe("fetch-secrets.sh", () => {
     test("a parameter it cannot read fails the run, names the parameter and leaves no file", async () => {
         const dest = path.join(dir, "out", "missing");
         const ok = path.join(dir, "out", "still-written");
-        const r = await fetchSecrets(`/instagram/test/nope ${dest} root:root 0600\n/instagram/test/redis-auth ${ok} root:root 0600\n`);
+        const r = await fetchSecrets(`/instagram/dev/nope ${dest} root:root 0600\n${REDIS_AUTH} ${ok} root:root 0600\n`);
         expect(r.status).not.toBe(0);
-        expect(r.stderr).toMatch(/could not read parameter \/instagram\/test\/nope/);
+        expect(r.stderr).toMatch(/could not read parameter \/instagram\/dev\/nope/);
         expect(fs.existsSync(dest)).toBe(false);
         expect(fs.readdirSync(path.join(dir, "out")).filter((f) => f.startsWith(".fetch-secrets"))).toEqual([]);
         expect(fs.readFileSync(ok, "utf8")).toBe("R3disPassw0rd");
     });
 
     test("a malformed manifest line is reported", async () => {
-        const r = await fetchSecrets("/instagram/test/redis-auth relative/path root:root 0600\n");
+        const r = await fetchSecrets(`${REDIS_AUTH} relative/path root:root 0600\n`);
         expect(r.status).not.toBe(0);
-        expect(r.stderr).toMatch(/bad manifest line for \/instagram\/test\/redis-auth/);
+        expect(r.stderr).toMatch(/bad manifest line for \/instagram\/dev\/redis-auth/);
+    });
+
+    test("every SSM call it made is allowed by the app hosts' rendered IAM policy", async () => {
+        expect(calls.actions()).toEqual(["ssm:GetParameter"]);
+        expect(await callsDenied(await renderedStack(REGION), "app", calls.distinct())).toEqual([]);
     });
 });

@@ -4,6 +4,8 @@
  * lag once its primary is gone), Redis with a maxmemory, gearmand with queued jobs; and the publication, a
  * PutMetricData request that a loopback stand-in of CloudWatch checks as the service would (the SigV4
  * signature computed again, scoped to monitoring; the Query API's form; the namespace and the Host dimension).
+ * The namespace is the dev stack's, and every call the publisher made must be one the shard hosts' rendered
+ * IAM policy allows (the publisher runs as shard-0-primary here).
  */
 import * as fs from "fs";
 import * as http from "http";
@@ -16,15 +18,19 @@ import { FakeImds, instanceRoleMetadata, startFakeImds } from "../harness/fake-i
 import { checkSignature, FAKE_KEY } from "../harness/fake-ssm";
 import { gearmand } from "../harness/gearmand";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
+import { hostMetricsNamespace } from "../../core/host-metrics";
+import { AwsCallRecorder, cloudWatchCalls } from "../harness/aws-calls";
+import { callsDenied, renderedStack } from "../harness/iam-evaluate";
 
 const NET = "127.0.51";
 const SCRIPT = path.join(SCRIPTS_DIR, "host-metrics.sh");
+const NAMESPACE = hostMetricsNamespace("dev");
 const daemons = new Daemons();
 const account = daemonAccount();
 let primary: { sockets: string; data: string; sql: (q: string) => string };
 let standby: { sockets: string };
 let imds: FakeImds;
-let cloudwatch: { url: string; requests: { params: URLSearchParams; error?: string }[]; server: http.Server };
+let cloudwatch: { url: string; requests: { params: URLSearchParams; error?: string }[]; calls: AwsCallRecorder; server: http.Server };
 const scratch = daemons.track(tempDir("host-metrics-"));
 const redisSecret = path.join(scratch, "redis-auth");
 
@@ -75,6 +81,7 @@ beforeAll(async () => {
     });
     imds = await startFakeImds(`${NET}.92`, instanceRoleMetadata("shard-host-role", { Code: "Success", AccessKeyId: FAKE_KEY.accessKeyId, SecretAccessKey: FAKE_KEY.secretAccessKey, Token: "session-token-1" }, "eu-west-1"));
     const requests: { params: URLSearchParams; error?: string }[] = [];
+    const calls = new AwsCallRecorder();
     const server = http.createServer((req, res) => {
         const chunks: Buffer[] = [];
         req.on("data", (c: Buffer) => chunks.push(c));
@@ -91,6 +98,7 @@ beforeAll(async () => {
                     if (!Number.isFinite(Number(params.get(`MetricData.member.${n}.Value`)))) throw new Error(`member ${n}: not a number`);
                 }
                 requests.push({ params });
+                calls.record(() => cloudWatchCalls(params));
                 res.writeHead(200, { "Content-Type": "text/xml" }).end("<PutMetricDataResponse><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></PutMetricDataResponse>");
             } catch (e) {
                 requests.push({ params, error: (e as Error).message });
@@ -99,8 +107,8 @@ beforeAll(async () => {
         });
     });
     await new Promise<void>((resolve) => server.listen(0, `${NET}.93`, resolve));
-    cloudwatch = { url: `http://${NET}.93:${(server.address() as AddressInfo).port}`, requests, server };
-    fs.writeFileSync(path.join(scratch, "host-metrics.env"), "METRICS_NAMESPACE='Instagram/test'\nMETRICS_HOST='shard-0-primary'\n");
+    cloudwatch = { url: `http://${NET}.93:${(server.address() as AddressInfo).port}`, requests, calls, server };
+    fs.writeFileSync(path.join(scratch, "host-metrics.env"), `METRICS_NAMESPACE='${NAMESPACE}'\nMETRICS_HOST='shard-0-primary'\n`);
 }, 120_000);
 
 afterAll(async () => {
@@ -182,9 +190,9 @@ describe("instagram-host-metrics", () => {
         const [request] = cloudwatch.requests;
         expect(request.error).toBeUndefined();
         const p = request.params;
-        expect(p.get("Namespace")).toBe("Instagram/test");
+        expect(p.get("Namespace")).toBe(NAMESPACE);
         const members = [...p.keys()].filter((k) => /^MetricData\.member\.\d+\.MetricName$/.test(k)).map((k) => Number(k.split(".")[2]));
-        expect(r.stderr).toContain(`published ${members.length} metrics to Instagram/test for shard-0-primary`);
+        expect(r.stderr).toContain(`published ${members.length} metrics to ${NAMESPACE} for shard-0-primary`);
         const named = Object.fromEntries(members.map((n) => [p.get(`MetricData.member.${n}.MetricName`), n]));
         // The IO figure only where the scratch directory is on a block device of /proc/diskstats.
         expect(Object.keys(named).filter((k) => k !== "DataVolumeIoBusyPercent")).toEqual(["DataVolumeUsedPercent", "RedisMemoryUsedPercent", "GearmanQueuedJobs"]);
@@ -204,5 +212,10 @@ describe("instagram-host-metrics", () => {
         expect(away.status).toBe(0);
         expect(away.stdout).toBe("");
         expect(away.stderr).toContain(`gearmand does not answer on ${NET}.99`);
+    });
+
+    test("every CloudWatch call it made is allowed by the shard hosts' rendered IAM policy", async () => {
+        expect(cloudwatch.calls.actions()).toEqual(["cloudwatch:PutMetricData"]);
+        expect(await callsDenied(await renderedStack(), "shard", cloudwatch.calls.distinct())).toEqual([]);
     });
 });

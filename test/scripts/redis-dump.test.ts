@@ -3,7 +3,9 @@
  * and stand-ins for the instance metadata service and S3 on loopback (the S3 stand-in recomputes every
  * request's SigV4 signature, checks the payload hash and the session token): the persisting host's RDB goes
  * to redis/dump-<time>.rdb and redis/latest; the restore takes the latest from the bucket, refuses a primary
- * holding keys without --force, and loads the dump into a running primary without restarting it.
+ * holding keys without --force, and loads the dump into a running primary without restarting it. The bucket
+ * is the dev stack's backup bucket as the program names it, and every S3 call the scripts made must be one
+ * the Redis hosts' rendered IAM policy allows.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -11,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Account, Daemons, daemonAccount, requireCommand, tempDir, writeOwned } from "../harness/daemons";
 import { FakeImds, instanceRoleMetadata, startFakeImds } from "../harness/fake-imds";
 import { FakeS3 } from "../harness/fake-s3";
+import { callsDenied, renderedBucket, renderedStack } from "../harness/iam-evaluate";
 import { redisConf } from "../../cloud-init/configs/redis";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
 
@@ -24,6 +27,8 @@ let base: string;
 let imds: FakeImds;
 let s3: FakeS3;
 let s3Url: string;
+/** s3://BUCKET/redis: the dev stack's backup bucket, where the Redis role dumps. */
+let dumpTo: string;
 
 const dirOf = (name: string) => path.join(base, name);
 function cli(address: string, ...args: string[]): string {
@@ -65,7 +70,9 @@ beforeAll(async () => {
     account = daemonAccount("redis");
     base = daemons.track(tempDir("redis-dump", account));
     imds = await startFakeImds("127.0.7.23", instanceRoleMetadata("redis-host-role", { Code: "Success", AccessKeyId: CREDS.accessKeyId, SecretAccessKey: CREDS.secretAccessKey, Token: CREDS.sessionToken }, "us-east-1"));
-    s3 = new FakeS3("instagram-dev-backups", CREDS);
+    const bucket = renderedBucket(await renderedStack(), "backups");
+    dumpTo = `s3://${bucket}/redis`;
+    s3 = new FakeS3(bucket, CREDS);
     s3Url = `http://127.0.7.24:${(await s3.start("127.0.7.24", 0, { tls: false })).port}`;
     await startRedis("replica", REPLICA, true);
     await startRedis("primary", PRIMARY, false);
@@ -84,14 +91,14 @@ describe("Redis dumps through S3", () => {
         // Sessions are in the dump, and left out of a restore (the next test).
         cli(REPLICA, "SET", "session:0123abcd", '{"id":"1","username":"a"}');
         cli(REPLICA, "SADD", "sessions:1", "0123abcd");
-        const r = await script("redis-dump.sh", ["s3://instagram-dev-backups/redis"], "replica", REPLICA);
+        const r = await script("redis-dump.sh", [dumpTo], "replica", REPLICA);
         expect(r.status, r.stderr).toBe(0);
         const dumps = s3.keys("redis/dump-");
         expect(dumps).toHaveLength(1);
         expect(dumps[0]).toMatch(/^redis\/dump-\d{8}T\d{6}Z\.rdb$/);
         expect(s3.objects.get("redis/latest")!.toString()).toBe(`${dumps[0].slice("redis/".length)}\n`);
         expect(s3.objects.get(dumps[0])!.subarray(0, 5).toString()).toBe("REDIS");
-        expect(r.stderr).toMatch(/saved dump-.*\.rdb \(\d+ bytes\) to s3:\/\/instagram-dev-backups\/redis/);
+        expect(r.stderr).toMatch(new RegExp(`saved dump-.*\\.rdb \\(\\d+ bytes\\) to ${dumpTo}`));
         // The hard link it uploaded from is gone.
         expect(fs.readdirSync(dirOf("replica")).filter((f) => f.startsWith(".instagram-dump"))).toEqual([]);
     });
@@ -99,14 +106,14 @@ describe("Redis dumps through S3", () => {
     test("instagram-redis-restore: the latest dump from the bucket, not over keys without --force, then loaded into the running primary, without its sessions", async () => {
         cli(PRIMARY, "SET", "stale", "1");
         const pid = cli(PRIMARY, "INFO", "server").match(/process_id:(\d+)/)![1];
-        const refused = await script("redis-restore.sh", ["s3://instagram-dev-backups/redis"], "primary", PRIMARY);
+        const refused = await script("redis-restore.sh", [dumpTo], "primary", PRIMARY);
         expect(refused.status).toBe(1);
         expect(refused.stderr).toContain("this Redis holds 1 keys: loading the dump replaces them all. Run again with --force");
         expect(cli(PRIMARY, "GET", "stale")).toBe("1");
 
-        const r = await script("redis-restore.sh", ["s3://instagram-dev-backups/redis", "--force"], "primary", PRIMARY);
+        const r = await script("redis-restore.sh", [dumpTo, "--force"], "primary", PRIMARY);
         expect(r.status, r.stderr).toBe(0);
-        expect(r.stderr).toMatch(/restored s3:\/\/instagram-dev-backups\/redis\/dump-.*\.rdb: the primary holds 2 keys and takes writes/);
+        expect(r.stderr).toMatch(new RegExp(`restored ${dumpTo}/dump-.*\\.rdb: the primary holds 2 keys and takes writes`));
         expect(cli(PRIMARY, "GET", "feed:1")).toBe("a");
         expect(cli(PRIMARY, "LRANGE", "feed:2", "0", "-1")).toBe("x\ny");
         expect(cli(PRIMARY, "EXISTS", "stale")).toBe("0");
@@ -124,5 +131,10 @@ describe("Redis dumps through S3", () => {
         expect(r.status).toBe(1);
         expect(r.stderr).toMatch(/is not a sound RDB file/);
         expect(cli(PRIMARY, "GET", "after")).toBe("ok");
+    });
+
+    test("every S3 call the dump and the restore made is allowed by the Redis hosts' rendered IAM policy", async () => {
+        expect(s3.calls.actions()).toEqual(["s3:GetObject", "s3:PutObject"]);
+        expect(await callsDenied(await renderedStack(), "redis", s3.calls.distinct())).toEqual([]);
     });
 });

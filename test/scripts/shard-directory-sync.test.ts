@@ -2,6 +2,8 @@
  * shard-directory-sync.sh against loopback stand-ins for IMDS and SSM: it reads the directory's parameter
  * with the instance role's credentials (a SigV4-signed GetParameter, as fetch-secrets does), replaces the
  * host's copy atomically only when it changed, and keeps the last copy when SSM fails or sends no JSON.
+ * The parameter is the dev stack's directory, and every SSM call the script made must be one the rendered IAM
+ * policy allows both tiers that run it (app and worker hosts), in the region instance metadata names.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
@@ -10,11 +12,15 @@ import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FakeImds, instanceRoleMetadata, startFakeImds } from "../harness/fake-imds";
+import { AwsCallRecorder, ssmCalls } from "../harness/aws-calls";
+import { callsDenied, renderedStack } from "../harness/iam-evaluate";
+import { shardDirectoryParameterName } from "../../core/shard-directory";
 
 const SCRIPT = path.resolve(__dirname, "../../cloud-init/scripts/shard-directory-sync.sh");
 const AWS_LIB = path.resolve(__dirname, "../../cloud-init/scripts/aws-lib.sh");
 const HOST = "127.0.6.2";
-const NAME = "/instagram/test/directory/shards";
+const NAME = shardDirectoryParameterName("dev");
+const REGION = "eu-west-1";
 const CREDS = { AccessKeyId: "ASIAMOCKSYNCKEY", SecretAccessKey: "mock/secret", Token: "session-token-sync", Code: "Success" };
 
 let imds: FakeImds;
@@ -22,11 +28,13 @@ let ssm: http.Server;
 let ssmUrl: string;
 let value: string | undefined = '{"format":1,"logicalShards":8}';
 const reads: http.IncomingHttpHeaders[] = [];
+/** The reads the stand-in answered, in IAM's terms. */
+const calls = new AwsCallRecorder();
 let dir: string;
 
 beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "directory-sync-"));
-    imds = await startFakeImds(HOST, instanceRoleMetadata("app-host-role", CREDS, "eu-west-1"));
+    imds = await startFakeImds(HOST, instanceRoleMetadata("app-host-role", CREDS, REGION));
     ssm = http.createServer((req, res) => {
         let body = "";
         req.on("data", (d) => (body += d));
@@ -39,6 +47,7 @@ beforeAll(async () => {
                 res.writeHead(400, { "Content-Type": "application/x-amz-json-1.1" }).end(JSON.stringify({ __type: signed ? "ParameterNotFound" : "InvalidSignatureException" }));
                 return;
             }
+            calls.record(() => ssmCalls("GetParameter", JSON.parse(body), REGION));
             res.writeHead(200, { "Content-Type": "application/x-amz-json-1.1" }).end(JSON.stringify({ Parameter: { Name: NAME, Type: "String", Value: value, Version: 1 } }));
         });
     });
@@ -107,5 +116,11 @@ describe("shard-directory-sync", () => {
             expect(r.status, args.join(" ")).toBe(2);
             expect(r.stderr).toMatch(message);
         }
+    });
+
+    test("every SSM call it made is allowed by the app and worker hosts' rendered IAM policies", async () => {
+        expect(calls.actions()).toEqual(["ssm:GetParameter"]);
+        const run = await renderedStack(REGION);
+        for (const role of ["app", "worker"]) expect(await callsDenied(run, role, calls.distinct())).toEqual([]);
     });
 });

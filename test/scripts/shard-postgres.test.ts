@@ -3,7 +3,9 @@
  * its "array", a second run that changes nothing, a replaced host (empty /etc, same data) that registers the
  * existing cluster instead of initializing one, and a standby that clones from the primary and streams.
  * postgresql-common's PG_CLUSTER_CONF_ROOT stands in for each host's /etc/postgresql; mountpoint is faked
- * (the "array" is a directory). Runs as root, as the boot does.
+ * (the "array" is a directory). Runs as root, as the boot does. The S3 repository is the dev stack's backup
+ * bucket as the program names it, and every S3 call pgBackRest made there must be one the shard hosts'
+ * rendered IAM policy allows.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -14,6 +16,7 @@ import { SCRIPTS_DIR } from "../../cloud-init/scripts";
 import { postgresSizing } from "../../core/sizing";
 import { postgresBinDir } from "../harness/daemons";
 import { FakeS3 } from "../harness/fake-s3";
+import { callsDenied, renderedBucket, renderedStack } from "../harness/iam-evaluate";
 
 const PRIMARY = "127.0.7.1";
 const STANDBY = "127.0.7.2";
@@ -124,7 +127,7 @@ beforeAll(async () => {
     requireCommand("pg_createcluster", "postgresql-common");
     pgVersion = path.basename(path.dirname(postgresBinDir()));
     base = daemons.track(tempDir("shard-postgres"));
-    s3 = new FakeS3("instagram-dev-backups", S3_CREDENTIALS);
+    s3 = new FakeS3(renderedBucket(await renderedStack(), "backups"), S3_CREDENTIALS);
     s3Address = await s3.start("127.0.7.9");
     primary = makeHost("primary", PRIMARY, "primary");
     firstRun = await runScript(primary);
@@ -262,4 +265,9 @@ describe("shard-postgres.sh", () => {
         expect(clusters(broken)).toBe("");
         expect(fs.readdirSync(broken.data)).toEqual([]);
     }, 60_000);
+
+    test("every S3 call pgBackRest made to the repository is allowed by the shard hosts' rendered IAM policy", async () => {
+        expect(s3.calls.actions()).toEqual(["s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"]);
+        expect(await callsDenied(await renderedStack(), "shard", s3.calls.distinct())).toEqual([]);
+    });
 });

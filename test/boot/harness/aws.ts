@@ -5,9 +5,12 @@
  * scripts (INSTAGRAM_IMDS_ENDPOINT=http://10.0.2.100, INSTAGRAM_SSM_ENDPOINT=...101, INSTAGRAM_S3_ENDPOINT=...102,
  * pgBackRest INSTAGRAM_BACKUP_S3_ENDPOINT=10.0.2.103:443: the session's backup bucket, shared by its VMs, and
  * the host metrics publisher's INSTAGRAM_CLOUDWATCH_ENDPOINT=http://10.0.2.104, CloudWatch's PutMetricData).
+ * Each VM's SSM, S3 and CloudWatch stand-ins record every request they served, in IAM's terms, into the VM's
+ * one recorder (`calls`, test/harness/aws-calls.ts), for its calls to be evaluated against its role's policy.
  */
 import * as http from "http";
 import { FakeImds, startFakeImds } from "../../harness/fake-imds";
+import { AwsCallRecorder, cloudWatchCalls, s3Calls, ssmCalls } from "../../harness/aws-calls";
 import { Forward } from "./vm";
 
 export interface AwsStandIns {
@@ -16,8 +19,13 @@ export interface AwsStandIns {
     readonly ssmReads: string[];
     /** PutMetricData requests the CloudWatch stand-in took (the host metrics publisher's), as their form fields. */
     readonly metricPuts: URLSearchParams[];
+    /** Every request its SSM, S3 and CloudWatch stand-ins served, as the IAM actions AWS authorizes them with. */
+    readonly calls: AwsCallRecorder;
     close(): Promise<void>;
 }
+
+/** The region the stand-in IMDS names (the dev stack's). */
+const REGION = "us-east-1";
 
 /** What the stand-in IMDS hands out as the role's credentials (build-image.sh gives pgBackRest the same). */
 export const BOOT_CREDENTIALS = { accessKeyId: "ASIABOOTTEST", secretAccessKey: "boot/test+secret", sessionToken: "boot-test-token" };
@@ -27,9 +35,10 @@ export async function startAwsStandIns(host: string, o: { parameters: Record<str
     const imds: FakeImds = await startFakeImds(host, {
         "iam/security-credentials/": "boot-test-role",
         "iam/security-credentials/boot-test-role": JSON.stringify(creds),
-        "placement/region": "us-east-1",
+        "placement/region": REGION,
         "local-ipv4": o.privateIp ?? "10.0.2.15",
     });
+    const calls = new AwsCallRecorder();
     const ssmReads: string[] = [];
     const ssm = http.createServer((req, res) => {
         let body = "";
@@ -42,6 +51,7 @@ export async function startAwsStandIns(host: string, o: { parameters: Record<str
                 return;
             }
             ssmReads.push(name);
+            calls.record(() => ssmCalls(String(req.headers["x-amz-target"]).replace(/^AmazonSSM\./, ""), JSON.parse(body), REGION));
             res.setHeader("Content-Type", "application/x-amz-json-1.1");
             res.end(JSON.stringify({ Parameter: { Name: name, Type: "SecureString", Value: o.parameters[name], Version: 1 } }));
         });
@@ -53,6 +63,7 @@ export async function startAwsStandIns(host: string, o: { parameters: Record<str
             res.end();
             return;
         }
+        calls.record(() => s3Calls(req.method!, req.url!, req.headers));
         res.end(object);
     });
     // CloudWatch's Query API: a signed form POST scoped to the monitoring service, recorded for the test.
@@ -68,6 +79,7 @@ export async function startAwsStandIns(host: string, o: { parameters: Record<str
                 return;
             }
             metricPuts.push(form);
+            calls.record(() => cloudWatchCalls(form));
             res.setHeader("Content-Type", "text/xml");
             res.end("<PutMetricDataResponse><ResponseMetadata><RequestId>boot</RequestId></ResponseMetadata></PutMetricDataResponse>");
         });
@@ -87,6 +99,7 @@ export async function startAwsStandIns(host: string, o: { parameters: Record<str
         ],
         ssmReads,
         metricPuts,
+        calls,
         close: async () => {
             await imds.close();
             await new Promise((resolve) => ssm.close(resolve));

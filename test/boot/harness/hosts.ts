@@ -7,9 +7,13 @@ import * as yaml from "js-yaml";
 import { runMocked } from "../../harness/program";
 import { rawUserDataOf, T, userDataOf } from "../../harness/queries";
 import { instanceSpec } from "../../../core/instance-types";
+import { HostRole } from "../../../core/security-rules";
+import { ProgramRun } from "../../../tools/offline/runtime";
 
 export interface HostUnderTest {
     readonly name: string;
+    /** Its tier (the instance's Role tag): whose IAM role it runs with. */
+    readonly role: HostRole;
     /** Exactly the bytes the program hands EC2 for the host (gzip when it was too large for plain text). */
     readonly userDataBytes: Buffer;
     /** The #cloud-config text (unzipped), to read expected values from. */
@@ -34,6 +38,8 @@ export interface StackUnderTest {
     readonly objects: Record<string, Buffer>;
     /** The backup bucket's name: the shard hosts' pgBackRest repository. */
     readonly backupBucket: string;
+    /** The program run itself (its rendered IAM policies judge the hosts' AWS calls). */
+    readonly run: ProgramRun;
 }
 
 /** The dev stack with a 4-volume RAID 10 on each shard host, plus `config`. */
@@ -41,6 +47,7 @@ export async function stackUnderTest(config: Record<string, unknown> = {}): Prom
     const run = await runMocked("dev", { "instagram:shardVolumes": 4, "instagram:shardRaidLevel": 10, ...config });
     const parameters = Object.fromEntries(run.ofType(T.ssmParameter).map((p) => [p.inputs.name as string, p.inputs.value as string]));
     return {
+        run,
         parameters,
         backupBucket: run.ofType(T.bucket).find((b) => b.name === "backups")!.state.bucket as string,
         vpcPrefixLength: Number(String(run.config["instagram:vpcCidr"]).split("/")[1]),
@@ -55,6 +62,7 @@ export async function stackUnderTest(config: Record<string, unknown> = {}): Prom
             if (!instance) throw new Error(`the program has no host named ${name}`);
             return {
                 name,
+                role: instance.inputs.tags.Role as HostRole,
                 userDataBytes: rawUserDataOf(instance),
                 userData: userDataOf(instance),
                 privateIp: instance.state.privateIp as string,

@@ -2,6 +2,7 @@
  * One boot test file's VMs and everything around them: the image, a scratch directory, per-VM stand-ins
  * for IMDS/SSM/S3 (each VM has its own instance metadata: its own private address), the private segment
  * between them, boot times to print, and a close() that stops every VM by its pid whatever happened.
+ * What each VM's host asked of AWS is judged against its role's rendered IAM policy (deniedAwsCalls).
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -10,6 +11,8 @@ import { expect } from "vitest";
 import { bootImage, BootImage } from "./image";
 import { AwsStandIns, BOOT_CREDENTIALS, startAwsStandIns } from "./aws";
 import { FakeS3 } from "../../harness/fake-s3";
+import { AwsCall, callKey } from "../../harness/aws-calls";
+import { callsDenied } from "../../harness/iam-evaluate";
 import { HostUnderTest, StackUnderTest } from "./hosts";
 import { PrivateNet, startPrivateNet } from "./private-net";
 import { Vm, VmDisk } from "./vm";
@@ -39,6 +42,8 @@ export class BootSession {
     readonly image: BootImage;
     private readonly vms: Vm[] = [];
     private readonly standIns: AwsStandIns[] = [];
+    /** Each VM launched with its stand-ins (a host booted twice is here twice). */
+    private readonly launched: { host: HostUnderTest; aws: AwsStandIns }[] = [];
     private readonly bootTimes: string[] = [];
     /** The promise, not the hub: VMs launched together must share one segment. */
     private net?: Promise<PrivateNet>;
@@ -60,6 +65,7 @@ export class BootSession {
         this.backupsAddress ??= this.backups.start(`${this.loopbackNet}.249`);
         const aws = await startAwsStandIns(`${this.loopbackNet}.${this.nextLoopback++}`, { parameters: this.stack.parameters, objects: { ...this.stack.objects, ...o.objects }, privateIp: host.privateIp, backupS3: await this.backupsAddress });
         this.standIns.push(aws);
+        this.launched.push({ host, aws });
         let privateNet;
         if (o.privateNet) {
             this.net ??= startPrivateNet(`${this.loopbackNet}.250`);
@@ -94,6 +100,30 @@ export class BootSession {
         const booted = await this.launch(host, o);
         await this.ready(booted.vm, o.label);
         return booted;
+    }
+
+    /**
+     * Every AWS call the session's hosts made so far (each VM's SSM, S3 and CloudWatch stand-ins, and the shared
+     * backup bucket), evaluated against the inline IAM policies the program renders for each VM's role: how many
+     * distinct calls there were, and the denied ones with the reason. The backup bucket is pgBackRest's
+     * repository, which only the shard hosts use (cloud-init/roles/postgres.ts): its calls are the shard role's.
+     */
+    async deniedAwsCalls(): Promise<{ calls: number; denied: string[] }> {
+        const byRole = new Map<string, Map<string, AwsCall>>();
+        const add = (role: string, calls: AwsCall[]) => {
+            const known = byRole.get(role) ?? new Map<string, AwsCall>();
+            for (const c of calls) known.set(callKey(c), c);
+            byRole.set(role, known);
+        };
+        for (const { host, aws } of this.launched) add(host.role, aws.calls.distinct());
+        add("shard", this.backups.calls.distinct());
+        let calls = 0;
+        const denied: string[] = [];
+        for (const [role, known] of byRole) {
+            calls += known.size;
+            denied.push(...await callsDenied(this.stack.run, role, [...known.values()]));
+        }
+        return { calls, denied };
     }
 
     async close(): Promise<void> {
