@@ -252,6 +252,7 @@ export const API_MAPPINGS: Readonly<Record<string, readonly OperationMapping[]>>
     "aws:sns/topic:Topic": [
         { service: "sns", operation: "CreateTopic", properties: { name: "Name", tags: "Tags", displayName: "", kmsMasterKeyId: "", policy: "", fifoTopic: "" }, provided: ["Name"] },
     ],
+    "aws:sns/topicSubscription:TopicSubscription": [{ service: "sns", operation: "Subscribe", properties: { topic: "TopicArn", endpointAutoConfirms: "", confirmationTimeoutInMinutes: "", filterPolicy: "", filterPolicyScope: "", rawMessageDelivery: "", redrivePolicy: "", deliveryPolicy: "", subscriptionRoleArn: "", replayPolicy: "" } }],
     "aws:sns/topicPolicy:TopicPolicy": [{ service: "sns", operation: "SetTopicAttributes", properties: { arn: "TopicArn", policy: "AttributeValue" }, provided: ["AttributeName"] }],
     "aws:dlm/lifecyclePolicy:LifecyclePolicy": [{
         service: "dlm",
