@@ -84,6 +84,13 @@ describe("import directions (DESIGN.md)", () => {
         expect(wrong.map((i) => `${i.file}:${i.line} ${i.spec}`)).toEqual([]);
     });
 
+    test("the AGPL packages (@cloud-copilot/iam-simulate and what it pulls in) are imported by tests only", () => {
+        const agpl = /^@cloud-copilot\/iam-(simulate|policy|utils)(\/|$)/;
+        const wrong = imports.filter((imp) => areaOf(imp.file) !== "test" && agpl.test(imp.spec));
+        expect(wrong.map((i) => `${i.file}:${i.line} ${i.spec}`)).toEqual([]);
+        expect(imports.some((imp) => areaOf(imp.file) === "test" && agpl.test(imp.spec))).toBe(true);
+    });
+
     test("core/ is pure: no @pulumi/*, no fs, no child processes", () => {
         const wrong = imports.filter((imp) => areaOf(imp.file) === "core" && IMPURE.some((re) => re.test(imp.spec)));
         expect(wrong.map((i) => `${i.file}:${i.line} ${i.spec}`)).toEqual([]);
