@@ -79,7 +79,7 @@ beforeAll(async () => {
     // Primary: generated config, then the generated bootstrap SQL, as the boot script runs it.
     initCluster(path.join(base, "primary"), PRIMARY, sockets);
     startCluster("primary", path.join(base, "primary"));
-    await daemons.waitFor("primary", PRIMARY, 5432, 30_000);
+    await daemons.waitForPostgres("primary", PRIMARY);
     for (let run = 0; run < 2; run++) {
         // Twice: every statement must be idempotent, since a boot script can run again.
         psql(clusterBootstrapSql(DB));
@@ -109,7 +109,7 @@ beforeAll(async () => {
     }), account, 0o644);
     writeOwned(path.join(standbyDir, "standby.signal"), "", account, 0o600);
     startCluster("standby", standbyDir);
-    await daemons.waitFor("standby", STANDBY, 5432, 30_000);
+    await daemons.waitForPostgres("standby", STANDBY);
 
     // pgbouncer in front of the primary, with only the auth_user's plain-text password in its file.
     const userlist = path.join(base, "userlist.txt");

@@ -87,6 +87,23 @@ export class Daemons {
         }
     }
 
+    /**
+     * Wait until PostgreSQL on host:5432 accepts connections. Its port opens before it does: while it starts up
+     * (replays WAL, or a standby reaches consistency) it answers "the database system is starting up", which
+     * a loaded machine makes long enough for the next command to meet (CI saw pg_basebackup fail on it).
+     */
+    async waitForPostgres(name: string, host: string, timeoutMs = 30_000): Promise<void> {
+        const deadline = Date.now() + timeoutMs;
+        await this.waitFor(name, host, 5432, timeoutMs);
+        for (;;) {
+            // pg_isready: 0 accepting, 1 rejecting (starting up), 2 no response.
+            const ready = spawnSync("pg_isready", ["-q", "-h", host, "-p", "5432", "-t", "2"]);
+            if (ready.status === 0) return;
+            if (Date.now() > deadline) throw new Error(`${name} (${host}:5432) did not accept connections within ${timeoutMs} ms (pg_isready ${ready.status})\n--- ${name} output ---\n${this.output(name)}`);
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+    }
+
     /** Stop one daemon started here (TERM, then KILL), leaving the others running. */
     async stopOne(name: string): Promise<void> {
         await Promise.all(this.processes.filter((p) => p.name === name).map(({ child }) => stopChild(child)));

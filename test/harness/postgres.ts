@@ -36,7 +36,7 @@ export async function startCluster(daemons: Daemons, dirName: string, name: stri
     writeOwned(path.join(data, "pg_hba.conf"), pgHbaConf({ ...hba, replicationRole: ROLES.replication, replicationCidrs: [] }), account);
     const start = async () => {
         daemons.start(`${name}-postgres`, path.join(bin, "postgres"), ["-D", data], { account });
-        await daemons.waitFor(`${name}-postgres`, address, 5432, 30_000);
+        await daemons.waitForPostgres(`${name}-postgres`, address);
     };
     await start();
     const sql = (query: string, db = "postgres") =>

@@ -63,7 +63,7 @@ async function cluster(name: string, address: string, init: (data: string) => vo
     init(data);
     fs.appendFileSync(path.join(data, "postgresql.conf"), `\nlisten_addresses = '${address}'\nunix_socket_directories = '${sockets}'\n`);
     daemons.start(`${name}-postgres`, path.join(postgresBinDir(), "postgres"), ["-D", data], { account });
-    await daemons.waitFor(`${name}-postgres`, address, 5432, 30_000);
+    await daemons.waitForPostgres(`${name}-postgres`, address);
     const sql = (q: string) => daemons.run("psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", sockets, "-U", "postgres", "-d", "postgres"], { account, input: q, env: { ...process.env, HOME: base } }).stdout.trim();
     return { sockets, data, sql };
 }
