@@ -1,10 +1,12 @@
 /**
- * `npm run plan -- [--stack NAME] [--json]`: an offline `pulumi preview`. Runs the real program as a preview
+ * `npm run plan -- [--stack NAME] [--json] [--quotas FILE]`: an offline `pulumi preview`. Runs the real program as a preview
  * under the Pulumi mocks runtime with the stack's config (Pulumi.yaml defaults merged with
  * Pulumi.<stack>.yaml, as the CLI does) and PreviewMocks, which know only what is known without the cloud:
  * every provider-computed value, and everything derived from one, prints as unknown. Prints the resource
  * tree, a count by type, what AWS would refuse (the acceptance check of policies/rules/acceptance) and the
- * stack outputs, or all of it as JSON. Exits 2 on a bad flag, 1 on invalid config or an input AWS would refuse.
+ * quotas it needs against AWS's defaults or the account's values in FILE (tools/quotas/), and the stack outputs,
+ * or all of it as JSON (quotas to raise then go to stderr). Exits 2 on a bad flag or quotas file, 1 on invalid
+ * config or an input AWS would refuse; a quota to raise is a warning.
  */
 import { ConfigError } from "../core/config";
 import { checkPlan } from "../policies/rules/acceptance/check";
@@ -12,15 +14,16 @@ import { Ledger, refusalLine } from "../policies/rules/acceptance/types";
 import { parseFlags, runTool } from "./cli-args";
 import { countsBySource, plannedFromRun, unknownDocuments } from "./offline/acceptance";
 import { previewProgram } from "./offline/preview";
+import { accountQuotasFromFlag, quotaSection } from "./quotas/cli";
 import { ProgramRun, UNKNOWN } from "./offline/runtime";
 import { countByType, renderTree } from "./offline/tree";
 
-const USAGE = "usage: npm run plan -- [--stack NAME] [--quiet] [--json]   (NAME defaults to dev; the stacks are the Pulumi.NAME.yaml files)";
+const USAGE = "usage: npm run plan -- [--stack NAME] [--quiet] [--json] [--quotas FILE]   (NAME defaults to dev; the stacks are the Pulumi.NAME.yaml files; FILE: JSON or YAML, quota code -> your account's value)";
 
 /** How the text plan shows a value known only after `pulumi up`, as `pulumi preview` shows an unknown output. */
 export const UNKNOWN_TEXT = "output<unknown>";
 
-const FLAGS = { values: ["stack"], booleans: ["quiet", "json"], aliases: { "-s": "stack", "-q": "quiet" } };
+const FLAGS = { values: ["stack", "quotas"], booleans: ["quiet", "json"], aliases: { "-s": "stack", "-q": "quiet" } };
 
 /** A value for the text plan: JSON, with every unknown shown as output<unknown>. */
 export function showValue(value: unknown): string {
@@ -41,7 +44,7 @@ function acceptanceText(run: ProgramRun, ledger: Ledger): string[] {
     return lines;
 }
 
-function planText(run: ProgramRun, ms: number, quiet: boolean, ledger: Ledger): string[] {
+function planText(run: ProgramRun, ms: number, quiet: boolean, ledger: Ledger, quotaLines: readonly string[]): string[] {
     const lines = [
         `Offline plan of stack "${run.stack}" (project instagram, region ${run.config["aws:region"]})`,
         "No cloud was contacted: the program ran as a preview under the Pulumi mocks runtime. What only exists after",
@@ -54,7 +57,7 @@ function planText(run: ProgramRun, ms: number, quiet: boolean, ledger: Ledger): 
     const counts = countByType(run.resources);
     const width = Math.max(...counts.map(([t]) => t.length));
     for (const [type, n] of counts) lines.push(`  ${type.padEnd(width)}  ${String(n).padStart(4)}`);
-    lines.push("", `  ${run.resources.length + 1} to create (including the stack), evaluated in ${ms.toFixed(0)} ms`, "", ...acceptanceText(run, ledger), "", "Outputs:");
+    lines.push("", `  ${run.resources.length + 1} to create (including the stack), evaluated in ${ms.toFixed(0)} ms`, "", ...acceptanceText(run, ledger), "", ...quotaLines, "", "Outputs:");
     for (const [key, value] of Object.entries(run.outputs)) lines.push(`  ${key}: ${showValue(value)}`);
     return lines;
 }
@@ -90,16 +93,19 @@ export function planJson(run: ProgramRun, ledger?: Ledger): Record<string, unkno
 async function main(): Promise<number> {
     const flags = parseFlags(process.argv.slice(2), FLAGS);
     const stack = flags.values.stack ?? "dev";
+    const account = accountQuotasFromFlag(flags.values.quotas);
     const started = process.hrtime.bigint();
     try {
         const run = await previewProgram(stack);
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
         const ledger = await checkPlan(plannedFromRun(run));
+        const quotas = quotaSection(run.resources.filter((r) => r.custom), { stack, region: run.region, account });
         if (flags.booleans.has("json")) {
             console.log(JSON.stringify(planJson(run, ledger), null, 2));
             for (const refusal of ledger.refusals) console.error(`plan: AWS would refuse ${refusalLine(refusal)}`);
+            for (const q of quotas.short) console.error(`plan: quota ${q.quota.id} (${q.quota.name}) is ${q.limit} (${q.limitFrom}), the plan needs ${q.need} ${q.quota.unit}`);
         } else {
-            for (const line of planText(run, ms, flags.booleans.has("quiet"), ledger)) console.log(line);
+            for (const line of planText(run, ms, flags.booleans.has("quiet"), ledger, quotas.lines)) console.log(line);
         }
         return ledger.refusals.length > 0 ? 1 : 0;
     } catch (e) {

@@ -1,5 +1,5 @@
 /**
- * `npm run validate -- [--stack NAME | --plan FILE] [--coverage]`: would AWS accept every input? The AWS
+ * `npm run validate -- [--stack NAME | --plan FILE] [--coverage] [--quotas FILE] [--strict-quotas]`: would AWS accept every input? The AWS
  * acceptance check (policies/rules/acceptance) over a stack's offline plan, or over a plan file: one
  * written by `npm run plan -- --json`, or the output of `pulumi preview --json` of any Pulumi AWS program.
  *
@@ -7,6 +7,9 @@
  * 0 with the number of constraints checked by source when none, 2 on a bad flag or an unreadable file.
  * With --stack, IAM and resource policies whose documents the plan cannot know (they name ARNs AWS assigns)
  * are also checked as rendered with example IDs and ARNs (tools/offline/example-mocks.ts), and said so.
+ * Then the quotas the plan needs (tools/quotas/) against AWS's defaults or the account's values in --quotas FILE:
+ * a quota too low is account state AWS raises on request, not a refusal, so it prints what to raise and exits 0,
+ * or 3 with --strict-quotas (when nothing is refused). A bad quotas file exits 2.
  */
 import * as fs from "fs";
 import { ConfigError } from "../core/config";
@@ -16,9 +19,11 @@ import { PlannedResource, refusalLine } from "../policies/rules/acceptance/types
 import { parseFlags, runTool, UsageError } from "./cli-args";
 import { checkDocumentsWithExampleIds, countsBySource, plannedFromRun } from "./offline/acceptance";
 import { previewProgram } from "./offline/preview";
+import { accountQuotasFromFlag, quotaSection } from "./quotas/cli";
+import { PlanResource } from "./quotas/needs";
 
-const USAGE = "usage: npm run validate -- [--stack NAME | --plan FILE] [--coverage]   (NAME defaults to dev; FILE: `npm run plan -- --json` or `pulumi preview --json` output)";
-const FLAGS = { values: ["stack", "plan"], booleans: ["coverage"], aliases: { "-s": "stack" } };
+const USAGE = "usage: npm run validate -- [--stack NAME | --plan FILE] [--coverage] [--quotas FILE] [--strict-quotas]   (NAME defaults to dev; FILE: `npm run plan -- --json` or `pulumi preview --json` output; --quotas: JSON or YAML, quota code -> your account's value; exit 1 if AWS would refuse an input, 3 with --strict-quotas if a quota is too low, else 0)";
+const FLAGS = { values: ["stack", "plan", "quotas"], booleans: ["coverage", "strict-quotas"], aliases: { "-s": "stack" } };
 
 const OPS_AWS_SEES = new Set(["create", "update", "replace", "create-replacement"]);
 
@@ -64,7 +69,10 @@ async function main(): Promise<number> {
     const flags = parseFlags(process.argv.slice(2), FLAGS);
     if (flags.values.stack && flags.values.plan) throw new UsageError("give --stack or --plan, not both");
     const coverage = flags.booleans.has("coverage") ? new Coverage() : undefined;
+    const account = accountQuotasFromFlag(flags.values.quotas);
     let planned: PlannedResource[];
+    let quotaResources: readonly PlanResource[];
+    let region: string | undefined;
     let subject: string;
     let examples: Awaited<ReturnType<typeof checkDocumentsWithExampleIds>>;
     if (flags.values.plan) {
@@ -76,11 +84,16 @@ async function main(): Promise<number> {
             throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
         }
         planned = plannedFromFile(text, file);
+        quotaResources = planned;
         subject = `plan file ${file}`;
     } else {
         const stack = flags.values.stack ?? "dev";
         try {
-            planned = plannedFromRun(await previewProgram(stack));
+            const run = await previewProgram(stack);
+            planned = plannedFromRun(run);
+            // With their dependencies: which hosts wait for a previous rollout batch.
+            quotaResources = run.resources.filter((r) => r.custom);
+            region = run.region;
             examples = await checkDocumentsWithExampleIds(stack, planned);
         } catch (e) {
             if (!(e instanceof ConfigError)) throw e;
@@ -105,7 +118,10 @@ async function main(): Promise<number> {
         console.log("", "Inputs no API-model constraint reached (documentation rules may still check them):");
         for (const [type, paths] of [...coverage.unchecked].sort(([a], [b]) => a.localeCompare(b))) console.log(`  ${type}: ${[...paths].sort().join("; ")}`);
     }
-    return refusals.length > 0 ? 1 : 0;
+    const quotas = quotaSection(quotaResources, { stack: flags.values.stack, region, account, strictFlag: "--strict-quotas" });
+    for (const line of ["", ...quotas.lines]) console.log(line);
+    if (refusals.length > 0) return 1;
+    return quotas.short.length > 0 && flags.booleans.has("strict-quotas") ? 3 : 0;
 }
 
 if (require.main === module) runTool("validate", USAGE, main);
