@@ -44,5 +44,7 @@ export = async () => {
         alertTopic: stack.alertTopic,
         /** Where alerts go: PagerDuty, e-mail, or "nowhere" (instagram:pagerdutyEscalationPolicy, alertEmails). */
         alerts: stack.alerts,
+        /** Where CloudFront's standard logs go: the media log bucket, or a bucket in us-east-1 (and why) when the stack's region is an opt-in one CloudFront does not deliver to. */
+        cloudfrontLogs: stack.cloudfrontLogs,
     };
 };

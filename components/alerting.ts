@@ -2,14 +2,15 @@
  * Knowing when it breaks: one encrypted SNS topic per stack that every alarm sends ALARM and OK to, the
  * subscriptions the config names (PagerDuty through its CloudWatch integration, e-mail), Route53's external
  * check of https://<domain>/readyz from several regions (Pingdom's role), and the CloudWatch alarms of
- * core/alerting.ts for the edge and every host (EC2 auto-recovery for the data tiers). Route53 publishes its
+ * core/alerting.ts for the edge and every host (EC2 auto-recovery for the data tiers; a composite alarm per
+ * host for one that stops reporting, silent for one that has not reported yet). Route53 publishes its
  * health-check metrics in us-east-1 only, and an alarm acts only on a topic in its own region: in another
  * region the stack has a second topic there, with the same subscriptions, for that one alarm.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as pagerduty from "@pulumi/pagerduty";
-import { AlarmSpec, AlarmThresholds, edgeAlarms, externalCheckAlarm, HEALTH_CHECK_PATH, HEALTH_CHECK_REGIONS, hostAlarms, hostMetricAlarms } from "../core/alerting";
+import { AlarmSpec, AlarmThresholds, CompositeAlarmSpec, compositeRule, edgeAlarms, externalCheckAlarm, HEALTH_CHECK_PATH, HEALTH_CHECK_REGIONS, hostAlarms, hostMetricAlarms, hostReportingAlarms } from "../core/alerting";
 import { UbuntuHost } from "./host";
 
 export interface AlertingArgs {
@@ -23,7 +24,7 @@ export interface AlertingArgs {
     readonly loadBalancer: aws.lb.LoadBalancer;
     /** The app hosts' target group (unhealthy targets). */
     readonly targetGroup: aws.lb.TargetGroup;
-    /** Every host of the stack: each gets its status-check alarms (and CPU-credit alarm when burstable). */
+    /** Every host of the stack: each gets its status-check alarms, the not-reporting pair (and CPU credits when burstable). */
     readonly hosts: readonly UbuntuHost[];
     /** From the stack config (instagram:alarm*). */
     readonly thresholds: AlarmThresholds;
@@ -33,6 +34,11 @@ export interface AlertingArgs {
     readonly emails: readonly string[];
     /** A PagerDuty escalation policy: a service with a CloudWatch integration is made and subscribed. */
     readonly pagerdutyEscalationPolicy?: string;
+    /**
+     * The deploy's health gate (the site answers /readyz): the external check starts after it, so a first
+     * deploy's checkers do not find a site that is still booting.
+     */
+    readonly siteReady?: pulumi.Resource;
 }
 
 /** PagerDuty's events endpoint for an Amazon CloudWatch integration's key (what its SNS subscription posts to). */
@@ -47,6 +53,8 @@ export class Alerting extends pulumi.ComponentResource {
     /** Route53's external check of the site. */
     readonly healthCheck: aws.route53.HealthCheck;
     readonly alarms: aws.cloudwatch.MetricAlarm[] = [];
+    /** One per host: it reported its status checks and has stopped (core/alerting.ts hostReportingAlarms). */
+    readonly compositeAlarms: aws.cloudwatch.CompositeAlarm[] = [];
 
     constructor(name: string, args: AlertingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:alerting:Alerting", name, {}, opts);
@@ -95,19 +103,24 @@ export class Alerting extends pulumi.ComponentResource {
             measureLatency: true,
             regions: [...HEALTH_CHECK_REGIONS],
             tags: { Name: `${args.domain}${HEALTH_CHECK_PATH}` },
-        }, { parent: this });
+        }, { parent: this, dependsOn: args.siteReady ? [args.siteReady] : [] });
         this.alarm(externalCheckAlarm(args.domain, this.healthCheck.id), usEast1Topic, args.usEast1);
 
         for (const spec of edgeAlarms({ loadBalancer: args.loadBalancer.arnSuffix, targetGroup: args.targetGroup.arnSuffix }, args.thresholds)) this.alarm(spec, this.topic);
         for (const host of args.hosts) {
+            const instanceId = host.instance.id;
+            const reporting = hostReportingAlarms({ name: host.hostname, role: host.role, instanceId });
             const specs = [
-                ...hostAlarms({ name: host.hostname, role: host.role, instanceType: host.instanceType, instanceId: host.instance.id }, args.thresholds),
+                ...hostAlarms({ name: host.hostname, role: host.role, instanceType: host.instanceType, instanceId }, args.thresholds),
+                reporting.latch,
                 ...hostMetricAlarms<pulumi.Input<string>>({ name: host.hostname, role: host.role }, args.metricsNamespace, args.thresholds),
             ];
+            const byName = new Map<string, aws.cloudwatch.MetricAlarm>();
             for (const spec of specs) {
                 // EC2's recover action: the host's own region (the stack's).
-                this.alarm(spec, this.topic, undefined, spec.recover ? `arn:aws:automate:${args.region}:ec2:recover` : undefined);
+                byName.set(spec.name, this.alarm(spec, this.topic, undefined, spec.recover ? `arn:aws:automate:${args.region}:ec2:recover` : undefined, instanceId));
             }
+            this.composite(reporting.composite, byName, this.topic);
         }
         this.registerOutputs({ topicArn: this.topic.arn, healthCheckId: this.healthCheck.id });
     }
@@ -124,10 +137,17 @@ export class Alerting extends pulumi.ComponentResource {
         return integration.integrationKey.apply(pagerdutyCloudWatchUrl);
     }
 
-    /** One alarm: ALARM and OK to the topic (and EC2's recover action when the spec says so). */
-    private alarm(spec: AlarmSpec<pulumi.Input<string>>, topic: aws.sns.Topic, provider?: aws.Provider, recoverAction?: string): void {
-        this.alarms.push(new aws.cloudwatch.MetricAlarm(`alarm-${spec.name}`, {
-            name: pulumi.interpolate`instagram-${pulumi.getStack()}-${spec.name}`,
+    /**
+     * One alarm: ALARM and OK to the topic (and EC2's recover action when the spec says so), or no action when
+     * the spec says notify: false. A perInstance spec's name ends with `instanceId`.
+     */
+    private alarm(spec: AlarmSpec<pulumi.Input<string>>, topic: aws.sns.Topic, provider?: aws.Provider, recoverAction?: string, instanceId?: pulumi.Input<string>): aws.cloudwatch.MetricAlarm {
+        if (spec.perInstance && instanceId === undefined) throw new Error(`alarm ${spec.name} is per instance: its instance ID is needed`);
+        const notify = spec.notify ?? true;
+        const alarm = new aws.cloudwatch.MetricAlarm(`alarm-${spec.name}`, {
+            name: spec.perInstance
+                ? pulumi.interpolate`instagram-${pulumi.getStack()}-${spec.name}-${instanceId}`
+                : pulumi.interpolate`instagram-${pulumi.getStack()}-${spec.name}`,
             alarmDescription: spec.description,
             comparisonOperator: spec.comparison,
             threshold: spec.threshold,
@@ -150,8 +170,26 @@ export class Alerting extends pulumi.ComponentResource {
                           metric: q.metric && { namespace: q.metric.namespace, metricName: q.metric.metricName, stat: q.metric.stat, period: spec.periodSeconds, dimensions: q.metric.dimensions },
                       })),
                   }),
-            alarmActions: [topic.arn, ...(recoverAction ? [recoverAction] : [])],
+            alarmActions: notify ? [topic.arn, ...(recoverAction ? [recoverAction] : [])] : [],
+            okActions: notify ? [topic.arn] : [],
+        }, { parent: this, ...(provider ? { provider } : {}) });
+        this.alarms.push(alarm);
+        return alarm;
+    }
+
+    /** A composite alarm over two of the host's alarms, by their names: ALARM and OK to the topic. */
+    private composite(spec: CompositeAlarmSpec, alarms: ReadonlyMap<string, aws.cloudwatch.MetricAlarm>, topic: aws.sns.Topic): void {
+        const named = (specName: string) => {
+            const a = alarms.get(specName);
+            if (!a) throw new Error(`composite alarm ${spec.name} reads alarm ${specName}, which this host does not have`);
+            return a.name;
+        };
+        this.compositeAlarms.push(new aws.cloudwatch.CompositeAlarm(`alarm-${spec.name}`, {
+            alarmName: pulumi.interpolate`instagram-${pulumi.getStack()}-${spec.name}`,
+            alarmDescription: spec.description,
+            alarmRule: pulumi.all([named(spec.whenInsufficientData), named(spec.unlessInsufficientData)]).apply(([a, b]) => compositeRule(a, b)),
+            alarmActions: [topic.arn],
             okActions: [topic.arn],
-        }, { parent: this, ...(provider ? { provider } : {}) }));
+        }, { parent: this }));
     }
 }

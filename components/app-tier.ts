@@ -33,6 +33,8 @@ export interface AppTierArgs {
     readonly targetGroupArn: pulumi.Input<string>;
     /** Where the deploy-time waits ask the load balancer about its targets. */
     readonly region: string;
+    /** The AWS settings the deploy-time waits run with (core/config.ts awsCommandEnvironment): region, profile. */
+    readonly awsEnvironment: Readonly<Record<string, string>>;
     /** The checkout the deploy-time waits run from (tools/wait-healthy.ts). */
     readonly projectRoot: string;
     /** Hosts replaced at a time; 0 means all at once. */
@@ -71,6 +73,7 @@ export class AppTier extends pulumi.ComponentResource {
                     "--timeout", String(HOST_HEALTHY_TIMEOUT_S),
                 ])),
                 dir: args.projectRoot,
+                environment: { ...args.awsEnvironment },
                 triggers: [host.instance.id],
                 logging: "stdoutAndStderr",
             }, { parent: this, dependsOn: [attachment] }));

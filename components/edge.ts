@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { ALB_LOG_PREFIX, albAccessLogStatement } from "../core/log-delivery";
 import { DnsValidatedCertificate } from "./certificate";
 import { PrivateBucket } from "./private-bucket";
 
@@ -40,19 +41,13 @@ export class Edge extends pulumi.ComponentResource {
         const { domain, zoneId, deletionProtection } = args;
         const parent = { parent: this };
 
-        const elbAccount = aws.elb.getServiceAccountOutput({}, parent);
         const caller = aws.getCallerIdentityOutput({}, parent);
         const logs = new PrivateBucket(`${name}-logs`, {
             purpose: "load balancer access logs",
             expireAfterDays: 90,
             forceDestroy: !deletionProtection,
-            policyStatements: (arn) => [{
-                Sid: "AlbAccessLogDelivery",
-                Effect: "Allow",
-                Principal: { AWS: elbAccount.arn },
-                Action: "s3:PutObject",
-                Resource: pulumi.interpolate`${arn}/alb/AWSLogs/${caller.accountId}/*`,
-            }],
+            // ELB's log delivery service principal, in every region (no per-region ELB account: core/log-delivery.ts).
+            policyStatements: (arn) => [pulumi.all([arn, caller.accountId]).apply(([bucketArn, accountId]) => albAccessLogStatement(bucketArn, accountId))],
         }, parent);
 
         const certificate = new DnsValidatedCertificate(`${name}-cert`, { domainName: domain, alternativeNames: [`www.${domain}`], zoneId }, parent);
@@ -66,7 +61,7 @@ export class Edge extends pulumi.ComponentResource {
             desyncMitigationMode: "defensive",
             enableDeletionProtection: deletionProtection,
             idleTimeout: 60,
-            accessLogs: { bucket: logs.bucket.bucket, prefix: "alb", enabled: true },
+            accessLogs: { bucket: logs.bucket.bucket, prefix: ALB_LOG_PREFIX, enabled: true },
             tags: { Name: name },
         }, { parent: this, dependsOn: logs.ready });
 

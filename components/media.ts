@@ -1,9 +1,11 @@
 /**
  * Photos: a private S3 bucket served only through CloudFront with Origin Access Control, at media.<domain>
- * over HTTPS (TLS 1.2+), with CloudFront and S3 access logs in a log bucket.
+ * over HTTPS (TLS 1.2+), with CloudFront and S3 access logs in a log bucket (CloudFront's in a bucket of their
+ * own in us-east-1 when the stack's region is one CloudFront does not deliver standard logs to).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { CLOUDFRONT_LOG_PREFIX, cloudfrontLogPlacement } from "../core/log-delivery";
 import { DnsValidatedCertificate } from "./certificate";
 import { PrivateBucket } from "./private-bucket";
 
@@ -16,7 +18,9 @@ export interface MediaStoreArgs {
     readonly domain: string;
     /** The domain's public hosted zone. */
     readonly zoneId: pulumi.Input<string>;
-    /** A provider in us-east-1, where CloudFront looks for certificates. */
+    /** The stack's region (the buckets'); it decides where CloudFront's standard logs can go (core/log-delivery.ts). */
+    readonly region: string;
+    /** A provider in us-east-1, where CloudFront looks for certificates (and its logs go when the stack's region cannot take them). */
     readonly usEast1: aws.Provider;
     /** Keep the buckets (and their photos) on destroy. */
     readonly deletionProtection: boolean;
@@ -31,8 +35,10 @@ export class MediaStore extends pulumi.ComponentResource {
     readonly mediaDomain: string;
     /** https://media.<domain> */
     readonly mediaUrl: pulumi.Output<string>;
-    /** The bucket the media bucket's and CloudFront's access logs go to (other private buckets may log here). */
+    /** The bucket the media bucket's access logs go to (other private buckets may log here), and CloudFront's when it can. */
     readonly logsBucket: aws.s3.Bucket;
+    /** Where CloudFront's standard logs go, and why there when it is not the stack's region. */
+    readonly cloudfrontLogs: string;
 
     constructor(name: string, args: MediaStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:media:MediaStore", name, {}, opts);
@@ -40,11 +46,14 @@ export class MediaStore extends pulumi.ComponentResource {
         const parent = { parent: this };
         this.mediaDomain = `media.${domain}`;
         const caller = aws.getCallerIdentityOutput({}, parent);
+        const cdnLogs = cloudfrontLogPlacement(args.region);
+        this.cloudfrontLogs = cdnLogs.summary;
 
         const logs = new PrivateBucket(`${name}-logs`, {
-            purpose: "CloudFront and S3 access logs of the media store",
-            // CloudFront standard logs are delivered through an ACL grant, which owner-enforced buckets refuse.
-            objectOwnership: "BucketOwnerPreferred",
+            purpose: cdnLogs.inStackRegion ? "CloudFront and S3 access logs of the media store" : "S3 access logs of the media store",
+            // CloudFront standard logs are delivered through an ACL grant, which owner-enforced buckets refuse;
+            // without them (they go to us-east-1) the bucket needs no ACLs.
+            objectOwnership: cdnLogs.inStackRegion ? "BucketOwnerPreferred" : "BucketOwnerEnforced",
             expireAfterDays: 90,
             forceDestroy: !deletionProtection,
             policyStatements: (arn) => [{
@@ -57,6 +66,13 @@ export class MediaStore extends pulumi.ComponentResource {
             }],
         }, parent);
         this.logsBucket = logs.bucket;
+        // Elsewhere CloudFront's logs go to CLOUDFRONT_LOG_FALLBACK_REGION, us-east-1: the usEast1 provider's.
+        const cdnLogBucket = cdnLogs.inStackRegion ? logs : new PrivateBucket(`${name}-cdn-logs`, {
+            purpose: `CloudFront standard logs of the media store in ${cdnLogs.region}: CloudFront does not deliver them to ${args.region}`,
+            objectOwnership: "BucketOwnerPreferred",
+            expireAfterDays: 90,
+            forceDestroy: !deletionProtection,
+        }, { parent: this, providers: { aws: args.usEast1 } });
 
         const media = new PrivateBucket(name, {
             purpose: "photos",
@@ -94,9 +110,9 @@ export class MediaStore extends pulumi.ComponentResource {
             },
             restrictions: { geoRestriction: { restrictionType: "none" } },
             viewerCertificate: { acmCertificateArn: certificate.arn, sslSupportMethod: "sni-only", minimumProtocolVersion: CLOUDFRONT_MIN_TLS },
-            loggingConfig: { bucket: logs.bucket.bucketDomainName, prefix: "cloudfront/", includeCookies: false },
+            loggingConfig: { bucket: cdnLogBucket.bucket.bucketDomainName, prefix: CLOUDFRONT_LOG_PREFIX, includeCookies: false },
             tags: { Name: this.mediaDomain },
-        }, { parent: this, dependsOn: logs.ready });
+        }, { parent: this, dependsOn: cdnLogBucket.ready });
         media.attachPolicy([{
             Sid: "CloudFrontReadsThroughOAC",
             Effect: "Allow",
@@ -114,6 +130,6 @@ export class MediaStore extends pulumi.ComponentResource {
         }, parent);
 
         this.mediaUrl = pulumi.output(`https://${this.mediaDomain}`);
-        this.registerOutputs({ bucket: this.bucket.bucket, mediaUrl: this.mediaUrl });
+        this.registerOutputs({ bucket: this.bucket.bucket, mediaUrl: this.mediaUrl, cloudfrontLogs: this.cloudfrontLogs });
     }
 }

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
-import { InstagramConfig, pushSettingsOf } from "../core/config";
+import { awsCommandEnvironment, InstagramConfig, pushSettingsOf } from "../core/config";
 import { instanceSpec } from "../core/instance-types";
 import { monitoringHostIp, privateSubnetCidr } from "../core/network-plan";
 import { ShardRange } from "../core/shard-map";
@@ -81,6 +81,8 @@ export class InstagramStack extends pulumi.ComponentResource {
     readonly alertTopic: pulumi.Output<string>;
     /** Where alerts go, in words ("alerts go nowhere: …" when no one subscribes). */
     readonly alerts: string;
+    /** Where CloudFront's standard logs go, in words, with the reason when not to the stack's region. */
+    readonly cloudfrontLogs: string;
 
     constructor(name: string, args: InstagramStackArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:stack:InstagramStack", name, {}, opts);
@@ -89,6 +91,9 @@ export class InstagramStack extends pulumi.ComponentResource {
         // defaultTags (in tagsAll), never repeated per resource; resources add only what tells them apart.
         const defaultTags = { tags: stackTags() };
         const awsProvider = new aws.Provider("aws", { region: c.region, profile: c.profile, defaultTags }, { parent: this });
+        // The deploy-time waits call AWS from this machine: the same region and profile as the provider.
+        // (The bundle build, app-release.ts, calls no AWS API and gets none: a profile change must not rebuild.)
+        const awsEnvironment = awsCommandEnvironment(c);
         // Components only: their children inherit the provider (a custom resource takes `provider` instead).
         const parent = { parent: this, providers: { aws: awsProvider } };
         // Data sources called from here (not from a component) name the provider themselves.
@@ -109,7 +114,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             deletionProtection: c.deletionProtection,
         }, parent);
         const usEast1 = new aws.Provider("us-east-1", { region: "us-east-1", profile: c.profile, defaultTags }, { parent: this });
-        const media = new MediaStore("media", { domain: c.domain, zoneId, usEast1, deletionProtection: c.deletionProtection }, parent);
+        const media = new MediaStore("media", { domain: c.domain, zoneId, region: c.region, usEast1, deletionProtection: c.deletionProtection }, parent);
 
         const release = new AppRelease("app", {
             projectRoot: args.projectRoot,
@@ -274,6 +279,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             region: c.region,
             projectRoot: args.projectRoot,
             rolloutBatch: c.appRolloutBatch,
+            awsEnvironment,
             appParams: pulumi.output({ ...releaseParams, jobWorkers: jobWorkersOnApp }),
         }, parent);
         const workerTier = c.workerServers > 0
@@ -292,6 +298,7 @@ export class InstagramStack extends pulumi.ComponentResource {
         const siteReady = new command.local.Command("site-ready", {
             create: shellCommand(["node", "--import", "tsx", "tools/wait-healthy.ts", "url", readyUrl, "--timeout", String(SITE_READY_TIMEOUT_S)]),
             dir: args.projectRoot,
+            environment: awsEnvironment,
             triggers: [release.sha256, ...app.hosts.map((h) => h.instance.id)],
             logging: "stdoutAndStderr",
         }, { parent: this, dependsOn: [edge, ...app.inService] });
@@ -347,6 +354,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             metricsNamespace,
             emails: c.alertEmails,
             pagerdutyEscalationPolicy: c.pagerdutyEscalationPolicy,
+            siteReady,
         }, parent);
 
         this.siteUrl = edge.siteUrl;
@@ -363,6 +371,7 @@ export class InstagramStack extends pulumi.ComponentResource {
         this.siteReady = siteReady.stdout;
         this.alertTopic = alerting.topic.arn;
         this.alerts = alertDestinations(c);
+        this.cloudfrontLogs = media.cloudfrontLogs;
         this.registerOutputs({
             siteUrl: this.siteUrl,
             mediaUrl: this.mediaUrl,
@@ -373,6 +382,7 @@ export class InstagramStack extends pulumi.ComponentResource {
             siteReady: this.siteReady,
             alertTopic: this.alertTopic,
             alerts: this.alerts,
+            cloudfrontLogs: this.cloudfrontLogs,
         });
     }
 }

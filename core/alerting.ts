@@ -10,6 +10,25 @@ import { HOST_DIMENSION, HOST_METRICS, METRICS_COLLECTORS } from "./host-metrics
 /** Tiers whose hosts EC2 recovers in place on a failed system status check: same instance ID, volumes, address. */
 export const RECOVERED_ROLES: readonly string[] = ["shard", "redis", "search"];
 
+/**
+ * How the alarms on a host's EC2 status checks treat a minute with no datapoint.
+ *
+ * A host has no datapoint before EC2 has checked it: its alarms are created seconds after the instance, and
+ * EC2 checks only a running instance, once a minute. Treated as breaching, every new host (a first deploy, a
+ * replacement, a rollout) would page and, on the data tiers, send EC2 to recover a host that is booting.
+ * AWS: "For alarms on Amazon EC2 metrics that are configured to take stop, terminate, reboot, or recover
+ * actions, we recommend that you configure those alarms to treat missing data as `missing`", and a missing
+ * datapoint alone never moves an alarm to ALARM: with every datapoint of its evaluation range missing it
+ * goes to INSUFFICIENT_DATA, which sends nothing here
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html).
+ * So the recover action acts only on a failed system check that EC2 reported, which it does only for a
+ * running instance: recovery is armed by the host's first checks, never by their absence.
+ *
+ * A host that stops reporting after it has reported (stopped, terminated, its checks gone) is still a page:
+ * hostReportingAlarms below.
+ */
+export const STATUS_CHECK_MISSING_DATA = "missing" as const;
+
 /** The regions Route53's checkers probe the site from (at least three; AWS's minimum). */
 export const HEALTH_CHECK_REGIONS = ["us-east-1", "us-west-2", "eu-west-1"] as const;
 /** What the external check asks for: the app's own readiness, through the load balancer. */
@@ -50,13 +69,45 @@ export interface AlarmSpec<T> {
     readonly periodSeconds: number;
     readonly evaluationPeriods: number;
     readonly datapointsToAlarm: number;
-    /** A missing datapoint: a host that stops reporting status checks is breaching; an idle load balancer is not. */
-    readonly treatMissingData: "breaching" | "notBreaching" | "missing";
+    /**
+     * A missing datapoint: an idle load balancer's is not breaching; a host or a health check that has not
+     * reported yet is missing (STATUS_CHECK_MISSING_DATA); "ignore" keeps the state (hostReportingAlarms).
+     */
+    readonly treatMissingData: "breaching" | "notBreaching" | "missing" | "ignore";
     /** One metric (namespace, name, statistic or percentile, dimensions), or metric math. */
     readonly metric?: { readonly namespace: string; readonly metricName: string; readonly statistic?: string; readonly extendedStatistic?: string; readonly dimensions: Readonly<Record<string, T | string>> };
     readonly queries?: readonly MetricQuery<T>[];
     /** EC2's recover action as well as the topic (a failed system status check on a host with data). */
     readonly recover?: boolean;
+    /** false: no action at all (an alarm only other alarms read). Default: ALARM and OK to the alert topic. */
+    readonly notify?: boolean;
+    /**
+     * The alarm's name ends with the instance ID it watches, so a new instance (a replacement) gets a new
+     * alarm, starting from INSUFFICIENT_DATA, instead of the old one's state.
+     */
+    readonly perInstance?: boolean;
+}
+
+/**
+ * A composite alarm: ALARM while one alarm of the stack is in INSUFFICIENT_DATA and another is not. Its ALARM
+ * and OK go to the alert topic. (Composite alarms cannot take EC2 actions.)
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Composite_Alarm.html
+ */
+export interface CompositeAlarmSpec {
+    readonly name: string;
+    readonly description: string;
+    /** The spec name of the alarm whose INSUFFICIENT_DATA raises it... */
+    readonly whenInsufficientData: string;
+    /** ...unless this one's is INSUFFICIENT_DATA too. */
+    readonly unlessInsufficientData: string;
+}
+
+/** A composite alarm's rule over the alarms' names (AlarmRule syntax: state functions, AND, NOT). */
+export function compositeRule(insufficientData: string, unlessInsufficientData: string): string {
+    for (const name of [insufficientData, unlessInsufficientData]) {
+        if (/["()]/.test(name)) throw new Error(`alarm name ${JSON.stringify(name)}: a composite alarm's rule cannot quote it`);
+    }
+    return `INSUFFICIENT_DATA("${insufficientData}") AND NOT INSUFFICIENT_DATA("${unlessInsufficientData}")`;
 }
 
 /** The edge: the share of 5xx answers, the p99 response time, and app hosts the load balancer finds unhealthy. */
@@ -116,7 +167,7 @@ export function hostAlarms<T>(host: { name: string; role: string; instanceType: 
             periodSeconds: 60,
             evaluationPeriods: 2,
             datapointsToAlarm: 2,
-            treatMissingData: "breaching",
+            treatMissingData: STATUS_CHECK_MISSING_DATA,
             metric: ec2("StatusCheckFailed_System", "Maximum"),
             recover,
         },
@@ -128,7 +179,7 @@ export function hostAlarms<T>(host: { name: string; role: string; instanceType: 
             periodSeconds: 60,
             evaluationPeriods: 3,
             datapointsToAlarm: 3,
-            treatMissingData: "breaching",
+            treatMissingData: STATUS_CHECK_MISSING_DATA,
             metric: ec2("StatusCheckFailed_Instance", "Maximum"),
         },
     ];
@@ -149,10 +200,50 @@ export function hostAlarms<T>(host: { name: string; role: string; instanceType: 
 }
 
 /**
+ * A host that stops reporting its status checks after it has reported: stopped, terminated, or its checks gone
+ * for another reason. EC2 checks only a running instance, so a stopped host's status-check alarms would sit in
+ * INSUFFICIENT_DATA, silent (STATUS_CHECK_MISSING_DATA); and a host that has not reported yet must stay silent.
+ * CloudWatch tells the two apart with two alarms:
+ * - `<host>-reported`, on StatusCheckFailed, treats missing data as "ignore" ("The current alarm state is
+ *   maintained", alarms-and-missing-data.html above): INSUFFICIENT_DATA until the host's first check, then OK
+ *   or ALARM for good. Named after the instance (perInstance), so a replacement starts afresh. No action.
+ * - `<host>-not-reporting`, a composite alarm: ALARM when the instance status-check alarm is in
+ *   INSUFFICIENT_DATA (every datapoint of its evaluation range missing) while `<host>-reported` is not, that is,
+ *   once a host that had reported has gone quiet for the evaluation range; OK when it reports again.
+ * Composite alarms cannot take EC2 actions: recovery stays on the system status-check alarm.
+ */
+export function hostReportingAlarms<T>(host: { name: string; role: string; instanceId: T }): { latch: AlarmSpec<T>; composite: CompositeAlarmSpec } {
+    const latch: AlarmSpec<T> = {
+        name: `${host.name}-reported`,
+        description: `${host.name} (${host.role}) has reported EC2 status checks since this instance started (OK or ALARM; INSUFFICIENT_DATA until its first check). Read by ${host.name}-not-reporting; sends nothing itself.`,
+        comparison: "GreaterThanOrEqualToThreshold",
+        threshold: 1,
+        periodSeconds: 60,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+        treatMissingData: "ignore",
+        metric: { namespace: "AWS/EC2", metricName: "StatusCheckFailed", statistic: "Maximum", dimensions: { InstanceId: host.instanceId } },
+        notify: false,
+        perInstance: true,
+    };
+    return {
+        latch,
+        composite: {
+            name: `${host.name}-not-reporting`,
+            description: `${host.name} (${host.role}) reported EC2 status checks and has stopped: the instance is stopped or terminated (or EC2 has stopped checking it). Look at its state in the EC2 console and its CloudTrail events (who stopped it); start it, or replace it with \`pulumi up\`.`,
+            whenInsufficientData: `${host.name}-status-instance`,
+            unlessInsufficientData: latch.name,
+        },
+    };
+}
+
+/**
  * One host's alarms on what it publishes itself (cloud-init/scripts/host-metrics.sh). Every PostgreSQL host
  * gets both the lag alarms: the publisher sends replication lag while it is a standby and archive lag while it
  * is an archiving primary, so a promoted standby is watched as a primary with no change here. A minute not
- * published is missing data, not a breach: the status checks page for a host that is down.
+ * published is missing data, not a breach: a new host publishes nothing until its role has booted (and a
+ * primary never publishes replication lag), so these alarms sit in INSUFFICIENT_DATA, silent, until the
+ * host's first figure; a host that is down pages through its status checks and hostReportingAlarms.
  */
 export function hostMetricAlarms<T>(host: { name: string; role: string }, namespace: string, t: AlarmThresholds): AlarmSpec<T>[] {
     const collectors = METRICS_COLLECTORS[host.role] ?? [];
@@ -188,7 +279,13 @@ export function hostMetricAlarms<T>(host: { name: string; role: string }, namesp
     return alarms;
 }
 
-/** The external check's alarm (Route53 publishes health-check metrics in us-east-1 only). */
+/**
+ * The external check's alarm (Route53 publishes health-check metrics in us-east-1 only). Route53 publishes
+ * HealthCheckStatus every minute for as long as the check exists, so what pages is a 0 it reported; a minute
+ * with no datapoint is missing, as for the hosts: the alarm is created before the check's first datapoint, and
+ * treated as breaching it went to ALARM on every first deploy (alarms-and-missing-data.html, all datapoints
+ * missing). The check itself starts once the site is ready (components/alerting.ts).
+ */
 export function externalCheckAlarm<T>(domain: string, healthCheckId: T): AlarmSpec<T> {
     return {
         name: "site-external-check",
@@ -198,7 +295,7 @@ export function externalCheckAlarm<T>(domain: string, healthCheckId: T): AlarmSp
         periodSeconds: 60,
         evaluationPeriods: 2,
         datapointsToAlarm: 2,
-        treatMissingData: "breaching",
+        treatMissingData: "missing",
         metric: { namespace: "AWS/Route53", metricName: "HealthCheckStatus", statistic: "Minimum", dimensions: { HealthCheckId: healthCheckId } },
     };
 }

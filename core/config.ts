@@ -351,6 +351,24 @@ export function pushSettingsOf(c: InstagramConfig): PushSettings {
     };
 }
 
+/**
+ * The environment of every command the program runs on the deployer's machine that calls AWS (the deploy-time
+ * waits, tools/wait-healthy.ts): the provider's region and, when aws:profile is set, its profile, so the
+ * command's AWS SDK resolves the same credentials the provider does. Names only, never credentials: the SDK
+ * reads the profile from the shared config and credentials files itself (SSO, assume-role and
+ * credential_process profiles included). Without aws:profile the command inherits the deployer's environment,
+ * as the provider does (an AWS_PROFILE set there reaches both).
+ *
+ * With AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY also in the deployer's environment the profile wins, in the
+ * provider (aws-sdk-go-base: "The Profile is now used instead of the environment variable credentials") and in
+ * the AWS SDK for JavaScript v3's default chain, which skips its environment-credentials step whenever
+ * AWS_PROFILE is set and prints a warning (@aws-sdk/credential-provider-node); test/delivery/wait-healthy.test.ts
+ * pins that behaviour.
+ */
+export function awsCommandEnvironment(c: Pick<InstagramConfig, "region" | "profile">): Record<string, string> {
+    return { AWS_REGION: c.region, ...(c.profile ? { AWS_PROFILE: c.profile } : {}) };
+}
+
 /** Rules that involve more than one key; each names every key it involves. */
 function crossKeyProblems(c: InstagramConfig): string[] {
     const problems: string[] = [];

@@ -5,12 +5,14 @@
  *                                                          until the instance is healthy in the target group
  * Common: --timeout SECONDS (default 600), --interval SECONDS (default 5). Progress goes to stderr; the last
  * line on stdout says what passed. Exit 0 when it passed, 1 when it timed out (the message names the last
- * thing the check saw, e.g. "503: postgres: shard 1 is down"), 2 on bad arguments.
+ * thing the check saw, e.g. "503: postgres: shard 1 is down") or, in target mode, when no AWS credentials
+ * resolve (at once, naming the profile), 2 on bad arguments.
+ * AWS settings come from the environment the program gives it: AWS_PROFILE (aws:profile) and AWS_REGION.
  */
 import * as fs from "fs";
 import { pollUntil, WaitTimeout } from "./deploy/poll";
 import { urlCheck } from "./deploy/url-check";
-import { targetCheck } from "./deploy/target-check";
+import { credentialsProblem, targetCheck, TargetRef } from "./deploy/target-check";
 
 const USAGE = `usage: wait-healthy url URL [--ca FILE] [--timeout S] [--interval S]
        wait-healthy target --target-group ARN --target ID --port N --region R [--timeout S] [--interval S]`;
@@ -56,6 +58,7 @@ async function main(argv: readonly string[]): Promise<number> {
     let check: ReturnType<typeof urlCheck>;
     let timeoutMs: number;
     let intervalMs: number;
+    let target: TargetRef | undefined;
     try {
         const { mode, positional, flags } = parse(argv);
         timeoutMs = seconds(flags, "--timeout", 600) * 1000;
@@ -84,11 +87,17 @@ async function main(argv: readonly string[]): Promise<number> {
             };
             what = `target ${ref.targetId} in ${ref.targetGroupArn.split(":").pop()}`;
             check = targetCheck(ref);
+            target = ref;
         }
     } catch (e) {
         if (!(e instanceof UsageError)) throw e;
         console.error(`wait-healthy: ${e.message}\n${USAGE}`);
         return 2;
+    }
+    const problem = target && (await credentialsProblem(target));
+    if (problem) {
+        console.error(`wait-healthy: ${what}: ${problem}`);
+        return 1;
     }
     try {
         const result = await pollUntil(what, check, {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { CONFIG_KEYS, ConfigError, validateConfig } from "../../core/config";
+import { awsCommandEnvironment, CONFIG_KEYS, ConfigError, validateConfig } from "../../core/config";
 import { loadStackConfig } from "../../local/project-files";
 
 function problemsOf(overrides: Record<string, unknown>, stack = "dev"): string[] {
@@ -78,6 +78,12 @@ describe("stack config validation", () => {
         const raw = loadStackConfig("dev");
         expect(validateConfig(raw).profile).toBeUndefined();
         expect(validateConfig({ ...raw, "aws:profile": "prod-admin" }).profile).toBe("prod-admin");
+    });
+
+    test("the deploy-time commands get the region and, when set, the profile by name: never a credential", () => {
+        const raw = loadStackConfig("dev");
+        expect(awsCommandEnvironment(validateConfig({ ...raw, "aws:profile": "prod-admin", "aws:region": "eu-south-2" }))).toEqual({ AWS_REGION: "eu-south-2", AWS_PROFILE: "prod-admin" });
+        expect(awsCommandEnvironment(validateConfig(raw))).toEqual({ AWS_REGION: "us-east-1" });
     });
 
     test("every problem is reported at once, not just the first", () => {

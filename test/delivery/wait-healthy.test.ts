@@ -1,7 +1,9 @@
 /**
  * tools/wait-healthy.ts, what `pulumi up` runs to gate on health: against a loopback HTTPS site behind a
- * self-signed CA and a stand-in for the ELBv2 API. It passes once the check passes, and a timeout names
- * what the check last saw (the failing /readyz problem, the target's health reason).
+ * self-signed CA and a stand-in for the ELBv2 API (no AWS here). It passes once the check passes, and a
+ * timeout names what the check last saw (the failing /readyz problem, the target's health reason). The
+ * stand-in reads the SigV4 Authorization header, so the tests see which credentials signed each request: a
+ * named profile (AWS_PROFILE, what the program sets from aws:profile) from a shared config in a temporary HOME.
  */
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -19,14 +21,22 @@ let sitePort: number;
 let elb: http.Server;
 let elbUrl: string;
 let readyAfter = 0;
+/** The SigV4 credential scope of the last ELBv2 request: access key id, date, region, service. */
+let lastCredential: { accessKeyId: string; region: string; service: string } | undefined;
+const signer = () => lastCredential;
+let home: string;
 let readyCalls = 0;
 const targetStates: string[] = [];
 
-function run(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+const ENV_KEYS = { AWS_ACCESS_KEY_ID: "AKIAMOCK", AWS_SECRET_ACCESS_KEY: "mock" };
+
+/** `env` replaces the default environment's AWS part (static keys in the environment). */
+function run(args: string[], env: Record<string, string> = ENV_KEYS): Promise<{ status: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
         const child = spawn(process.execPath, ["--import", "tsx", "tools/wait-healthy.ts", ...args], {
             cwd: PROJECT_ROOT,
-            env: { PATH: process.env.PATH!, AWS_ACCESS_KEY_ID: "AKIAMOCK", AWS_SECRET_ACCESS_KEY: "mock", AWS_EC2_METADATA_DISABLED: "true" },
+            // HOME holds the only shared config and credentials files the SDK can find.
+            env: { PATH: process.env.PATH!, HOME: home, AWS_EC2_METADATA_DISABLED: "true", ...env },
         });
         let stdout = "";
         let stderr = "";
@@ -49,6 +59,11 @@ function targetHealthXml(state: string): string {
 
 beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "wait-healthy-"));
+    // A deployer's AWS files: a default profile and the named one the stack's aws:profile names.
+    home = path.join(dir, "home");
+    fs.mkdirSync(path.join(home, ".aws"), { recursive: true });
+    fs.writeFileSync(path.join(home, ".aws", "config"), "[default]\nregion = us-west-2\n\n[profile prod-admin]\nregion = eu-west-1\n");
+    fs.writeFileSync(path.join(home, ".aws", "credentials"), "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = default-secret\n\n[prod-admin]\naws_access_key_id = AKIAPRODADMIN\naws_secret_access_key = prod-secret\n");
     const key = path.join(dir, "key.pem");
     const cert = path.join(dir, "cert.pem");
     const r = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", `/CN=${HOST}`, "-addext", `subjectAltName=IP:${HOST}`], { encoding: "utf8" });
@@ -69,6 +84,8 @@ beforeAll(async () => {
         let body = "";
         req.on("data", (d) => (body += d));
         req.on("end", () => {
+            const scope = /Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(String(req.headers.authorization));
+            lastCredential = scope ? { accessKeyId: scope[1], region: scope[2], service: scope[3] } : undefined;
             expect(body).toContain("Action=DescribeTargetHealth");
             expect(body).toContain("Targets.member.1.Id=i-0abc");
             res.setHeader("Content-Type", "text/xml");
@@ -124,6 +141,48 @@ describe("wait-healthy", () => {
         const r = await run(["target", "--target-group", "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/app/abc", "--target", "i-0abc", "--port", "80", "--region", "us-east-1", "--endpoint", elbUrl, "--interval", "0.2", "--timeout", "1"]);
         expect(r.status).toBe(1);
         expect(r.stderr).toContain("last: unhealthy (Target.Timeout: Request timed out)");
+    });
+
+    describe("credentials", () => {
+        const TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/app/abc";
+        const target = ["target", "--target-group", TG, "--target", "i-0abc", "--port", "80", "--region", "us-east-1", "--interval", "0.2", "--timeout", "20"];
+        const healthy = () => targetStates.splice(0, targetStates.length, "healthy");
+
+        test("AWS_PROFILE (aws:profile) signs with that profile's keys from the shared files, in the --region", async () => {
+            healthy();
+            lastCredential = undefined;
+            const r = await run([...target, "--endpoint", elbUrl], { AWS_PROFILE: "prod-admin", AWS_REGION: "us-east-1" });
+            expect(r.status, r.stderr).toBe(0);
+            expect(signer()).toEqual({ accessKeyId: "AKIAPRODADMIN", region: "us-east-1", service: "elasticloadbalancing" });
+        });
+
+        test("with static keys in the environment too, the profile wins (as in the provider), with the SDK's warning", async () => {
+            healthy();
+            lastCredential = undefined;
+            const r = await run([...target, "--endpoint", elbUrl], { ...ENV_KEYS, AWS_PROFILE: "prod-admin", AWS_REGION: "us-east-1" });
+            expect(r.status, r.stderr).toBe(0);
+            expect(signer()?.accessKeyId).toBe("AKIAPRODADMIN");
+            expect(r.stderr).toContain("Both AWS_PROFILE and the pair AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY static credentials are set");
+        });
+
+        test("without a profile: the environment's keys, else the default profile (the SDK's default chain)", async () => {
+            healthy();
+            const withKeys = await run([...target, "--endpoint", elbUrl]);
+            expect(withKeys.status, withKeys.stderr).toBe(0);
+            expect(signer()?.accessKeyId).toBe("AKIAMOCK");
+            const withFiles = await run([...target, "--endpoint", elbUrl], {});
+            expect(withFiles.status, withFiles.stderr).toBe(0);
+            expect(signer()?.accessKeyId).toBe("AKIADEFAULT");
+        });
+
+        test("a profile the files do not have fails at once, naming it, instead of polling until the timeout", async () => {
+            healthy();
+            const started = Date.now();
+            const r = await run([...target, "--endpoint", elbUrl], { AWS_PROFILE: "prod-typo", AWS_REGION: "us-east-1" });
+            expect(r.status).toBe(1);
+            expect(r.stderr).toContain('target i-0abc in targetgroup/app/abc: no AWS credentials from profile "prod-typo" (AWS_PROFILE)');
+            expect(Date.now() - started).toBeLessThan(15_000);
+        });
     });
 
     test.each([

@@ -71,6 +71,12 @@ const BASELINES: Record<string, Record<string, any>> = {
         alarmActions: ["arn:aws:sns:us-east-1:1:alerts"],
         okActions: ["arn:aws:sns:us-east-1:1:alerts"],
     },
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": {
+        alarmName: "instagram-dev-app-0-not-reporting",
+        alarmRule: 'INSUFFICIENT_DATA("instagram-dev-app-0-status-instance") AND NOT INSUFFICIENT_DATA("instagram-dev-app-0-reported-i-1")',
+        alarmActions: ["arn:aws:sns:us-east-1:1:alerts"],
+        okActions: ["arn:aws:sns:us-east-1:1:alerts"],
+    },
     "aws:route53/healthCheck:HealthCheck": { type: "HTTPS", fqdn: "dev.example.com", port: 443, resourcePath: "/readyz", requestInterval: 30, failureThreshold: 3, regions: ["us-east-1", "us-west-2", "eu-west-1"], tags: { Name: "dev.example.com/readyz" } },
     "aws:route53/record:Record": { zoneId: "Z1", name: "media.dev.example.com", type: "A" },
     "aws:cloudfront/distribution:Distribution": {
@@ -195,6 +201,9 @@ const FAILURES: [string, string, Patch, Refused | Refused[]][] = [
     ["aws:cloudwatch/metricAlarm:MetricAlarm", "six alarm actions", (p) => (p.alarmActions = Array(6).fill("arn:aws:sns:us-east-1:1:a")), { path: "alarmActions", rule: "must have at most 5 actions" }],
     ["aws:cloudwatch/metricAlarm:MetricAlarm", "a newline in the name", (p) => (p.name = "app-0\nstatus"), { path: "name", rule: "must not contain ASCII control characters" }],
     ["aws:cloudwatch/metricAlarm:MetricAlarm", "a lone surrogate in the name", (p) => (p.name = "app-0 \ud800"), { path: "name", rule: "must contain only UTF-8 characters (no lone surrogates)" }],
+    ["aws:cloudwatch/compositeAlarm:CompositeAlarm", "EC2's recover action", (p) => p.alarmActions.push("arn:aws:automate:us-east-1:ec2:recover"), { path: "alarmActions[1]", rule: "must be an SNS topic, a Systems Manager OpsItem or an incident response plan (a composite alarm takes no EC2 action)" }],
+    ["aws:cloudwatch/compositeAlarm:CompositeAlarm", "six OK actions", (p) => (p.okActions = Array(6).fill("arn:aws:sns:us-east-1:1:a")), { path: "okActions", rule: "must have at most 5 actions" }],
+    ["aws:cloudwatch/compositeAlarm:CompositeAlarm", "a tab in the name", (p) => (p.alarmName = "app-0\tnot-reporting"), { path: "alarmName", rule: "must not contain ASCII control characters" }],
     ["math alarm", "two queries returning data", (p) => (p.metricQueries[0].returnData = true), { path: "metricQueries", rule: "must have exactly one query with returnData true" }],
     ["math alarm", "no query returning data", (p) => (p.metricQueries[2].returnData = false), { path: "metricQueries", rule: "must have exactly one query with returnData true" }],
     ["math alarm", "an id starting with a capital", (p) => (p.metricQueries[1].id = "Requests"), { path: "metricQueries[1].id", rule: "must be letters, numbers and underscores, starting with a lowercase letter" }],

@@ -9,8 +9,10 @@ import { ProgramRun, RecordedResource } from "../../tools/offline/runtime";
 import { runStack } from "../harness/run";
 import { T } from "../harness/queries";
 import { HEALTH_CHECK_REGIONS } from "../../core/alerting";
+import { AlarmState, docSeries, EvaluatedAlarm, evaluate, insufficientUnless, run as evaluateOver, Series } from "../harness/alarm-evaluation";
 
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
+const COMPOSITE = "aws:cloudwatch/compositeAlarm:CompositeAlarm";
 const TOPIC = "aws:sns/topic:Topic";
 const SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription";
 let dev: ProgramRun;
@@ -36,6 +38,9 @@ describe("alerting", () => {
             const a = alarm(r, "site-external-check")!;
             expect(a.inputs).toMatchObject({ namespace: "AWS/Route53", metricName: "HealthCheckStatus", comparisonOperator: "LessThanThreshold", threshold: 1, dimensions: { HealthCheckId: check.state.id } });
             expect(r.ofType(T.provider).find((p) => a.provider?.startsWith(p.urn))?.inputs.region).toBe("us-east-1");
+            // The checkers start once the deploy's health gate has seen the site ready; no datapoint yet is not a page.
+            expect(check.dependencies).toContain(r.named("command:local:Command", "site-ready").urn);
+            expect(a.inputs.treatMissingData).toBe("missing");
         }
         // In eu-west-1 the stack has a second topic in us-east-1 for that one alarm, with the same subscriptions.
         expect(dev.ofType(TOPIC)).toHaveLength(1);
@@ -62,8 +67,9 @@ describe("alerting", () => {
                 const name = instance.inputs.tags.Name as string;
                 const system = alarm(r, `${name}-status-system`)!;
                 const os = alarm(r, `${name}-status-instance`)!;
-                expect(system.inputs).toMatchObject({ namespace: "AWS/EC2", metricName: "StatusCheckFailed_System", dimensions: { InstanceId: instance.state.id }, treatMissingData: "breaching" });
-                expect(os.inputs).toMatchObject({ metricName: "StatusCheckFailed_Instance", dimensions: { InstanceId: instance.state.id } });
+                // A host that has not reported yet is missing data, not a failure (AWS's advice for alarms with EC2 actions).
+                expect(system.inputs).toMatchObject({ namespace: "AWS/EC2", metricName: "StatusCheckFailed_System", dimensions: { InstanceId: instance.state.id }, treatMissingData: "missing" });
+                expect(os.inputs).toMatchObject({ metricName: "StatusCheckFailed_Instance", dimensions: { InstanceId: instance.state.id }, treatMissingData: "missing" });
                 const recovered = ["shard", "redis", "search"].includes(instance.inputs.tags.Role);
                 expect(system.inputs.alarmActions.some((a: string) => a === `arn:aws:automate:us-east-1:ec2:recover`), name).toBe(recovered);
                 expect(os.inputs.alarmActions.some((a: string) => a.includes(":ec2:recover")), name).toBe(false);
@@ -71,6 +77,34 @@ describe("alerting", () => {
         }
         expect(alarm(seed, "shard-11-standby-status-system")).toBeDefined();
         expect(alarm(seed, "search-standby-status-system")!.inputs.alarmActions).toContain("arn:aws:automate:us-east-1:ec2:recover");
+    });
+
+    test("every host has the not-reporting pair: a latch named after its instance, and a composite alarm that pages", () => {
+        for (const r of [dev, seed]) {
+            const composites = r.ofType(COMPOSITE);
+            expect(composites).toHaveLength(r.ofType(T.instance).length);
+            const topic = r.ofType(TOPIC).find((t) => t.name === "alerts")!;
+            for (const instance of r.ofType(T.instance)) {
+                const name = instance.inputs.tags.Name as string;
+                const latch = alarm(r, `${name}-reported`)!;
+                // Named after the instance: a replacement starts from INSUFFICIENT_DATA, not from the old host's OK.
+                expect(latch.inputs).toMatchObject({
+                    name: `instagram-${r.stack}-${name}-reported-${instance.state.id}`,
+                    namespace: "AWS/EC2", metricName: "StatusCheckFailed", statistic: "Maximum", dimensions: { InstanceId: instance.state.id },
+                    treatMissingData: "ignore", alarmActions: [], okActions: [],
+                });
+                const composite = composites.find((c) => c.name === `alarm-${name}-not-reporting`)!;
+                expect(composite.inputs).toMatchObject({
+                    alarmName: `instagram-${r.stack}-${name}-not-reporting`,
+                    alarmRule: `INSUFFICIENT_DATA("instagram-${r.stack}-${name}-status-instance") AND NOT INSUFFICIENT_DATA("${latch.inputs.name}")`,
+                    alarmActions: [topic.state.arn],
+                    okActions: [topic.state.arn],
+                });
+                expect(composite.inputs.alarmDescription, name).toMatch(/stopped or terminated/);
+                // The rule names alarms that exist before it: it depends on both.
+                expect(composite.dependencies).toEqual(expect.arrayContaining([latch.urn, alarm(r, `${name}-status-instance`)!.urn]));
+            }
+        }
     });
 
     test("the hosts' own metrics: data volume space and IO and both lags on every shard and search host (archive lag on shards), Redis memory, Gearman's queue", () => {
@@ -136,17 +170,21 @@ describe("alerting", () => {
         expect(JSON.parse(key.inputs.policy).Statement.find((s: { Sid: string }) => s.Sid === "CloudWatchPublishes")).toMatchObject({ Principal: { Service: "cloudwatch.amazonaws.com" }, Action: ["kms:Decrypt", "kms:GenerateDataKey*"] });
         const policy = JSON.parse(dev.ofType("aws:sns/topicPolicy:TopicPolicy")[0].inputs.policy);
         expect(policy.Statement.map((s: { Sid: string; Effect: string }) => `${s.Sid}:${s.Effect}`)).toEqual(["CloudWatchAlarmsOfThisAccount:Allow", "TlsOnly:Deny"]);
-        const alarms = dev.ofType(ALARM);
-        // 3 for the edge, 1 external check, 2 status checks + CPU credits per (burstable) dev host, and the hosts'
-        // own metrics: 4 per shard host, 3 per search host, 1 per Redis and Gearman host.
+        // 3 for the edge, 1 external check, 2 status checks + CPU credits + the not-reporting latch per (burstable)
+        // dev host, and the hosts' own metrics: 4 per shard host, 3 per search host, 1 per Redis and Gearman host.
         const count = (re: RegExp) => hostNames(dev).filter((n) => re.test(n)).length;
-        expect(alarms).toHaveLength(3 + 1 + 3 * hostNames(dev).length + 4 * count(/^shard-/) + 3 * count(/^search-/) + count(/^(redis|gearman)-/));
+        expect(dev.ofType(ALARM)).toHaveLength(3 + 1 + 4 * hostNames(dev).length + 4 * count(/^shard-/) + 3 * count(/^search-/) + count(/^(redis|gearman)-/));
+        // The latches send nothing: the composite alarm that reads them does.
+        const latches = dev.ofType(ALARM).filter((a) => a.name.endsWith("-reported"));
+        expect(latches).toHaveLength(hostNames(dev).length);
+        for (const latch of latches) expect([latch.inputs.alarmActions, latch.inputs.okActions], latch.name).toEqual([[], []]);
+        const alarms = [...dev.ofType(ALARM).filter((a) => !latches.includes(a)), ...dev.ofType(COMPOSITE).map((c) => ({ ...c, inputs: { ...c.inputs, name: c.inputs.alarmName } as Record<string, any> }))];
         for (const a of alarms) {
             expect(a.inputs.alarmActions[0], a.name).toBe(topic.state.arn);
             expect(a.inputs.okActions, a.name).toEqual([topic.state.arn]);
             expect(a.inputs.alarmDescription.length, a.name).toBeGreaterThan(40);
         }
-        expect(new Set(alarms.map((a) => a.inputs.name)).size).toBe(alarms.length);
+        expect(new Set([...alarms, ...latches].map((a) => a.inputs.name)).size).toBe(alarms.length + latches.length);
     });
 
     test("PagerDuty (a service, its CloudWatch integration, an https subscription) and e-mail only when configured; otherwise the outputs say alerts go nowhere", () => {
@@ -160,5 +198,133 @@ describe("alerting", () => {
         expect(integration.inputs.service).toBe(service.state.id);
         expect(subs(paged)).toEqual(["email:oncall@example.com", "email:sre@example.com", `https:https://events.pagerduty.com/integration/${integration.state.integrationKey}/enqueue`]);
         expect(paged.outputs.alerts).toBe("alerts go to PagerDuty (escalation policy PABC123) and e-mail to oncall@example.com, sre@example.com");
+    });
+});
+
+/**
+ * The plan's host alarms run through CloudWatch's documented evaluation (test/harness/alarm-evaluation.ts, first
+ * checked against AWS's own tables), minute by minute, over what a host's status checks report: nothing until
+ * EC2 has checked the new host, then 0 a minute; a host that stops reporting; a failed system check.
+ */
+describe("missing data, on the plan", () => {
+    const settings = (a: RecordedResource): EvaluatedAlarm => ({
+        comparison: a.inputs.comparisonOperator,
+        threshold: a.inputs.threshold,
+        evaluationPeriods: a.inputs.evaluationPeriods,
+        datapointsToAlarm: a.inputs.datapointsToAlarm,
+        treatMissingData: a.inputs.treatMissingData,
+    });
+    /** The alarms of one host of a run, and what each sends on a change of state. */
+    const hostAlarmsOf = (r: ProgramRun, host: string) => {
+        const system = alarm(r, `${host}-status-system`)!;
+        const instance = alarm(r, `${host}-status-instance`)!;
+        const latch = alarm(r, `${host}-reported`)!;
+        const composite = r.ofType(COMPOSITE).find((c) => c.name === `alarm-${host}-not-reporting`)!;
+        // The composite's rule, read back: INSUFFICIENT_DATA(a) AND NOT INSUFFICIENT_DATA(b), a and b by name.
+        const [, a, b] = /^INSUFFICIENT_DATA\("([^"]+)"\) AND NOT INSUFFICIENT_DATA\("([^"]+)"\)$/.exec(composite.inputs.alarmRule)!;
+        expect([a, b]).toEqual([instance.inputs.name, latch.inputs.name]);
+        return { system, instance, latch, composite };
+    };
+    /** Minutes of a host's life: `silent` minutes before EC2's first check, then `value` each minute, then `after`. */
+    const timeline = (silent: number, reporting: number, value = 0, after: (number | null)[] = []): Series => [...Array(silent).fill(null), ...Array(reporting).fill(value), ...after];
+    /** Runs a host's alarms over the status-check series; the latch reads StatusCheckFailed (the larger of both). */
+    const simulate = (r: ProgramRun, host: string, systemSeries: Series, instanceSeries: Series, start: { instance?: AlarmState; latch?: AlarmState } = {}) => {
+        const h = hostAlarmsOf(r, host);
+        const combined = systemSeries.map((v, t) => (v === null && instanceSeries[t] === null ? null : Math.max(v ?? 0, instanceSeries[t] ?? 0)));
+        const system = evaluateOver(settings(h.system), systemSeries);
+        const instance = evaluateOver(settings(h.instance), instanceSeries, start.instance);
+        const latch = evaluateOver(settings(h.latch), combined, start.latch);
+        const composite = insufficientUnless(instance.states, latch.states);
+        // What reaches the topic (and EC2): each alarm's ALARM and OK actions, on its changes of state.
+        const sent = (name: string, a: { transitions: { minute: number; to: AlarmState }[] }, actions: RecordedResource) =>
+            a.transitions.flatMap((t) => (t.to === "ALARM" ? actions.inputs.alarmActions : t.to === "OK" ? actions.inputs.okActions : actions.inputs.insufficientDataActions ?? []).map((arn: string) => `${t.minute} ${name} ${t.to} ${arn.includes(":ec2:recover") ? "recover" : "topic"}`));
+        return {
+            system, instance, latch, composite,
+            sent: [...sent("system", system, h.system), ...sent("instance", instance, h.instance), ...sent("latch", latch, h.latch), ...sent("not-reporting", composite, h.composite)],
+            pages: [...sent("system", system, h.system), ...sent("instance", instance, h.instance), ...sent("latch", latch, h.latch), ...sent("not-reporting", composite, h.composite)].filter((l) => / ALARM /.test(l)),
+        };
+    };
+
+    test("the stand-in evaluates every row of AWS's two tables as AWS documents", () => {
+        const expectRow = (a: Omit<EvaluatedAlarm, "treatMissingData">, points: string, expected: [AlarmState | "retain", AlarmState | "retain", AlarmState | "retain", AlarmState | "retain"]) => {
+            const treatments = ["missing", "ignore", "breaching", "notBreaching"] as const;
+            for (const [k, treat] of treatments.entries()) {
+                // "Retain current state": from OK it stays OK and from ALARM it stays ALARM.
+                for (const from of ["OK", "ALARM"] as const) {
+                    const want = expected[k] === "retain" ? from : expected[k];
+                    expect(evaluate({ ...a, treatMissingData: treat }, docSeries(points), from), `${points} ${treat} from ${from}`).toBe(want);
+                }
+            }
+        };
+        const threeOfThree = { comparison: "GreaterThanOrEqualToThreshold" as const, threshold: 1, evaluationPeriods: 3, datapointsToAlarm: 3 };
+        expectRow(threeOfThree, "0 - X - X", ["OK", "OK", "OK", "OK"]);
+        expectRow(threeOfThree, "0 - - - -", ["OK", "OK", "OK", "OK"]);
+        expectRow(threeOfThree, "- - - - -", ["INSUFFICIENT_DATA", "retain", "ALARM", "OK"]);
+        expectRow(threeOfThree, "0 X X - X", ["ALARM", "ALARM", "ALARM", "ALARM"]);
+        expectRow(threeOfThree, "- - X - -", ["ALARM", "retain", "ALARM", "OK"]);
+        const twoOfThree = { ...threeOfThree, datapointsToAlarm: 2 };
+        expectRow(twoOfThree, "0 - X - X", ["ALARM", "ALARM", "ALARM", "ALARM"]);
+        expectRow(twoOfThree, "0 0 X 0 X", ["ALARM", "ALARM", "ALARM", "ALARM"]);
+        expectRow(twoOfThree, "0 - X - -", ["OK", "OK", "ALARM", "OK"]);
+        expectRow(twoOfThree, "- - - - 0", ["OK", "OK", "ALARM", "OK"]);
+        expectRow(twoOfThree, "- - - X -", ["ALARM", "retain", "ALARM", "OK"]);
+    });
+
+    test("a fresh host pages nobody and is not recovered, whichever tier (136 alarms at instagram-2011 used to fire)", () => {
+        for (const r of [dev, seed]) {
+            for (const host of hostNames(r)) {
+                // Created seconds after the instance; EC2's first checks come minutes later.
+                const fresh = simulate(r, host, timeline(6, 30), timeline(6, 30));
+                expect(fresh.pages, `${r.stack} ${host}`).toEqual([]);
+                expect([fresh.system, fresh.instance, fresh.latch, fresh.composite].map((a) => a.states.at(-1)), host).toEqual(["OK", "OK", "OK", "OK"]);
+                // What it sends: OK once its checks report (a page's resolve, not a page).
+                expect(fresh.sent.every((l) => / OK topic$/.test(l)), host).toBe(true);
+            }
+        }
+        // The settings this replaced (missing data breaching) paged every new host at once, and sent EC2 to
+        // recover booting data hosts.
+        const shard = hostAlarmsOf(dev, "shard-0-primary").system;
+        const before = evaluateOver({ ...settings(shard), treatMissingData: "breaching" }, timeline(6, 30));
+        expect(before.transitions[0]).toEqual({ minute: 0, from: "INSUFFICIENT_DATA", to: "ALARM" });
+    });
+
+    test("a host that reported and stops (stopped, terminated) pages through its not-reporting alarm, then clears when back", () => {
+        for (const host of ["app-0", "shard-0-primary", "memcached-0", "munin"]) {
+            const stopped = [null, null, null, ...Array(20).fill(0), ...Array(15).fill(null), ...Array(10).fill(0)];
+            const s = simulate(dev, host, stopped, stopped);
+            const stopMinute = 23;
+            const alarmed = s.composite.transitions.find((t) => t.to === "ALARM")!;
+            expect(alarmed.minute - stopMinute, host).toBeGreaterThanOrEqual(3);
+            expect(alarmed.minute - stopMinute, host).toBeLessThanOrEqual(6);
+            expect(s.pages, host).toEqual([`${alarmed.minute} not-reporting ALARM topic`]);
+            // The status checks themselves only go quiet: INSUFFICIENT_DATA, no action, no recovery.
+            expect(s.system.states[alarmed.minute]).toBe("INSUFFICIENT_DATA");
+            expect(s.latch.states.slice(4).every((st) => st !== "INSUFFICIENT_DATA"), host).toBe(true);
+            expect(s.composite.states.at(-1), host).toBe("OK");
+        }
+    });
+
+    test("recovery: only a failed system check that EC2 reported sends EC2 to recover a data host", () => {
+        const failed = [...timeline(4, 20), 1, 1, 1, 0, 0, 0, 0, 0];
+        const reported = simulate(dev, "shard-0-primary", failed, timeline(4, 28));
+        expect(reported.pages).toEqual(["25 system ALARM topic", "25 system ALARM recover"]);
+        // The same on an app host: a page, no recovery (stateless; replace it).
+        expect(simulate(dev, "app-0", failed, timeline(4, 28)).pages).toEqual(["25 system ALARM topic"]);
+        // A data host whose checks never start (it has not booted): neither page nor recovery (the composite's
+        // first evaluation says OK, which resolves nothing).
+        expect(simulate(dev, "shard-0-primary", timeline(40, 0), timeline(40, 0)).sent).toEqual(["0 not-reporting OK topic"]);
+    });
+
+    test("the external check: a new check pages nobody before its first datapoint; a site that fails it pages", () => {
+        const a = settings(alarm(dev, "site-external-check")!);
+        expect(evaluateOver(a, [null, null, 1, 1, 1, 1]).transitions).toEqual([{ minute: 2, from: "INSUFFICIENT_DATA", to: "OK" }]);
+        expect(evaluateOver(a, [null, null, 1, 1, 0, 0, 0]).transitions.at(-1)).toEqual({ minute: 5, from: "OK", to: "ALARM" });
+    });
+
+    test("a replaced host (a rollout) pages nobody: its latch is new, while the old host's alarms are updated in place", () => {
+        // The status-check alarms keep their names and their OK; the new instance reports after a few minutes.
+        const replaced = simulate(dev, "app-0", timeline(8, 30), timeline(8, 30), { instance: "OK" });
+        expect(replaced.instance.states.slice(0, 8)).toContain("INSUFFICIENT_DATA");
+        expect(replaced.pages).toEqual([]);
     });
 });

@@ -125,6 +125,26 @@ describe("app delivery", () => {
         expect(dev.outputs.siteReady).toMatch(/^https:\/\/dev\.example\.com\/readyz healthy after \d+ s: 200/);
     });
 
+    test("aws:profile and the region reach every deploy-time wait as AWS_PROFILE and AWS_REGION, never credentials", async () => {
+        // The build (`npm run build:app`) calls no AWS API, so it gets neither: a profile change must not rebuild.
+        const waits = (run: ProgramRun) => run.ofType(COMMAND).filter((c) => c.name !== "app-bundle");
+        const profiled = await runStack("instagram-2011", { "aws:profile": "prod-admin", "aws:region": "eu-west-1" });
+        expect(waits(profiled).map((c) => c.name).sort()).toEqual([...Array.from({ length: 25 }, (_, i) => `app-${i}-in-service`), "site-ready"].sort());
+        for (const wait of waits(profiled)) expect(wait.inputs.environment, wait.name).toEqual({ AWS_PROFILE: "prod-admin", AWS_REGION: "eu-west-1" });
+        // The providers use the same profile.
+        expect(profiled.ofType(T.provider).map((p) => p.inputs.profile)).toEqual(profiled.ofType(T.provider).map(() => "prod-admin"));
+        // Without a profile: the region only; the command inherits the deployer's environment, as the provider does.
+        for (const run of [dev, await runStack("instagram-2011")]) {
+            expect(waits(run).length).toBeGreaterThan(1);
+            for (const wait of waits(run)) expect(wait.inputs.environment, `${run.stack} ${wait.name}`).toEqual({ AWS_REGION: "us-east-1" });
+        }
+        for (const run of [dev, profiled]) {
+            const build = run.ofType(COMMAND).find((c) => c.name === "app-bundle")!;
+            expect(build.inputs.environment ?? {}).toEqual({});
+            for (const c of run.ofType(COMMAND)) expect(JSON.stringify(c.inputs.environment ?? {})).not.toMatch(/AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)/);
+        }
+    });
+
     test("changing the app's sources changes the artifact, the app hosts' user data and the gate, and nothing else", async () => {
         vi.doMock("../../delivery/sources", async (importOriginal) => ({
             ...(await importOriginal<typeof import("../../delivery/sources")>()),

@@ -2,8 +2,9 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { ProgramRun } from "../../tools/offline/runtime";
 import { runStack } from "../harness/run";
 import { policyOf, T } from "../harness/queries";
-import { ALB_ZONE_ID, ELB_ACCOUNT_ARN, HOSTED_ZONE_ID } from "../../tools/offline/example-mocks";
+import { ALB_ZONE_ID, HOSTED_ZONE_ID } from "../../tools/offline/example-mocks";
 import { ALB_SSL_POLICY } from "../../components/edge";
+import { ELB_LOG_DELIVERY_SERVICE } from "../../core/log-delivery";
 
 let dev: ProgramRun;
 let seed: ProgramRun;
@@ -21,7 +22,7 @@ describe("edge", () => {
         const logs = dev.named(T.bucket, "edge-logs");
         expect(lb.inputs.accessLogs).toEqual({ bucket: logs.state.bucket, prefix: "alb", enabled: true });
         const statements = policyOf(dev.ofType(T.bucketPolicy).find((p) => p.inputs.bucket === logs.state.id)!).Statement;
-        expect(statements).toContainEqual(expect.objectContaining({ Effect: "Allow", Principal: { AWS: ELB_ACCOUNT_ARN }, Action: "s3:PutObject" }));
+        expect(statements).toContainEqual(expect.objectContaining({ Effect: "Allow", Principal: { Service: ELB_LOG_DELIVERY_SERVICE }, Action: "s3:PutObject" }));
     });
 
     test("deletion protection follows the config", () => {

@@ -67,6 +67,7 @@ describe("the estimate", () => {
             + 4 * ((H * 60) / 1000) * p.cloudwatch.putMetricDataPer1000
             + H * (p.publicIpv4PerHour * (1 + 2) + p.natGateway.perHour + p.applicationLoadBalancer.perHour) // NAT's EIP, the ALB's two
             + (0.5 + 2 * 1.0) + p.kms.customerKeyMonth + alarmMetrics * p.cloudwatch.standardAlarmMetricMonth // HTTPS + latency health check
+            + 7 * p.cloudwatch.compositeAlarmMonth // each host's not-reporting alarm
             + 20 * p.natGateway.perGbProcessed
             + 0.05 * H * p.applicationLoadBalancer.perLcuHour // processed bytes is the busiest dimension: 0.05 LCU
             + 20 * 0.085 + 50 * p.cloudfront.httpsRequestsPer10k
@@ -87,7 +88,7 @@ describe("the estimate", () => {
         expect(component(after, "app", "EC2 t3.medium") - component(before, "app", "EC2 t3.medium")).toBeCloseTo(H * p.ec2PerHour["t3.medium"], 9);
         const newAlarms = devPlus.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").length - dev.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").length;
         expect(newAlarms).toBeGreaterThan(0);
-        const hostLines = H * p.ec2PerHour["t3.medium"] + 30 * p.ebs.gp3.perGbMonth + 7 * 0.3 + newAlarms * p.cloudwatch.standardAlarmMetricMonth;
+        const hostLines = H * p.ec2PerHour["t3.medium"] + 30 * p.ebs.gp3.perGbMonth + 7 * 0.3 + newAlarms * p.cloudwatch.standardAlarmMetricMonth + p.cloudwatch.compositeAlarmMonth;
         expect(after.total - before.total).toBeCloseTo(hostLines, 9);
     });
 

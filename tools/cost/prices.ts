@@ -27,6 +27,8 @@ export interface RegionPrices {
     readonly cloudwatch: {
         standardAlarmMetricMonth: number;
         highResolutionAlarmMetricMonth: number;
+        /** A composite alarm, per alarm (it reads other alarms' states, not metrics). */
+        compositeAlarmMonth: number;
         customMetricMonth: Tiers;
         putMetricDataPer1000: number;
         detailedMonitoringMetricsPerInstance: number;

@@ -171,6 +171,9 @@ export function priceResources(resources: readonly RecordedResource[], ledger: L
                 else line(tier, "CloudWatch alarm metrics", r.name, metrics, "metric-mo", rp.cloudwatch.standardAlarmMetricMonth);
                 break;
             }
+            case "aws:cloudwatch/compositeAlarm:CompositeAlarm":
+                line(tier, "CloudWatch composite alarms", r.name, 1, "alarm-mo", rp.cloudwatch.compositeAlarmMonth);
+                break;
             case "aws:sns/topic:Topic": {
                 const n = figure(u.sns?.alarm_notifications);
                 if (n === undefined) { unknown(tier, "SNS requests and deliveries", r.name, "usage: sns.alarm_notifications"); break; }

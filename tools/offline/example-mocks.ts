@@ -14,7 +14,6 @@ export const ACCOUNT_ID = "123456789012";
 export const HOSTED_ZONE_ID = "Z0MOCKZONE0123456789";
 export const ALB_ZONE_ID = "Z35SXDOTRQ7X7K";
 export const CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2";
-export const ELB_ACCOUNT_ARN = "arn:aws:iam::127311923021:root";
 export const MOCK_AMI = { x86_64: "ami-0mockubuntuamd6400", arm64: "ami-0mockubuntuarm6400" };
 
 function hex(seed: string, length: number): string {
@@ -50,10 +49,22 @@ export class StackMocks implements pulumi.runtime.Mocks {
     /** `deployed`: SSM parameters that exist before this run (name -> value), e.g. a deployed shard directory. */
     constructor(private readonly region: string, private readonly deployed: Readonly<Record<string, string>> = {}) {}
 
+    /** The region of each AWS provider the run created, by its name (a resource made through it lives there). */
+    private readonly providerRegions = new Map<string, string>();
+
+    /** The region of the AWS provider a resource is made through (a reference is `<urn>::<id>`), if this run created it. */
+    private providerRegion(ref: string | undefined): string | undefined {
+        const parts = (ref ?? "").split("::");
+        return parts.length >= 5 && parts[2].endsWith("pulumi:providers:aws") ? this.providerRegions.get(parts[3]) : undefined;
+    }
+
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
         const { type, name, inputs } = args;
+        if (type === "pulumi:providers:aws" && typeof inputs.region === "string") this.providerRegions.set(name, inputs.region);
+        // A resource's own region input, else its provider's (the us-east-1 one for CloudFront's certificate), else the stack's.
+        const region: string = inputs.region ?? this.providerRegion(args.provider) ?? this.region;
         const id = this.idFor(type, name);
-        const arn = `arn:aws:${type.split(":")[1]?.split("/")[0] ?? "mock"}:${this.region}:${ACCOUNT_ID}:${name}`;
+        const arn = `arn:aws:${type.split(":")[1]?.split("/")[0] ?? "mock"}:${region}:${ACCOUNT_ID}:${name}`;
         const state: Record<string, unknown> = { ...inputs, arn, id };
         switch (type) {
             case "aws:ec2/subnet:Subnet":
@@ -70,7 +81,7 @@ export class StackMocks implements pulumi.runtime.Mocks {
                 break;
             }
             case "aws:ebs/volume:Volume":
-                state.arn = `arn:aws:ec2:${this.region}:${ACCOUNT_ID}:volume/${id}`;
+                state.arn = `arn:aws:ec2:${region}:${ACCOUNT_ID}:volume/${id}`;
                 break;
             case "aws:s3/bucket:Bucket": {
                 const bucket = inputs.bucket ?? `${name}-${hex(name, 7)}`;
@@ -78,14 +89,14 @@ export class StackMocks implements pulumi.runtime.Mocks {
                     bucket,
                     arn: `arn:aws:s3:::${bucket}`,
                     bucketDomainName: `${bucket}.s3.amazonaws.com`,
-                    bucketRegionalDomainName: `${bucket}.s3.${this.region}.amazonaws.com`,
-                    region: this.region,
+                    bucketRegionalDomainName: `${bucket}.s3.${region}.amazonaws.com`,
+                    region,
                 });
                 break;
             }
             case "aws:acm/certificate:Certificate": {
                 const names: string[] = [inputs.domainName, ...(inputs.subjectAlternativeNames ?? [])];
-                state.arn = `arn:aws:acm:${inputs.region ?? this.region}:${ACCOUNT_ID}:certificate/${hex(name, 8)}-${hex(name + "x", 4)}`;
+                state.arn = `arn:aws:acm:${region}:${ACCOUNT_ID}:certificate/${hex(name, 8)}-${hex(name + "x", 4)}`;
                 state.domainValidationOptions = names.map((domainName) => ({
                     domainName,
                     resourceRecordName: `_${hex(domainName, 32)}.${domainName}.`,
@@ -101,7 +112,7 @@ export class StackMocks implements pulumi.runtime.Mocks {
                 state.fqdn = String(inputs.name).replace(/\.$/, "");
                 break;
             case "aws:lb/loadBalancer:LoadBalancer":
-                state.dnsName = `${name}-${hex(name, 9)}.${this.region}.elb.amazonaws.com`;
+                state.dnsName = `${name}-${hex(name, 9)}.${region}.elb.amazonaws.com`;
                 state.zoneId = ALB_ZONE_ID;
                 state.arnSuffix = `app/${name}/${hex(name, 16)}`;
                 break;
@@ -117,7 +128,7 @@ export class StackMocks implements pulumi.runtime.Mocks {
                 state.arn = `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/${id}`;
                 break;
             case "aws:ssm/parameter:Parameter":
-                state.arn = `arn:aws:ssm:${this.region}:${ACCOUNT_ID}:parameter${inputs.name}`;
+                state.arn = `arn:aws:ssm:${region}:${ACCOUNT_ID}:parameter${inputs.name}`;
                 break;
             case "aws:iam/role:Role":
             case "aws:iam/instanceProfile:InstanceProfile":
@@ -125,7 +136,7 @@ export class StackMocks implements pulumi.runtime.Mocks {
                 state.arn = `arn:aws:iam::${ACCOUNT_ID}:${type.includes("role") ? "role" : "instance-profile"}/${state.name}`;
                 break;
             case "aws:ec2/securityGroup:SecurityGroup":
-                state.arn = `arn:aws:ec2:${this.region}:${ACCOUNT_ID}:security-group/${id}`;
+                state.arn = `arn:aws:ec2:${region}:${ACCOUNT_ID}:security-group/${id}`;
                 break;
             case "command:local:Command":
                 state.stdout = commandStdout(name, inputs);
@@ -164,8 +175,6 @@ export class StackMocks implements pulumi.runtime.Mocks {
                 return { name: this.region, region: this.region, id: this.region };
             case "aws:index/getPartition:getPartition":
                 return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
-            case "aws:elb/getServiceAccount:getServiceAccount":
-                return { arn: ELB_ACCOUNT_ARN, id: "127311923021" };
             case "aws:ssm/getParametersByPath:getParametersByPath": {
                 const under = Object.keys(this.deployed).filter((name) => name.startsWith(`${inputs.path}/`) && (inputs.recursive || !name.slice(inputs.path.length + 1).includes("/")));
                 return { id: inputs.path, path: inputs.path, names: under, values: under.map((n) => this.deployed[n]), types: under.map(() => "String"), arns: under.map((n) => `arn:aws:ssm:${this.region}:${ACCOUNT_ID}:parameter${n}`), region: this.region };

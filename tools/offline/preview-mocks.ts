@@ -19,7 +19,6 @@ const CALL_OUTPUTS: Record<string, readonly string[]> = {
     "aws:index/getCallerIdentity:getCallerIdentity": ["id", "accountId", "arn", "userId"],
     "aws:index/getRegion:getRegion": ["id", "name", "region", "endpoint"],
     "aws:index/getPartition:getPartition": ["id", "partition", "dnsSuffix"],
-    "aws:elb/getServiceAccount:getServiceAccount": ["id", "arn"],
     "aws:iam/getPolicyDocument:getPolicyDocument": ["id", "json"],
     "pagerduty:index/getVendor:getVendor": ["id", "name", "type"],
 };

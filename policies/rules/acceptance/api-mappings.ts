@@ -249,6 +249,17 @@ export const API_MAPPINGS: Readonly<Record<string, readonly OperationMapping[]>>
         },
         provided: ["AlarmName"],
     }],
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": [{
+        service: "cloudwatch",
+        operation: "PutCompositeAlarm",
+        properties: {
+            actionsSuppressor: "",
+            "actionsSuppressor.alarm": "ActionsSuppressor",
+            "actionsSuppressor.extensionPeriod": "ActionsSuppressorExtensionPeriod",
+            "actionsSuppressor.waitPeriod": "ActionsSuppressorWaitPeriod",
+            tags: "Tags",
+        },
+    }],
     "aws:sns/topic:Topic": [
         { service: "sns", operation: "CreateTopic", properties: { name: "Name", tags: "Tags", displayName: "", kmsMasterKeyId: "", policy: "", fifoTopic: "" }, provided: ["Name"] },
     ],

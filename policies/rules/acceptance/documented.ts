@@ -34,6 +34,7 @@ export const SOURCES = {
     gp3Ratios: doc("https://docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html#gp3-ebs-volume-type"),
     deviceNames: doc("https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/device_naming.html"),
     putMetricAlarm: doc("https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html"),
+    putCompositeAlarm: doc("https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html"),
     metricDataQuery: doc("https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDataQuery.html"),
     metricStatPeriod: doc("https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudwatch-alarm-metricstat.html"),
     alarmEvaluation: doc("https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html"),
@@ -591,6 +592,30 @@ const metricAlarm: ResourceRule = (r, ledger) => {
     }
 };
 
+/**
+ * PutCompositeAlarm: the alarm name as a metric alarm's (no ASCII control characters,
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html); at most 5 actions
+ * per state, each an SNS topic, a Systems Manager OpsItem or an incident response plan: no EC2 action (stop,
+ * terminate, reboot, recover), which only a metric alarm takes.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html
+ */
+const compositeAlarm: ResourceRule = (r, ledger) => {
+    const i = r.inputs;
+    const put = checker(r, ledger, SOURCES.putCompositeAlarm);
+    if (knownString(i.alarmName)) {
+        checker(r, ledger, SOURCES.alarmNames)(!/[\u0000-\u001f\u007f]/.test(i.alarmName), "alarmName", i.alarmName, "must not contain ASCII control characters");
+        checker(r, ledger, SOURCES.alarmNames)(!LONE_SURROGATE.test(i.alarmName), "alarmName", i.alarmName, "must contain only UTF-8 characters (no lone surrogates)");
+    }
+    for (const key of ["alarmActions", "okActions", "insufficientDataActions"]) {
+        if (!knownArray(i[key])) continue;
+        const actions = i[key] as unknown[];
+        put(actions.length <= 5, key, actions.length, "must have at most 5 actions");
+        actions.forEach((a, n) => {
+            if (knownString(a)) put(/^arn:[^:]+:(sns|ssm|ssm-incidents):/.test(a), `${key}[${n}]`, a, "must be an SNS topic, a Systems Manager OpsItem or an incident response plan (a composite alarm takes no EC2 action)");
+        });
+    }
+};
+
 // ---------------------------------------------------------------------------------------------------------
 // Route 53: health checks and record names.
 
@@ -726,6 +751,7 @@ export const documentedRules: Record<string, ResourceRule[]> = {
     "aws:ebs/volume:Volume": [ebsVolume],
     "aws:ec2/volumeAttachment:VolumeAttachment": [volumeAttachment],
     "aws:cloudwatch/metricAlarm:MetricAlarm": [metricAlarm],
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": [compositeAlarm],
     "aws:route53/healthCheck:HealthCheck": [healthCheck],
     "aws:route53/record:Record": [recordName],
     "aws:cloudfront/distribution:Distribution": [distribution],
