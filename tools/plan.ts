@@ -10,7 +10,7 @@
  */
 import { ConfigError } from "../core/config";
 import { checkPlan } from "../policies/rules/acceptance/check";
-import { Ledger, refusalLine } from "../policies/rules/acceptance/types";
+import { Ledger, PlannedResource, refusalLine } from "../policies/rules/acceptance/types";
 import { parseFlags, runTool } from "./cli-args";
 import { countsBySource, plannedFromRun, unknownDocuments } from "./offline/acceptance";
 import { previewProgram } from "./offline/preview";
@@ -32,8 +32,8 @@ export function showValue(value: unknown): string {
 }
 
 /** What the acceptance check says of the plan: the refusals, or the count of constraints that hold. */
-function acceptanceText(run: ProgramRun, ledger: Ledger): string[] {
-    const unknown = unknownDocuments(plannedFromRun(run)).length;
+function acceptanceText(run: ProgramRun, planned: readonly PlannedResource[], ledger: Ledger): string[] {
+    const unknown = unknownDocuments(planned).length;
     const lines = ledger.refusals.length > 0
         ? [`AWS would refuse ${ledger.refusals.length} input(s) of this plan:`, ...ledger.refusals.map((r) => `  ${refusalLine(r)}`)]
         : [`AWS acceptance: ${ledger.total} constraints checked, none refused:`];
@@ -44,7 +44,7 @@ function acceptanceText(run: ProgramRun, ledger: Ledger): string[] {
     return lines;
 }
 
-function planText(run: ProgramRun, ms: number, quiet: boolean, ledger: Ledger, quotaLines: readonly string[]): string[] {
+function planText(run: ProgramRun, ms: number, quiet: boolean, planned: readonly PlannedResource[], ledger: Ledger, quotaLines: readonly string[]): string[] {
     const lines = [
         `Offline plan of stack "${run.stack}" (project instagram, region ${run.config["aws:region"]})`,
         "No cloud was contacted: the program ran as a preview under the Pulumi mocks runtime. What only exists after",
@@ -57,7 +57,7 @@ function planText(run: ProgramRun, ms: number, quiet: boolean, ledger: Ledger, q
     const counts = countByType(run.resources);
     const width = Math.max(...counts.map(([t]) => t.length));
     for (const [type, n] of counts) lines.push(`  ${type.padEnd(width)}  ${String(n).padStart(4)}`);
-    lines.push("", `  ${run.resources.length + 1} to create (including the stack), evaluated in ${ms.toFixed(0)} ms`, "", ...acceptanceText(run, ledger), "", ...quotaLines, "", "Outputs:");
+    lines.push("", `  ${run.resources.length + 1} to create (including the stack), evaluated in ${ms.toFixed(0)} ms`, "", ...acceptanceText(run, planned, ledger), "", ...quotaLines, "", "Outputs:");
     for (const [key, value] of Object.entries(run.outputs)) lines.push(`  ${key}: ${showValue(value)}`);
     return lines;
 }
@@ -98,14 +98,15 @@ async function main(): Promise<number> {
     try {
         const run = await previewProgram(stack);
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        const ledger = await checkPlan(plannedFromRun(run));
+        const planned = plannedFromRun(run);
+        const ledger = await checkPlan(planned);
         const quotas = quotaSection(run.resources.filter((r) => r.custom), { stack, region: run.region, account });
         if (flags.booleans.has("json")) {
             console.log(JSON.stringify(planJson(run, ledger), null, 2));
             for (const refusal of ledger.refusals) console.error(`plan: AWS would refuse ${refusalLine(refusal)}`);
             for (const q of quotas.short) console.error(`plan: quota ${q.quota.id} (${q.quota.name}) is ${q.limit} (${q.limitFrom}), the plan needs ${q.need} ${q.quota.unit}`);
         } else {
-            for (const line of planText(run, ms, flags.booleans.has("quiet"), ledger, quotas.lines)) console.log(line);
+            for (const line of planText(run, ms, flags.booleans.has("quiet"), planned, ledger, quotas.lines)) console.log(line);
         }
         return ledger.refusals.length > 0 ? 1 : 0;
     } catch (e) {

@@ -9,7 +9,7 @@ import { documentedRules, documentedRulesFor, SOURCES } from "../../policies/rul
 import { crossResourceRules, CROSS_SOURCES, LinkedResource } from "../../policies/rules/acceptance/cross-resource";
 import { Ledger, PlannedResource, refusalLine, UNKNOWN_SENTINEL } from "../../policies/rules/acceptance/types";
 import { previewProgram } from "../../tools/offline/preview";
-import { ProgramRun } from "../../tools/offline/runtime";
+import { plannedFromRun } from "../../tools/offline/acceptance";
 
 const U = UNKNOWN_SENTINEL;
 
@@ -440,20 +440,8 @@ describe("cross-resource rules over a stack", () => {
 
 // ---------------------------------------------------------------------------------------------------------
 
-/** A run's custom resources as the rules read them, with the provider and the property dependencies the run recorded. */
-function linkedFromRun(run: ProgramRun): LinkedResource[] {
-    return run.resources.filter((r) => r.custom).map((r) => ({
-        type: r.type,
-        name: r.name,
-        urn: r.urn,
-        inputs: Object.fromEntries(Object.entries(r.inputs).map(([k, v]) => [k, r.secretInputs.includes(k) ? "[secret]" : v])),
-        provider: r.provider,
-        propertyDependencies: r.propertyDependencies,
-    }));
-}
-
 async function everyRefusal(stack: string): Promise<{ lines: string[]; checks: number }> {
-    const resources = linkedFromRun(await previewProgram(stack));
+    const resources = plannedFromRun(await previewProgram(stack));
     const ledger = new Ledger();
     for (const r of resources) for (const rule of documentedRulesFor(r.type)) await rule(r, ledger);
     for (const rule of crossResourceRules) await rule(resources, ledger);
