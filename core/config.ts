@@ -7,7 +7,7 @@ import { instanceSpec, knownInstanceFamilies } from "./instance-types";
 import { parseCidr } from "./cidr";
 import { memcachedSizing, postgresSizing, redisMaxMemoryMiB } from "./sizing";
 import { MAX_LOGICAL_SHARDS } from "./ids";
-import { UBUNTU_RELEASES, UbuntuRelease } from "./ubuntu";
+import { releaseRefusal, UBUNTU_RELEASES, UbuntuRelease } from "./ubuntu";
 import { parseShareDestinations, ShareDestination, shareJobBoundSeconds } from "./share-destinations";
 import { JOB_TIMEOUT_SECONDS } from "./app-contract";
 import { parseSentryDsn } from "./error-reports";
@@ -143,6 +143,14 @@ function oneOf<T extends string>(values: readonly T[]): Parser<T> {
     return (raw) => ((values as readonly string[]).includes(raw) ? ok(raw as T) : no(`one of ${values.join(", ")}`));
 }
 
+/** A release the roles know, whose packages can run the stack as deployed (core/ubuntu.ts releaseRefusal). */
+const ubuntuRelease: Parser<UbuntuRelease> = (raw) => {
+    const known = oneOf(UBUNTU_RELEASES)(raw);
+    if (!known.ok) return known;
+    const refusal = releaseRefusal(known.value);
+    return refusal ? no(refusal) : known;
+};
+
 const HOSTNAME_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const domainName: Parser<string> = (raw) => {
     const labels = raw.split(".");
@@ -265,7 +273,7 @@ export const CONFIG_KEYS: readonly KeySpec<keyof InstagramConfig>[] = [
     { key: "aws:profile", field: "profile", parse: awsProfile, optional: true },
     spec("domain", domainName),
     spec("hostedZoneId", hostedZoneId, true),
-    spec("ubuntuRelease", oneOf(UBUNTU_RELEASES)),
+    spec("ubuntuRelease", ubuntuRelease),
     spec("azCount", integer(2, 3)),
     spec("vpcCidr", vpcCidr),
     spec("adminCidrs", cidrList),

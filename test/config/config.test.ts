@@ -27,6 +27,7 @@ describe("stack config validation", () => {
         ["instagram:domain", "localhost", /instagram:domain = "localhost"/],
         ["instagram:hostedZoneId", "zone-1", /instagram:hostedZoneId = "zone-1": must be a Route53 hosted zone ID/],
         ["instagram:ubuntuRelease", "20.04", /instagram:ubuntuRelease = "20.04": must be one of 22.04, 24.04/],
+        ["instagram:ubuntuRelease", "22.04", /instagram:ubuntuRelease = "22.04": must be 24.04: Ubuntu 22.04 ships pgBackRest 2.37, which cannot use the IMDSv2 tokens every host requires \(support came in 2.39\)/],
         ["instagram:vpcCidr", "10.0.0.0/8", /instagram:vpcCidr = "10.0.0.0\/8": must be a private IPv4 network .* \/16 to \/22/],
         ["instagram:vpcCidr", "8.8.0.0/16", /instagram:vpcCidr = "8.8.0.0\/16"/],
         ["instagram:vpcCidr", "10.0.0.1/16", /instagram:vpcCidr/],
