@@ -16,6 +16,8 @@ export interface NetworkArgs {
     readonly natPerAz: boolean;
     /** Networks allowed to SSH to hosts; empty means no SSH at all. */
     readonly adminCidrs: readonly string[];
+    /** The stack's region: its S3 gateway endpoint is `com.amazonaws.<region>.s3`. */
+    readonly region: string;
 }
 
 /** The VPC: public and private subnets per AZ, internet and NAT gateways, and one security group per role. */
@@ -29,10 +31,12 @@ export class Network extends pulumi.ComponentResource {
     readonly privateSubnets: aws.ec2.Subnet[];
     /** One group per role; their rules come from core/security-rules.ts and name groups, never CIDRs. */
     readonly securityGroups: Record<GroupRole, aws.ec2.SecurityGroup>;
+    /** S3 from the private subnets without the NAT gateways. */
+    readonly s3Endpoint: aws.ec2.VpcEndpoint;
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("instagram:network:Network", name, {}, opts);
-        const { vpcCidr, azCount, natPerAz, adminCidrs } = args;
+        const { vpcCidr, azCount, natPerAz, adminCidrs, region } = args;
         const parent = { parent: this };
 
         const zones = aws.getAvailabilityZonesOutput(
@@ -68,6 +72,7 @@ export class Network extends pulumi.ComponentResource {
             }, parent);
         this.publicSubnets = [];
         this.privateSubnets = [];
+        const privateRouteTables: aws.ec2.RouteTable[] = [];
         const natGateways: aws.ec2.NatGateway[] = [];
         for (let i = 0; i < azCount; i++) {
             const az = this.azNames[i];
@@ -91,8 +96,21 @@ export class Network extends pulumi.ComponentResource {
                 tags: { Name: `${name}-private-${i}` },
             }, parent);
             new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: priv.id, routeTableId: privateRoutes.id }, parent);
+            privateRouteTables.push(privateRoutes);
             this.privateSubnets.push(priv);
         }
+        // The hosts' S3 traffic (WAL and backups, Redis dumps, releases, host tools) stays off the NAT gateways,
+        // which bill each GB they process; a gateway endpoint has no charge. Its routes (to S3's prefix list) are
+        // its own: the route tables' inline routes leave them alone (the provider skips vpce- routes). Its
+        // policy is AWS's default (any S3 call the host's role allows): the roles, not the endpoint, confine
+        // each host, and a narrower endpoint policy would also cut off AWS's own buckets (SSM agent updates).
+        this.s3Endpoint = new aws.ec2.VpcEndpoint(`${name}-s3`, {
+            vpcId: this.vpc.id,
+            serviceName: `com.amazonaws.${region}.s3`,
+            vpcEndpointType: "Gateway",
+            routeTableIds: privateRouteTables.map((t) => t.id),
+            tags: { Name: `${name}-s3` },
+        }, parent);
 
         const roles: GroupRole[] = ["lb", ...HOST_ROLES];
         this.securityGroups = Object.fromEntries(

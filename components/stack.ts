@@ -99,7 +99,7 @@ export class InstagramStack extends pulumi.ComponentResource {
         // Data sources called from here (not from a component) name the provider themselves.
         const invoke = { parent: this, provider: awsProvider };
 
-        const network = new Network("net", { vpcCidr: c.vpcCidr, azCount: c.azCount, natPerAz: c.natPerAz, adminCidrs: c.adminCidrs }, parent);
+        const network = new Network("net", { vpcCidr: c.vpcCidr, azCount: c.azCount, natPerAz: c.natPerAz, adminCidrs: c.adminCidrs, region: c.region }, parent);
         const secrets = new Secrets("secrets", { provided: { "apns-key": c.apnsKey, "fcm-service-account": c.fcmServiceAccount, "sentry-dsn": c.sentryDsn } }, parent);
 
         const zoneId = c.hostedZoneId

@@ -46,6 +46,22 @@ describe("network", () => {
         }
     });
 
+    test("S3 from the private subnets goes through a gateway endpoint in the stack's region, on every private route table and no public one", async () => {
+        for (const [run, region] of [[dev, "us-east-1"], [wide, "us-east-1"]] as const) {
+            const endpoints = run.ofType("aws:ec2/vpcEndpoint:VpcEndpoint");
+            expect(endpoints).toHaveLength(1);
+            const [s3] = endpoints;
+            expect(s3.inputs).toMatchObject({ vpcEndpointType: "Gateway", serviceName: `com.amazonaws.${region}.s3`, vpcId: run.ofType("aws:ec2/vpc:Vpc")[0].state.id });
+            expect(s3.inputs.policy).toBeUndefined();
+            const tables = run.ofType(T.routeTable);
+            const ids = (tier: string) => tables.filter((t) => t.name.includes(tier)).map((t) => t.state.id).sort();
+            expect([...s3.inputs.routeTableIds].sort()).toEqual(ids("private"));
+            expect(ids("private")).toHaveLength(run === dev ? 2 : 3);
+        }
+        const elsewhere = await runStack("dev", { "aws:region": "eu-south-2" });
+        expect(elsewhere.ofType("aws:ec2/vpcEndpoint:VpcEndpoint")[0].inputs.serviceName).toBe("com.amazonaws.eu-south-2.s3");
+    });
+
     test("exactly the designed group-to-group paths exist, each as ingress on the target and egress on the source", () => {
         const expected = [
             "lb->app:80",

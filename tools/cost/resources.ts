@@ -100,6 +100,12 @@ export function priceResources(resources: readonly RecordedResource[], ledger: L
             case "aws:ec2/eip:Eip":
                 line(tier, "public IPv4 addresses", r.name, H, "address-h", rp.publicIpv4PerHour);
                 break;
+            case "aws:ec2/vpcEndpoint:VpcEndpoint":
+                // A gateway endpoint (S3) has no hourly or per-GB charge, and what it carries is not processed by
+                // the NAT gateways: the hosts' S3 traffic is not part of nat_gateway.processed_gb.
+                if ((i.vpcEndpointType ?? "Gateway") === "Gateway") line(tier, "S3 gateway endpoint (S3 traffic bypasses the NAT gateways)", r.name, H, "endpoint-h", 0);
+                else cannotPrice(r, `no price for a ${String(i.vpcEndpointType)} endpoint`);
+                break;
             case "aws:ec2/natGateway:NatGateway":
                 line(tier, "NAT gateway hours", r.name, H, "gateway-h", rp.natGateway.perHour);
                 byUsage(tier, "NAT gateway data processed", r.name, "nat_gateway.processed_gb", u.nat_gateway?.processed_gb, (gb) => [gb, "GB", rp.natGateway.perGbProcessed]);

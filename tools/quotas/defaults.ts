@@ -13,7 +13,7 @@ export const DEFAULTS_CHECKED = "2026-12-07";
 
 export type QuotaId =
     | "L-1216C47A" | "L-7A658B76" | "L-D18FCD1D" | "L-FD252861"
-    | "L-0263D0A3" | "L-FE5A380F" | "L-0EA8095F" | "L-E79EC296" | "L-F678F1CE" | "L-A4707A72"
+    | "L-0263D0A3" | "L-FE5A380F" | "L-0EA8095F" | "L-E79EC296" | "L-F678F1CE" | "L-A4707A72" | "L-1B52E74A"
     | "ssm-parameter-store-throughput";
 
 export interface QuotaDefault {
@@ -92,6 +92,11 @@ export const QUOTA_DEFAULTS: readonly QuotaDefault[] = [
         id: "L-A4707A72", serviceCode: "vpc", name: "Internet gateways per Region",
         default: 5, unit: "internet gateways", scope: "per Region", source: VPC_QUOTAS,
         note: "Raised with VPCs per Region; the default VPC's internet gateway counts too.",
+    },
+    {
+        id: "L-1B52E74A", serviceCode: "vpc", name: "Gateway VPC endpoints per Region",
+        default: 20, unit: "gateway endpoints", scope: "per Region", source: VPC_QUOTAS,
+        note: "At most 255 per VPC.",
     },
     {
         id: "ssm-parameter-store-throughput", name: "Parameter Store throughput (GetParameter, GetParameters, GetParametersByPath)",

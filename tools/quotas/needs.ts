@@ -75,6 +75,7 @@ export interface StackNeeds {
     readonly securityGroups: number;
     readonly vpcs: number;
     readonly internetGateways: number;
+    readonly gatewayEndpoints: number;
     readonly ssm: {
         /** Parameters re-read by polling hosts, and how often. */
         readonly pollIntervalS: number;
@@ -257,6 +258,7 @@ export function stackNeeds(resources: readonly PlanResource[], options: { stack?
         securityGroups: ofType("aws:ec2/securityGroup:SecurityGroup").length + vpcs,
         vpcs,
         internetGateways: ofType("aws:ec2/internetGateway:InternetGateway").length,
+        gatewayEndpoints: ofType("aws:ec2/vpcEndpoint:VpcEndpoint").filter((e) => (str(e.inputs.vpcEndpointType) ?? "Gateway") === "Gateway").length,
         ssm: {
             pollIntervalS: SHARD_DIRECTORY_SYNC_INTERVAL_S,
             bootReadsFirstDeploy: reads(hosts),

@@ -93,6 +93,7 @@ export function quotaNeeds(needs: StackNeeds): QuotaNeed[] {
     out.push({ quota: quota("L-E79EC296"), need: needs.securityGroups, detail: `${needs.securityGroups} (the stack's groups and its VPC's default group)` });
     out.push({ quota: quota("L-F678F1CE"), need: needs.vpcs, detail: `${needs.vpcs} VPC (a default VPC in the Region counts too)` });
     out.push({ quota: quota("L-A4707A72"), need: needs.internetGateways, detail: `${needs.internetGateways} (the default VPC's counts too)` });
+    out.push({ quota: quota("L-1B52E74A"), need: needs.gatewayEndpoints, detail: `${needs.gatewayEndpoints} (S3, for the private subnets)` });
     const poll = pollingRate(needs);
     if (poll.hosts > 0 || needs.ssm.bootReadsFirstDeploy > 0) {
         out.push({

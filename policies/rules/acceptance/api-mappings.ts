@@ -40,6 +40,8 @@ export const API_MAPPINGS: Readonly<Record<string, readonly OperationMapping[]>>
     ],
     "aws:ec2/natGateway:NatGateway": [{ service: "ec2", operation: "CreateNatGateway", properties: { ...EC2_TAGS } }],
     "aws:ec2/eip:Eip": [{ service: "ec2", operation: "AllocateAddress", properties: { ...EC2_TAGS } }],
+    // vpcId, serviceName, vpcEndpointType and routeTableIds match their members by name.
+    "aws:ec2/vpcEndpoint:VpcEndpoint": [{ service: "ec2", operation: "CreateVpcEndpoint", properties: { ...EC2_TAGS } }],
     "aws:ec2/routeTable:RouteTable": [
         { service: "ec2", operation: "CreateRouteTable", properties: { ...EC2_TAGS } },
         { service: "ec2", operation: "CreateRoute", properties: { "routes[].cidrBlock": "DestinationCidrBlock", "routes[].ipv6CidrBlock": "DestinationIpv6CidrBlock", "routes[].gatewayId": "GatewayId", "routes[].natGatewayId": "NatGatewayId", "routes[].networkInterfaceId": "NetworkInterfaceId", "routes[].vpcPeeringConnectionId": "VpcPeeringConnectionId", "routes[].transitGatewayId": "TransitGatewayId", "routes[].vpcEndpointId": "VpcEndpointId" }, provided: ["RouteTableId"], listedOnly: true },
