@@ -19,14 +19,20 @@ export interface RoleFile {
     readonly defer?: boolean;
 }
 
-/** A third-party apt repository, trusted through one signing key named by its full fingerprint. */
+/**
+ * A third-party apt repository, trusted through one signing key shipped in the user data. Not fetched from a
+ * keyserver: cloud-init hands a bare keyserver name to gpg, which asks it over HKP on port 11371, and the
+ * hosts' egress allows 80 and 443 only (the fetch would time out and the whole package install fail).
+ */
 export interface AptSource {
     /** File name under /etc/apt/sources.list.d/, e.g. "nodesource.list". */
     readonly file: string;
     /** The deb line; cloud-init replaces $KEY_FILE with the keyring it writes, so only that key signs it. */
     readonly source: string;
-    /** The 40-hex-digit fingerprint: the key fetched from the keyserver must match it. */
-    readonly keyid: string;
+    /** The signing key, ASCII-armored (cloud-init/keys/). */
+    readonly key: string;
+    /** Its 40-hex-digit fingerprint, which the tests check the shipped key against. */
+    readonly fingerprint: string;
 }
 
 export interface RoleSpec {
@@ -122,7 +128,7 @@ export function renderCloudConfig(spec: RoleSpec, options: RenderOptions, fetchS
         package_update: true,
         package_upgrade: false,
         ...(spec.aptSources && spec.aptSources.length > 0
-            ? { apt: { sources: Object.fromEntries(spec.aptSources.map((a) => [a.file, { source: a.source, keyid: a.keyid, keyserver: "keyserver.ubuntu.com" }])) } }
+            ? { apt: { sources: Object.fromEntries(spec.aptSources.map((a) => [a.file, { source: a.source, key: a.key }])) } }
             : {}),
         packages: [...spec.packages],
         write_files: files.map((f) => ({

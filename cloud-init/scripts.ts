@@ -1,4 +1,4 @@
-/** The shell scripts under cloud-init/scripts/, shipped to hosts as files (shellchecked in the tests). */
+/** The shell scripts under cloud-init/scripts/, shipped to hosts as files (shellchecked in the tests), and the apt keys under cloud-init/keys/. */
 import * as fs from "fs";
 import * as path from "path";
 import { RoleFile } from "./role";
@@ -37,6 +37,11 @@ export type ScriptName = keyof typeof SCRIPTS;
 export const HOST_TOOLS: readonly ScriptName[] = ["shardMove", "shardPromote", "shardBackup", "shardRestore", "hostMetrics"];
 
 export const SCRIPTS_DIR = path.join(__dirname, "scripts");
+
+/** An apt repository's signing key, ASCII-armored, from cloud-init/keys/ (shipped in user data: see AptSource). */
+export function aptKey(file: string): string {
+    return fs.readFileSync(path.join(__dirname, "keys", file), "utf8");
+}
 
 /** Where a script is installed on a host: /usr/local/sbin/instagram-<name>. */
 export function scriptPath(name: ScriptName): string {

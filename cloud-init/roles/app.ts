@@ -5,7 +5,7 @@
  */
 import { AptSource, RoleSpec } from "../role";
 import { nginxAppSite } from "../configs/nginx-app";
-import { scriptFile, scriptPath } from "../scripts";
+import { aptKey, scriptFile, scriptPath } from "../scripts";
 import { ProvidedSecretName, SecretName } from "../../core/secrets";
 import { mergeRoles } from "../role";
 import {
@@ -13,7 +13,11 @@ import {
     SHARD_DIRECTORY_SYNC_SERVICE, SHARD_DIRECTORY_SYNC_INTERVAL_S, WORK_STATS_FILE, WORK_UNIT_NAME,
 } from "../../core/app-contract";
 
-/** NodeSource's repository signing key (https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key). */
+/**
+ * NodeSource's repository signing key (https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key, "NSolid
+ * <nsolid-gpg@nodesource.com>"), which signs the nodistro repositories: the copy with the SHA-512
+ * self-signature of 2026-01-14 (apt refuses the 2016 SHA-1 one since 2026-02-01, nodesource/distributions#1908).
+ */
 export const NODESOURCE_KEY_FINGERPRINT = "6F71F525282841EEDAF851B42F59B5F99B1BE0B4";
 
 export function nodesourceApt(nodeVersion: string): { source: AptSource; pkg: string } {
@@ -22,7 +26,8 @@ export function nodesourceApt(nodeVersion: string): { source: AptSource; pkg: st
         source: {
             file: "nodesource.list",
             source: `deb [signed-by=$KEY_FILE] https://deb.nodesource.com/node_${major}.x nodistro main`,
-            keyid: NODESOURCE_KEY_FINGERPRINT,
+            key: aptKey("nodesource-repo.gpg.key"),
+            fingerprint: NODESOURCE_KEY_FINGERPRINT,
         },
         // NodeSource's package version for Node X.Y.Z; naming it exactly keeps Ubuntu's own nodejs out.
         pkg: `nodejs=${nodeVersion}-1nodesource1`,
