@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PrivateBucket } from "./private-bucket";
 import { PolicyStatement } from "./host";
 
-import { PGBACKREST_PREFIX } from "../cloud-init/configs/pgbackrest";
+import { backupRepositoryPrefix } from "../cloud-init/configs/pgbackrest";
 import { REDIS_DUMP_PREFIX } from "../cloud-init/roles/redis";
 
 export interface BackupRepositoryArgs {
@@ -24,9 +24,15 @@ export interface BackupRepositoryArgs {
 /** The backup bucket and the IAM statements that scope each tier to its own part of it. */
 export class BackupRepository extends pulumi.ComponentResource {
     readonly bucket: PrivateBucket;
-    /** What a shard host needs of the bucket: list, read, write and delete under pgbackrest/ only. */
-    readonly shardStatements: PolicyStatement[];
-    /** What a Redis host needs: put and read its dumps under redis/ only (no delete: versions expire by lifecycle). */
+    /**
+     * What the hosts of physical shard N need of the bucket: list, read, write and delete under its own stanza's
+     * prefix (pgbackrest/shard-N) only, so a shard host can neither read nor expire another shard's backups.
+     */
+    readonly shardStatements: (physicalShard: number) => PolicyStatement[];
+    /**
+     * What a Redis host needs: put and read its dumps under redis/ only (no delete: versions expire by lifecycle),
+     * and abort a multipart upload of a dump that failed (its parts would otherwise stay until the lifecycle).
+     */
     readonly redisStatements: PolicyStatement[];
 
     constructor(name: string, args: BackupRepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -40,12 +46,15 @@ export class BackupRepository extends pulumi.ComponentResource {
             Resource: arn,
             Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}/*`] } },
         });
-        this.shardStatements = [
-            listUnder("BackupRepositoryList", PGBACKREST_PREFIX),
-            { Sid: "BackupRepositoryReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: pulumi.interpolate`${arn}/${PGBACKREST_PREFIX}/*` },
-        ];
+        this.shardStatements = (physicalShard) => {
+            const prefix = backupRepositoryPrefix(physicalShard);
+            return [
+                listUnder("BackupRepositoryList", prefix),
+                { Sid: "BackupRepositoryReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: pulumi.interpolate`${arn}/${prefix}/*` },
+            ];
+        };
         this.redisStatements = [
-            { Sid: "RedisDumpsReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: pulumi.interpolate`${arn}/${REDIS_DUMP_PREFIX}/*` },
+            { Sid: "RedisDumpsReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], Resource: pulumi.interpolate`${arn}/${REDIS_DUMP_PREFIX}/*` },
         ];
         this.registerOutputs({ bucket: this.bucket.bucket.bucket });
     }

@@ -138,7 +138,8 @@ export class InstagramStack extends pulumi.ComponentResource {
                 { Sid: "PhotosReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: pulumi.interpolate`${media.bucket.arn}/*` },
                 release.readStatement,
             ],
-            shard: [hostTools.readStatement, ...backups.shardStatements],
+            // Each physical shard has a role of its own with its part of the backup bucket (shardIdentity below).
+            shard: [hostTools.readStatement],
             redis: backups.redisStatements,
             memcached: [],
             gearman: [],
@@ -153,10 +154,18 @@ export class InstagramStack extends pulumi.ComponentResource {
         const metricsStatement = (role: HostRole): PolicyStatement[] => (METRICS_COLLECTORS[role]
             ? [{ Sid: "PublishHostMetrics", Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": metricsNamespace } } }]
             : []);
-        const identities = Object.fromEntries(HOST_ROLES.map((role) => [
+        const statementsOf = (role: HostRole) => [...secrets.readStatementsFor(role), ...tierStatements[role], ...metricsStatement(role)];
+        const identities = Object.fromEntries(HOST_ROLES.filter((role) => role !== "shard").map((role) => [
             role,
-            new HostIdentity(`${role}-host`, { role, statements: [...secrets.readStatementsFor(role), ...tierStatements[role], ...metricsStatement(role)] }, parent),
-        ])) as Record<HostRole, HostIdentity>;
+            new HostIdentity(`${role}-host`, { role, statements: statementsOf(role) }, parent),
+        ])) as Record<Exclude<HostRole, "shard">, HostIdentity>;
+        // One role per physical shard (its primary and standby): a shard host may list, read, write and delete
+        // backups under its own stanza's prefix only, so a compromised or mistaken host cannot expire another
+        // shard's backups (test/policies/host-calls-iam.test.ts evaluates it).
+        const shardIdentity = (physicalShard: number) => new HostIdentity(`shard-${physicalShard}-host`, {
+            role: "shard",
+            statements: [...statementsOf("shard"), ...backups.shardStatements(physicalShard)],
+        }, parent);
 
         const amis = new Map<string, pulumi.Output<string>>();
         const amiFor = (instanceType: string) => {
@@ -164,21 +173,22 @@ export class InstagramStack extends pulumi.ComponentResource {
             if (!amis.has(arch)) amis.set(arch, ubuntuAmi(c.ubuntuRelease, arch, invoke));
             return amis.get(arch)!;
         };
-        const placement = (role: HostRole): TierPlacement => ({
+        const placementWith = (role: HostRole, identity: HostIdentity): TierPlacement => ({
             role,
             subnets: network.privateSubnets,
             securityGroup: network.securityGroups[role],
-            identity: identities[role],
+            identity,
             amiFor,
             muninMasterIp: monitoringHostIp(c.vpcCidr),
         });
+        const placement = (role: Exclude<HostRole, "shard">) => placementWith(role, identities[role]);
 
         const workers = appWorkerCount(c.appInstanceType, c.appWorkers);
         const appClients = c.appServers * workers;
         this.shardMap = directoryShardMap(args.directory);
         const sizing = postgresSizing(c.shardInstanceType, appClients);
         const shards = args.directory.physicalShards.map(({ physicalShard }) => new PostgresShard(`shard-${physicalShard}`, {
-            hosts: placement("shard"),
+            hosts: placementWith("shard", shardIdentity(physicalShard)),
             physicalShard,
             logicalShards: logicalShardsOn(args.directory, physicalShard),
             azCount: c.azCount,

@@ -9,6 +9,11 @@
 # Overrides (the one-machine stack and the tests): REDIS_HOST (default 127.0.0.1), REDIS_DIR (default
 # /var/lib/redis), REDIS_SECRET (the password file, default /etc/instagram/secrets/redis-auth),
 # INSTAGRAM_S3_ENDPOINT (path-style), INSTAGRAM_AWS_LIB and aws-lib.sh's.
+# S3 takes at most 5 GiB in one PUT, and a dump of a large host is bigger: a dump above MULTIPART_ABOVE_MIB
+# (default 256) goes up as a multipart upload in parts of PART_MIB (default 256; more when 10,000 parts, S3's
+# most, would not cover it; S3's least is 5 MiB but for the last), each part retried on its own, and an
+# upload that fails is aborted so its parts are not kept (and billed); the bucket's lifecycle removes any that
+# a killed run leaves.
 set -eu
 
 usage="usage: instagram-redis-dump s3://BUCKET/PREFIX | DIRECTORY"
@@ -62,7 +67,62 @@ case "$dest" in
             signing_config | curl -sf --max-time 3600 -K - --aws-sigv4 "aws:amz:$region:s3" \
                 -H "x-amz-content-sha256: $sha" -T "$1" "$base/$2" > /dev/null
         }
-        retry put_object "$snapshot" "$prefix/$name" || die "could not upload $name to $dest"
+        # METHOD URL BODY_FILE: a signed request whose body is the file's (POST and DELETE); prints the response.
+        s3_call() {
+            sha=$(sha256sum "$3" | cut -d' ' -f1)
+            signing_config | curl -sf --max-time 600 -K - --aws-sigv4 "aws:amz:$region:s3" -X "$1" \
+                -H "x-amz-content-sha256: $sha" -H "Content-Type: application/xml" --data-binary "@$3" "$2"
+        }
+        work=$(mktemp -d "$REDIS_DIR/.instagram-upload.XXXXXX")
+        trap 'rm -f "$snapshot"; rm -rf "$work"' EXIT
+        : > "$work/empty"
+        upload_part() { # N: part N (from 1) of the snapshot; appends "N ETAG" to $work/etags
+            dd if="$snapshot" of="$work/part" bs=1048576 skip=$((($1 - 1) * part_mib)) count="$part_mib" 2> /dev/null
+            sha=$(sha256sum "$work/part" | cut -d' ' -f1)
+            signing_config | curl -sf --max-time 3600 -K - --aws-sigv4 "aws:amz:$region:s3" \
+                -H "x-amz-content-sha256: $sha" -T "$work/part" -D "$work/headers" \
+                "$base/$key?partNumber=$1&uploadId=$upload_id" > /dev/null || return 1
+            etag=$(tr -d '\r' < "$work/headers" | sed -n 's/^[Ee][Tt][Aa][Gg]: *//p')
+            [ -n "$etag" ] || return 1
+            echo "$1 $etag" >> "$work/etags"
+        }
+        abort_upload() {
+            s3_call DELETE "$base/$key?uploadId=$upload_id" "$work/empty" > /dev/null ||
+                log "could not abort upload $upload_id of $key (the bucket's lifecycle removes its parts)"
+        }
+        put_multipart() { # KEY: the snapshot, in parts
+            key=$1
+            size_mib=$(((bytes + 1048575) / 1048576))
+            part_mib=${PART_MIB:-256}
+            [ $((part_mib * 10000)) -ge "$size_mib" ] || part_mib=$(((size_mib + 9999) / 10000))
+            parts=$(((size_mib + part_mib - 1) / part_mib))
+            upload_id=$(retry s3_call POST "$base/$key?uploads=" "$work/empty" | sed -n 's:.*<UploadId>\([^<]*\)</UploadId>.*:\1:p') || true
+            [ -n "$upload_id" ] || { log "S3 did not start a multipart upload of $key"; return 1; }
+            : > "$work/etags"
+            # Not n: retry() counts its attempts in n (sh has no local variables).
+            part_no=1
+            while [ "$part_no" -le "$parts" ]; do
+                retry upload_part "$part_no" || { log "part $part_no of $parts of $key failed"; abort_upload; return 1; }
+                part_no=$((part_no + 1))
+            done
+            {
+                echo "<CompleteMultipartUpload>"
+                while read -r part etag; do echo "<Part><PartNumber>$part</PartNumber><ETag>$etag</ETag></Part>"; done < "$work/etags"
+                echo "</CompleteMultipartUpload>"
+            } > "$work/complete.xml"
+            # S3 may answer 200 and still fail the completion: the result element says it worked.
+            if ! retry s3_call POST "$base/$key?uploadId=$upload_id" "$work/complete.xml" | grep -q "<CompleteMultipartUploadResult"; then
+                log "S3 did not complete the upload of $key"
+                abort_upload
+                return 1
+            fi
+            log "uploaded $key in $parts parts of $part_mib MiB"
+        }
+        if [ "$bytes" -gt $((${MULTIPART_ABOVE_MIB:-256} * 1048576)) ]; then
+            put_multipart "$prefix/$name" || die "could not upload $name to $dest"
+        else
+            retry put_object "$snapshot" "$prefix/$name" || die "could not upload $name to $dest"
+        fi
         pointer=$(mktemp)
         printf '%s\n' "$name" > "$pointer"
         retry put_object "$pointer" "$prefix/latest" || { rm -f "$pointer"; die "uploaded $name, but could not update $dest/latest"; }

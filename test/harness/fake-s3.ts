@@ -40,6 +40,8 @@ export class FakeS3 {
     /** The requests it served, as the IAM actions S3 authorizes them with (a recorder shared with other stand-ins when given). */
     readonly calls: AwsCallRecorder;
     private readonly uploads = new Map<string, { key: string; parts: Map<number, Buffer> }>();
+    /** A fault to inject: requests it matches are answered 500 InternalError, as S3 does now and then. */
+    refuse?: (method: string, key: string, query: URLSearchParams) => boolean;
     private server?: http.Server;
     private certDir?: string;
 
@@ -87,6 +89,11 @@ export class FakeS3 {
         if (this.certDir) fs.rmSync(this.certDir, { recursive: true, force: true });
     }
 
+    /** Multipart uploads begun and neither completed nor aborted (S3 keeps, and bills, their parts). */
+    get openUploads(): number {
+        return this.uploads.size;
+    }
+
     /** Keys under a prefix, sorted. */
     keys(prefix = ""): string[] {
         return [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
@@ -126,6 +133,7 @@ export class FakeS3 {
         const key = decodeURIComponent(rest.join("/"));
         const q = url.searchParams;
         this.requests.push({ method: req.method!, key, query: url.search });
+        if (this.refuse?.(req.method!, key, q)) throw new S3Error("InternalError", "We encountered an internal error. Please try again.", 500);
         const ok = (b: Buffer | string = "", headers: Record<string, string> = {}) => ({ status: 200, headers, body: Buffer.isBuffer(b) ? b : Buffer.from(b) });
         const etag = (b: Buffer) => `"${crypto.createHash("md5").update(b).digest("hex")}"`;
         if (req.method === "GET" && key === "" && q.get("list-type") === "2") return ok(this.list(q), { "Content-Type": "application/xml" });
@@ -149,6 +157,7 @@ export class FakeS3 {
             if (req.method === "PUT") {
                 const n = Number(q.get("partNumber"));
                 if (!Number.isInteger(n) || n < 1 || n > 10000) throw new S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000");
+                if (body.length > 5 * 1024 ** 3) throw new S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.");
                 upload.parts.set(n, body);
                 return ok("", { ETag: etag(body) });
             }
@@ -168,6 +177,7 @@ export class FakeS3 {
         }
         switch (req.method) {
             case "PUT":
+                if (body.length > 5 * 1024 ** 3) throw new S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.");
                 if (req.headers["content-md5"] && req.headers["content-md5"] !== crypto.createHash("md5").update(body).digest("base64")) throw new S3Error("BadDigest", "The Content-MD5 you specified did not match what we received.");
                 this.objects.set(key, body);
                 return ok("", { ETag: etag(body) });

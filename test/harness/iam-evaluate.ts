@@ -63,7 +63,10 @@ function managedPolicy(arn: string): IdentityPolicy {
     return { name, policy: fixture.document };
 }
 
-/** The IAM role of a host tier ("app" -> the HostIdentity "app-host") and its policies, from a program run. */
+/**
+ * The IAM role of a host identity and its policies, from a program run: a tier's ("app" -> the HostIdentity
+ * "app-host"), or a physical shard's ("shard-0" -> "shard-0-host": each shard has its own).
+ */
 export function hostRoleIdentity(run: ProgramRun, role: string): HostRoleIdentity {
     const name = `${role}-host`;
     const resource = run.ofType(T.role).find((r) => r.name === name && run.resources.find((p) => p.urn === r.parentUrn)?.type === "instagram:host:HostIdentity");

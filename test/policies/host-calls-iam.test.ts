@@ -24,6 +24,7 @@ import { hostMetricsNamespace, METRICS_COLLECTORS } from "../../core/host-metric
 import { ACCOUNT_ID } from "../../tools/offline/example-mocks";
 import { AwsCall, bucketArn, describeCall, objectArn, parameterArn } from "../harness/aws-calls";
 import { evaluateCall, hostRoleIdentity, renderedBucket, renderedStack } from "../harness/iam-evaluate";
+import { runStack } from "../harness/run";
 
 const STACK = "dev";
 /** Another stack of this project (Pulumi.instagram-2011.yaml), as it would sit in the same account. */
@@ -45,6 +46,9 @@ const GIVEN = {
     pgBackRestRepository: ["shard"],
     redisDumps: ["redis"],
 } satisfies Record<string, HostRole[]>;
+
+/** The identity a tier's hosts run with: each physical shard has its own; dev has shard 0 only. */
+const identityOf = (role: HostRole): string => (role === "shard" ? "shard-0" : role);
 
 const only = (roles: readonly HostRole[]) => (role: HostRole): Expectation => (roles.includes(role) ? "allowed" : "denied");
 const nobody = (): Expectation => "denied";
@@ -125,7 +129,7 @@ beforeAll(async () => {
 
 /** The role's own probes of one expectation. */
 function probesOf(role: HostRole, expectation: Expectation): AwsCall[] {
-    const own = hostRoleIdentity(run, role);
+    const own = hostRoleIdentity(run, identityOf(role));
     // Probes on the role itself: passing it to an instance, or changing what it may do.
     const self = [
         probe("iam:PassRole", own.roleArn, nobody, { "iam:PassedToService": "ec2.amazonaws.com" }),
@@ -137,7 +141,7 @@ function probesOf(role: HostRole, expectation: Expectation): AwsCall[] {
 
 /** The calls whose verdict is not `want`, each with the evaluator's reason. */
 async function unexpected(role: HostRole, calls: AwsCall[], want: boolean, policies: "inline" | "attached"): Promise<string[]> {
-    const identity = hostRoleIdentity(run, role);
+    const identity = hostRoleIdentity(run, identityOf(role));
     const wrong: string[] = [];
     for (const call of calls) {
         const verdict = await evaluateCall(identity, call, policies);
@@ -149,8 +153,8 @@ async function unexpected(role: HostRole, calls: AwsCall[], want: boolean, polic
 describe("the host roles as rendered", () => {
     test("every tier has its role, its inline policy (memcached's only fences the SSM agent's reads) and AmazonSSMManagedInstanceCore, nothing else", () => {
         for (const role of HOST_ROLES) {
-            const identity = hostRoleIdentity(run, role);
-            expect(identity.inline.map((p) => p.name), role).toEqual([`${role}-host-tier`]);
+            const identity = hostRoleIdentity(run, identityOf(role));
+            expect(identity.inline.map((p) => p.name), role).toEqual([`${identityOf(role)}-host-tier`]);
             expect(identity.managed.map((p) => p.name), role).toEqual(["AmazonSSMManagedInstanceCore"]);
         }
     });
@@ -170,5 +174,29 @@ describe.each(HOST_ROLES)("%s hosts", (role) => {
 
     test("what it is not given is still denied with the AWS-managed policy attached to every host role", async () => {
         expect(await unexpected(role, probesOf(role, "denied"), false, "attached")).toEqual([]);
+    });
+});
+
+describe("each physical shard's hosts and the backup repository", () => {
+    // Two physical shards: each one's role reaches its own stanza's prefix and not the other's, even with the
+    // AWS-managed policy counted (a shard host that could delete another shard's backups could lose both).
+    let two: ProgramRun;
+    beforeAll(async () => {
+        two = await runStack("dev", { "instagram:physicalShards": 2 });
+    });
+
+    test.each([0, 1])("shard %i may list, read, write and delete its own backups, and none of the other shard's", async (shard) => {
+        const backups = renderedBucket(two, "backups");
+        const other = 1 - shard;
+        const onPrefix = (s: number) => [
+            ...["s3:GetObject", "s3:PutObject", "s3:DeleteObject"].map((a) => probe(a, objectArn(backups, `pgbackrest/shard-${s}/backup/shard-${s}/backup.info`), nobody).call),
+            probe("s3:ListBucket", bucketArn(backups), nobody, { "s3:prefix": `pgbackrest/shard-${s}/`, "s3:delimiter": "/" }).call,
+        ];
+        const identity = hostRoleIdentity(two, `shard-${shard}`);
+        for (const call of onPrefix(shard)) expect((await evaluateCall(identity, call, "inline")).allowed, describeCall(call)).toBe(true);
+        const parent = probe("s3:ListBucket", bucketArn(backups), nobody, { "s3:prefix": "pgbackrest/" }).call;
+        for (const call of [...onPrefix(other), parent]) {
+            for (const policies of ["inline", "attached"] as const) expect((await evaluateCall(identity, call, policies)).allowed, `${describeCall(call)} (${policies})`).toBe(false);
+        }
     });
 });

@@ -137,7 +137,7 @@ describe("alerting", () => {
             const policy = dev.ofType(T.rolePolicy).find((p) => p.inputs.role === dev.named(T.role, `${role}-host`).state.id);
             return policy ? JSON.parse(policy.inputs.policy) : { Statement: [] };
         };
-        for (const role of ["shard", "redis", "search"]) {
+        for (const role of ["shard-0", "redis", "search"]) {
             const statement = policyOfRole(role).Statement.find((st: { Sid: string }) => st.Sid === "PublishHostMetrics");
             expect(statement).toEqual({ Sid: "PublishHostMetrics", Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": "Instagram/dev" } } });
         }

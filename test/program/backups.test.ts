@@ -1,7 +1,7 @@
 /**
  * The backup repository under mocks: one private, versioned bucket whose lifecycle keeps expired files for the
- * configured days; the shard tier limited to pgbackrest/ and the redis tier to redis/ (nothing else of the
- * bucket, nothing of it for the other tiers); every shard host's user data configuring pgBackRest into its
+ * configured days; each physical shard's hosts limited to their own stanza's prefix (pgbackrest/shard-N) by a role
+ * of their own, and the redis tier to redis/ (nothing else of the bucket, nothing of it for the other tiers); every shard host's user data configuring pgBackRest into its
  * own shard's prefix with the schedule from the config and its timers enabled; the persisting Redis host's
  * hourly dump; and no passphrase in any user data.
  */
@@ -40,15 +40,28 @@ describe("backups (program)", () => {
         expect(rule.expiration).toEqual({ expiredObjectDeleteMarker: true });
     });
 
-    test("the shard tier may touch pgbackrest/ only, the redis tier redis/ only, and no other tier the bucket", () => {
+    test("each physical shard's role may touch its own pgbackrest/shard-N/ only, the redis tier redis/ only, and no other tier the bucket", () => {
         const arn = bucket().state.arn;
         const onBucket = (tier: string) => tierStatements(tier).filter((s) => [s.Resource ?? []].flat().some((r: string) => r.startsWith(arn)));
-        expect(onBucket("shard")).toEqual([
-            { Sid: "BackupRepositoryList", Effect: "Allow", Action: ["s3:ListBucket"], Resource: arn, Condition: { StringLike: { "s3:prefix": ["pgbackrest", "pgbackrest/*"] } } },
-            { Sid: "BackupRepositoryReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: `${arn}/pgbackrest/*` },
-        ]);
-        expect(onBucket("redis")).toEqual([{ Sid: "RedisDumpsReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: `${arn}/redis/*` }]);
+        for (let shard = 0; shard < 12; shard++) {
+            expect(onBucket(`shard-${shard}`)).toEqual([
+                { Sid: "BackupRepositoryList", Effect: "Allow", Action: ["s3:ListBucket"], Resource: arn, Condition: { StringLike: { "s3:prefix": [`pgbackrest/shard-${shard}`, `pgbackrest/shard-${shard}/*`] } } },
+                { Sid: "BackupRepositoryReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: `${arn}/pgbackrest/shard-${shard}/*` },
+            ]);
+        }
+        expect(onBucket("redis")).toEqual([{ Sid: "RedisDumpsReadWrite", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], Resource: `${arn}/redis/*` }]);
         for (const tier of ["app", "memcached", "monitoring"]) expect(onBucket(tier)).toEqual([]);
+    });
+
+    test("a shard's primary and standby run with their shard's instance profile, and no other host does", () => {
+        const profiles = run.ofType("aws:iam/instanceProfile:InstanceProfile");
+        const profileOf = (identity: string) => profiles.find((p) => p.name === `${identity}-host`)!.state.name;
+        for (const host of run.ofType(T.instance)) {
+            const shard = /^shard-(\d+)-(primary|standby)$/.exec(hostName(host));
+            if (shard) expect(host.inputs.iamInstanceProfile, hostName(host)).toBe(profileOf(`shard-${shard[1]}`));
+            else expect(host.inputs.iamInstanceProfile, hostName(host)).not.toMatch(/^shard-/);
+        }
+        expect(profiles.filter((p) => p.name.startsWith("shard-"))).toHaveLength(12);
     });
 
     test("every shard host archives WAL into its own shard's prefix, encrypted, on the configured schedule, its timers enabled", () => {

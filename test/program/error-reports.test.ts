@@ -28,7 +28,7 @@ describe("the Sentry DSN", () => {
         expect(param.secretInputs).toContain("value");
         expect(param.inputs.value).toBe(DSN);
         expect(readable(run, "app")).toContain(param.state.arn);
-        for (const tier of ["shard", "redis", "monitoring", "search"]) expect(readable(run, tier)).not.toContain(param.state.arn);
+        for (const tier of ["shard-0", "redis", "monitoring", "search"]) expect(readable(run, tier)).not.toContain(param.state.arn);
     });
 
     test("app hosts fetch it at boot and file reports under the stack's name; no DSN is in any user data or in the plan", () => {

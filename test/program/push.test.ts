@@ -38,7 +38,7 @@ describe("push credentials", () => {
         expect(params.find((p) => p.inputs.name.endsWith("apns-key"))!.inputs.value).toBe(key);
         const arns = params.map((p) => p.state.arn);
         for (const tier of ["app", "worker"]) expect(readable(run, tier)).toEqual(expect.arrayContaining(arns));
-        for (const tier of ["shard", "redis", "monitoring"]) expect(readable(run, tier).filter((a) => arns.includes(a))).toEqual([]);
+        for (const tier of ["shard-0", "redis", "monitoring"]) expect(readable(run, tier).filter((a) => arns.includes(a))).toEqual([]);
     });
 
     test("hosts fetch them at boot and are told the settings; no key is in any user data", () => {

@@ -30,7 +30,7 @@ describe("secrets", () => {
         const arn = (s: string) => run.ofType(T.ssmParameter).find((p) => p.inputs.name.endsWith(`/${s}`))!.state.arn;
         const readable = (tier: string) => tierPolicy(tier)?.Statement.filter((s) => s.Sid === "ReadOwnSecrets").flatMap((s) => s.Resource).sort() ?? [];
         expect(readable("app")).toEqual([arn("postgres-app"), arn("redis-auth"), arn("search-app")].sort());
-        expect(readable("shard")).toEqual(["postgres-app", "postgres-replication", "pgbouncer-auth", "pgbackrest-cipher"].map(arn).sort());
+        expect(readable("shard-0")).toEqual(["postgres-app", "postgres-replication", "pgbouncer-auth", "pgbackrest-cipher"].map(arn).sort());
         expect(readable("redis")).toEqual([arn("redis-auth")]);
         expect(readable("monitoring")).toEqual([arn("munin-web")]);
         expect(readable("worker")).toEqual([arn("postgres-app"), arn("redis-auth"), arn("search-app")].sort());
@@ -45,7 +45,7 @@ describe("secrets", () => {
         const fence = (tier: string) => tierPolicy(tier)!.Statement.find((s) => s.Sid === "OnlyOwnParameters" || s.Sid === "NoParameters")!;
         const reads = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"];
         const directory = `arn:aws:ssm:us-east-1:123456789012:parameter/instagram/instagram-2011/directory/shards`;
-        for (const tier of ["app", "shard", "redis", "worker", "search", "monitoring"]) {
+        for (const tier of ["app", "shard-0", "redis", "worker", "search", "monitoring"]) {
             const own = tierPolicy(tier)!.Statement.filter((s) => s.Effect === "Allow" && [s.Action].flat().includes("ssm:GetParameter")).flatMap((s) => [s.Resource].flat());
             expect(fence(tier), tier).toEqual({ Sid: "OnlyOwnParameters", Effect: "Deny", Action: reads, NotResource: own });
         }
@@ -55,7 +55,7 @@ describe("secrets", () => {
     });
 
     test("no tier policy grants a wildcard action or resource; app hosts may only get, put and delete photos", () => {
-        for (const tier of ["app", "shard", "redis", "worker", "search", "monitoring"]) {
+        for (const tier of ["app", "shard-0", "redis", "worker", "search", "monitoring"]) {
             for (const s of tierPolicy(tier)!.Statement) {
                 expect([s.Action].flat().some((a: string) => a.includes("*")), `${tier} ${s.Sid}`).toBe(false);
                 // PutMetricData takes no resource but "*"; its condition holds it to the stack's namespace.
@@ -73,7 +73,8 @@ describe("secrets", () => {
     test("every host role is assumable only by EC2 and managed through SSM", () => {
         const profiles = new Set(run.ofType(T.instanceProfile).map((p) => p.name));
         const hostRoles = run.ofType(T.role).filter((r) => profiles.has(r.name));
-        expect(hostRoles).toHaveLength(8);
+        // Seven tiers' and one per physical shard (instagram-2011 has 12).
+        expect(hostRoles).toHaveLength(7 + 12);
         for (const role of hostRoles) {
             expect(JSON.parse(role.inputs.assumeRolePolicy).Statement).toEqual([{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }]);
             const attached = run.ofType(T.rolePolicyAttachment).filter((a) => a.inputs.role === role.state.name).map((a) => a.inputs.policyArn);

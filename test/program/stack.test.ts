@@ -37,9 +37,12 @@ function expectedCounts(stack: string, overrides: Record<string, unknown>) {
         // The nine secrets and the shard directory.
         [T.ssmParameter]: 10,
         [T.randomPassword]: 9,
-        // One per host tier, and Data Lifecycle Manager's for the shard snapshots.
-        [T.role]: 8 + 1,
-        [T.instanceProfile]: 8,
+        // One per host tier but the shards', one per physical shard (its own backups), and Data Lifecycle
+        // Manager's for the shard snapshots.
+        [T.role]: 7 + c.physicalShards + 1,
+        [T.instanceProfile]: 7 + c.physicalShards,
+        // S3 for the private subnets, off the NAT gateways.
+        "aws:ec2/vpcEndpoint:VpcEndpoint": 1,
         "aws:dlm/lifecyclePolicy:LifecyclePolicy": 1,
         "aws:ssm/document:Document": 1,
         "instagram:host:UbuntuHost": hosts,

@@ -216,6 +216,6 @@ describe("instagram-host-metrics", () => {
 
     test("every CloudWatch call it made is allowed by the shard hosts' rendered IAM policy", async () => {
         expect(cloudwatch.calls.actions()).toEqual(["cloudwatch:PutMetricData"]);
-        expect(await callsDenied(await renderedStack(), "shard", cloudwatch.calls.distinct())).toEqual([]);
+        expect(await callsDenied(await renderedStack(), "shard-0", cloudwatch.calls.distinct())).toEqual([]);
     });
 });

@@ -7,6 +7,7 @@
  * is the dev stack's backup bucket as the program names it, and every S3 call the scripts made must be one
  * the Redis hosts' rendered IAM policy allows.
  */
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -46,9 +47,10 @@ async function startRedis(name: string, address: string, persistent: boolean): P
     await daemons.waitFor(name, address, 6379);
 }
 
-function script(name: string, args: string[], host: string, address: string) {
+function script(name: string, args: string[], host: string, address: string, extraEnv: Record<string, string> = {}) {
     return daemons.runAsync("sh", [path.join(SCRIPTS_DIR, name), ...args], {
         env: {
+            ...extraEnv,
             PATH: process.env.PATH,
             REDIS_HOST: address,
             REDIS_DIR: dirOf(host),
@@ -133,8 +135,55 @@ describe("Redis dumps through S3", () => {
         expect(cli(PRIMARY, "GET", "after")).toBe("ok");
     });
 
+    describe("a dump too big for one PUT (S3 takes at most 5 GiB), with the threshold and part size scaled down to S3's 5 MiB minimum part", () => {
+        const SMALL = { MULTIPART_ABOVE_MIB: "5", PART_MIB: "5" };
+        beforeAll(() => {
+            // 12 MiB that RDB's compression cannot shrink: three parts of 5, 5 and about 2 MiB.
+            const noise = path.join(base, "noise");
+            fs.writeFileSync(noise, crypto.randomBytes(12 * 1024 * 1024));
+            daemons.run("sh", ["-c", `redis-cli -h ${REPLICA} --no-auth-warning -x SET big < ${noise}`], { env: { ...process.env, REDISCLI_AUTH: PASSWORD } });
+        });
+
+        test("goes up as a multipart upload, part by part, and S3 holds exactly the saved file", async () => {
+            const before = s3.requests.length;
+            const r = await script("redis-dump.sh", [dumpTo], "replica", REPLICA, SMALL);
+            expect(r.status, r.stderr).toBe(0);
+            const latest = `redis/${s3.objects.get("redis/latest")!.toString().trim()}`;
+            expect(r.stderr).toMatch(new RegExp(`uploaded ${latest} in 3 parts of 5 MiB`));
+            const made = s3.requests.slice(before).map((q) => `${q.method} ${q.key}${q.query.replace(/uploadId=[0-9a-f]+/, "uploadId=ID")}`);
+            expect(made).toEqual([
+                `POST ${latest}?uploads=`,
+                ...[1, 2, 3].map((n) => `PUT ${latest}?partNumber=${n}&uploadId=ID`),
+                `POST ${latest}?uploadId=ID`,
+                "PUT redis/latest",
+            ]);
+            expect(s3.objects.get(latest)!.equals(fs.readFileSync(path.join(dirOf("replica"), "dump.rdb")))).toBe(true);
+            expect(s3.openUploads).toBe(0);
+            expect(fs.readdirSync(dirOf("replica")).filter((f) => f.startsWith(".instagram-"))).toEqual([]);
+        });
+
+        test("a part S3 keeps refusing: the upload is aborted (no parts left behind), latest still names the last good dump, and the dump fails saying so", async () => {
+            const latestBefore = s3.objects.get("redis/latest")!.toString();
+            const keysBefore = s3.keys();
+            s3.refuse = (method, _key, q) => method === "PUT" && q.get("partNumber") === "2";
+            try {
+                const r = await script("redis-dump.sh", [dumpTo], "replica", REPLICA, SMALL);
+                expect(r.status).toBe(1);
+                expect(r.stderr).toMatch(/part 2 of 3 of redis\/dump-\S+ failed/);
+                expect(r.stderr).toMatch(/could not upload dump-\S+\.rdb to s3:/);
+            } finally {
+                s3.refuse = undefined;
+            }
+            expect(s3.openUploads).toBe(0);
+            expect(s3.requests.at(-1)!.method).toBe("DELETE");
+            expect(s3.keys()).toEqual(keysBefore);
+            expect(s3.objects.get("redis/latest")!.toString()).toBe(latestBefore);
+            expect(fs.readdirSync(dirOf("replica")).filter((f) => f.startsWith(".instagram-"))).toEqual([]);
+        });
+    });
+
     test("every S3 call the dump and the restore made is allowed by the Redis hosts' rendered IAM policy", async () => {
-        expect(s3.calls.actions()).toEqual(["s3:GetObject", "s3:PutObject"]);
+        expect(s3.calls.actions()).toEqual(["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]);
         expect(await callsDenied(await renderedStack(), "redis", s3.calls.distinct())).toEqual([]);
     });
 });

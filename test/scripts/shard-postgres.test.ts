@@ -268,6 +268,6 @@ describe("shard-postgres.sh", () => {
 
     test("every S3 call pgBackRest made to the repository is allowed by the shard hosts' rendered IAM policy", async () => {
         expect(s3.calls.actions()).toEqual(["s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"]);
-        expect(await callsDenied(await renderedStack(), "shard", s3.calls.distinct())).toEqual([]);
+        expect(await callsDenied(await renderedStack(), "shard-0", s3.calls.distinct())).toEqual([]);
     });
 });

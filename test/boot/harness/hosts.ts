@@ -12,8 +12,10 @@ import { ProgramRun } from "../../../tools/offline/runtime";
 
 export interface HostUnderTest {
     readonly name: string;
-    /** Its tier (the instance's Role tag): whose IAM role it runs with. */
+    /** Its tier (the instance's Role tag). */
     readonly role: HostRole;
+    /** Whose IAM role it runs with: its tier's, or its physical shard's ("shard-0"; test/harness/iam-evaluate.ts). */
+    readonly identity: string;
     /** Exactly the bytes the program hands EC2 for the host (gzip when it was too large for plain text). */
     readonly userDataBytes: Buffer;
     /** The #cloud-config text (unzipped), to read expected values from. */
@@ -63,6 +65,7 @@ export async function stackUnderTest(config: Record<string, unknown> = {}): Prom
             return {
                 name,
                 role: instance.inputs.tags.Role as HostRole,
+                identity: instance.inputs.tags.Role === "shard" ? `shard-${instance.inputs.tags.Shard}` : instance.inputs.tags.Role,
                 userDataBytes: rawUserDataOf(instance),
                 userData: userDataOf(instance),
                 privateIp: instance.state.privateIp as string,

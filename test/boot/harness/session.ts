@@ -106,7 +106,8 @@ export class BootSession {
      * Every AWS call the session's hosts made so far (each VM's SSM, S3 and CloudWatch stand-ins, and the shared
      * backup bucket), evaluated against the inline IAM policies the program renders for each VM's role: how many
      * distinct calls there were, and the denied ones with the reason. The backup bucket is pgBackRest's
-     * repository, which only the shard hosts use (cloud-init/roles/postgres.ts): its calls are the shard role's.
+     * repository, which only the shard hosts use (cloud-init/roles/postgres.ts): its calls are their shard's
+     * role's, so a session whose shard hosts belong to more than one shard cannot attribute them.
      */
     async deniedAwsCalls(): Promise<{ calls: number; denied: string[] }> {
         const byRole = new Map<string, Map<string, AwsCall>>();
@@ -115,8 +116,13 @@ export class BootSession {
             for (const c of calls) known.set(callKey(c), c);
             byRole.set(role, known);
         };
-        for (const { host, aws } of this.launched) add(host.role, aws.calls.distinct());
-        add("shard", this.backups.calls.distinct());
+        for (const { host, aws } of this.launched) add(host.identity, aws.calls.distinct());
+        const backupCalls = this.backups.calls.distinct();
+        if (backupCalls.length > 0) {
+            const shards = [...new Set(this.launched.filter(({ host }) => host.role === "shard").map(({ host }) => host.identity))];
+            if (shards.length !== 1) throw new Error(`the backup bucket's calls cannot be attributed to one shard's role (the session's shard hosts: ${shards.join(", ") || "none"})`);
+            add(shards[0], backupCalls);
+        }
         let calls = 0;
         const denied: string[] = [];
         for (const [role, known] of byRole) {
