@@ -9,7 +9,7 @@ import * as http from "http";
 import { AppContext } from "../server/protocol";
 import { loadApiConfig } from "./config";
 import { HttpError, sendJson } from "./http";
-import { Unavailable } from "./shards";
+import { Unavailable, UnknownShard } from "./shards";
 import { Conflict, NotFound } from "./users";
 import { Forbidden } from "./comments";
 import { buildServices, connectionsUp, RouteTable } from "./services";
@@ -28,7 +28,7 @@ function toHttpError(e: unknown): HttpError {
     if (e instanceof Unavailable) {
         return new HttpError(503, "unavailable", e.message, { dependency: e.dependency }, e.retryAfterSeconds === undefined ? {} : { "Retry-After": String(e.retryAfterSeconds) });
     }
-    if (e instanceof NotFound) return new HttpError(404, "not_found", e.message);
+    if (e instanceof NotFound || e instanceof UnknownShard) return new HttpError(404, "not_found", e.message);
     if (e instanceof Conflict) return new HttpError(409, "conflict", e.message);
     if (e instanceof Forbidden) return new HttpError(403, "forbidden", e.message);
     return new HttpError(500, "internal_error", "the server failed to handle the request");
@@ -41,6 +41,15 @@ function requestIdOf(req: http.IncomingMessage): string {
     return typeof given === "string" && REQUEST_ID.test(given) ? given : crypto.randomUUID();
 }
 
+/** The request's URL, or undefined for a target no URL parser takes ("//[x", "http://["): the client's mistake, a 400. */
+function requestUrl(req: http.IncomingMessage): URL | undefined {
+    try {
+        return new URL(req.url ?? "/", "http://api");
+    } catch {
+        return undefined;
+    }
+}
+
 /** How long a booting worker waits for its Redis connections before it serves without them. */
 const CONNECTIONS_WAIT_MS = 5000;
 
@@ -51,11 +60,13 @@ export async function createApp(context: AppContext, env: NodeJS.ProcessEnv = pr
         const requestId = requestIdOf(req);
         // The client and the logs can name the request an error report is filed under.
         res.setHeader("X-Request-Id", requestId);
-        const url = new URL(req.url ?? "/", "http://api");
-        const matching = ROUTES.filter(([, pattern]) => pattern.test(url.pathname));
+        const url = requestUrl(req);
+        const path = url?.pathname ?? "(malformed)";
+        const matching = url ? ROUTES.filter(([, pattern]) => pattern.test(url.pathname)) : [];
         // HEAD is answered wherever GET is (the web client's pages), without a body.
         const route = matching.find(([method]) => method === req.method || (req.method === "HEAD" && method === "GET"));
         const handle = async () => {
+            if (!url) throw new HttpError(400, "invalid_request", "the request target is not a valid path");
             if (!route) {
                 if (matching.length > 0) throw new HttpError(405, "method_not_allowed", `${req.method} is not allowed on ${url.pathname}; use ${matching.map(([m]) => m).join(", ")}`);
                 throw new HttpError(404, "not_found", `no route for ${req.method} ${url.pathname}`);
@@ -73,7 +84,7 @@ export async function createApp(context: AppContext, env: NodeJS.ProcessEnv = pr
             const err = toHttpError(e);
             // The method and path only: a query string may carry a caption, and nothing here logs headers or bodies.
             if (err.status === 500) {
-                console.error(`[${process.pid}] ${req.method} ${url.pathname} (request ${requestId}): ${(e as Error).stack ?? e}`);
+                console.error(`[${process.pid}] ${req.method} ${path} (request ${requestId}): ${(e as Error).stack ?? e}`);
                 // Only the 500s are errors of ours: a 4xx is the client's, a 503 a dependency away (the alarms' part).
                 s.errorReports.report(e, { requestId, method: req.method, route: route ? routeName(route[1]) : undefined });
             }

@@ -56,7 +56,8 @@ export function readRawBody(req: http.IncomingMessage, limit: number): Promise<B
         req.on("data", onData);
         req.once("end", () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
         req.once("error", reject);
-        req.once("aborted", () => reject(new Error("aborted")));
+        // The client's doing, not a server error (no 500, no error report, nothing toward the 5xx alarm).
+        req.once("aborted", () => reject(new HttpError(400, "invalid_request", "the request body ended before it was complete")));
     });
 }
 

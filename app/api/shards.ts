@@ -11,6 +11,9 @@ import { decodeId } from "../../core/ids";
 import { DATABASE, DB_ROLES, MOVED_SQLSTATE } from "../../core/database";
 import { ApiConfig } from "./config";
 
+/** An ID whose logical shard this stack does not have: it names nothing here (callers answer 404). */
+export class UnknownShard extends Error {}
+
 export class Unavailable extends Error {
     constructor(readonly dependency: string, cause?: Error, readonly retryAfterSeconds?: number) {
         super(`${dependency} is unavailable${cause ? `: ${cause.message}` : ""}`);
@@ -79,13 +82,16 @@ export class ShardRouter {
         return logicalShardForUsername(username, this.config.logicalShards);
     }
 
+    /** The logical shard an ID names; UnknownShard (a 404) when this stack has no such shard (a made-up ID). */
     logicalShardOfId(id: bigint): number {
-        return decodeId(id).logicalShard;
+        const shard = this.knownLogicalShardOf(id);
+        if (shard === undefined) throw new UnknownShard(`no such ID ${id}: its logical shard ${decodeId(id).logicalShard} is outside this stack's 0..${this.config.logicalShards - 1}`);
+        return shard;
     }
 
     /** The logical shard an ID names, or undefined when this stack has no such logical shard (a made-up ID). */
     knownLogicalShardOf(id: bigint): number | undefined {
-        const shard = this.logicalShardOfId(id);
+        const shard = decodeId(id).logicalShard;
         return shard < this.config.logicalShards ? shard : undefined;
     }
 

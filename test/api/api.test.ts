@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { eventually, tcpExchange } from "../harness/daemons";
 import { spawnSync } from "child_process";
 import { Account, API_PASSWORDS, ApiStack, LOGICAL } from "../harness/api-stack";
@@ -91,6 +91,39 @@ describe("users on two physical shards", () => {
         expect((await call("DELETE", `/api/v1/users/${a.id}/following/${b.id}`, undefined, {}, a)).status).toBe(204);
         expect((await call("GET", `/api/v1/users/${b.id}/followers`)).json).toEqual({ followers: [] });
         expect(follows(a, "follows", "follower_id")).toBe("0");
+    });
+
+    test("an ID whose logical shard this stack does not have answers 404 wherever an ID is taken (unfollowing one answered 500)", async () => {
+        const [nix] = await signupAll(["nix"]);
+        // A well-formed ID (time, logical shard, sequence) whose logical shard is past the stack's LOGICAL.
+        const beyond = String((1000n << 23n) | (BigInt(LOGICAL + 5) << 10n) | 1n);
+        for (const [method, path] of [
+            ["DELETE", `/api/v1/users/${nix.id}/following/${beyond}`],
+            ["PUT", `/api/v1/users/${nix.id}/following/${beyond}`],
+            ["GET", `/api/v1/users/${beyond}`],
+            ["GET", `/api/v1/users/${beyond}/followers`],
+        ]) {
+            const r = await call(method, path, undefined, {}, nix);
+            expect(r.status, `${method} ${path}: ${JSON.stringify(r.json)}`).toBe(404);
+            expect(r.json.error).toBe("not_found");
+        }
+    });
+
+    test("a request target no URL parser takes, and a body the client cuts off, are the client's: 400, never a 500 or an error logged", async () => {
+        const errors = vi.spyOn(console, "error");
+        try {
+            const { hostname, port } = new URL(api.base);
+            const reply = await tcpExchange(hostname, Number(port), "GET //[x HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n", /\r\n\r\n[\s\S]*\}/);
+            expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+            expect(reply).toMatch(/"error":"invalid_request"/);
+            // A photo upload whose body stops a third of the way, then the connection closes.
+            const [cut] = await signupAll(["cut"]);
+            await tcpExchange(hostname, Number(port), `POST /api/v1/users/${cut.id}/media?caption=x HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer ${cut.token}\r\nContent-Type: image/jpeg\r\nContent-Length: 3000\r\n\r\n${"\xff".repeat(1000)}`, /$^/, { timeoutMs: 500 });
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            expect(errors.mock.calls.map((c) => String(c[0]))).toEqual([]);
+        } finally {
+            errors.mockRestore();
+        }
     });
 
     test("a shard whose pgbouncer is down: 503 naming it for its users, the other shard still serves, then recovery", async () => {
