@@ -53,8 +53,14 @@ describe("shard-promote.sh", () => {
         expect(r.status, r.stderr).toBe(0);
         expect(fs.readFileSync(path.join(root, "calls"), "utf8")).toBe("pg_ctlcluster 16 main promote\n");
         await eventually(() => (fs.readFileSync(path.join(root, "vmtouch.log"), "utf8").includes("Touched Pages") ? true : undefined), 30_000, "vmtouch to finish");
-        expect(fs.readFileSync(path.join(root, "vmtouch.log"), "utf8")).not.toMatch(/too large, skipping/);
-        expect(Number(resident())).toBe(100);
+        const log = fs.readFileSync(path.join(root, "vmtouch.log"), "utf8");
+        expect(log).not.toMatch(/too large, skipping/);
+        // vmtouch read every page of the segment (1,100 MiB of 4 KiB pages). What stays resident afterwards is
+        // the kernel's call, not the script's: under memory pressure (npm test runs PostgreSQL and chromium
+        // beside this) and this machine's proactive reclaim, a few pages can be evicted again at once (99.8 %
+        // was seen), so residency is not the measure.
+        expect(Number(/Touched Pages: (\d+)/.exec(log)?.[1])).toBe((1100 * 1024 * 1024) / 4096);
+        expect(Number(resident())).toBeGreaterThan(0);
         // The limit matters: below a segment's size, vmtouch skips it.
         spawnSync("vmtouch", ["-e", segment]);
         expect(spawnSync("vmtouch", ["-t", "-m", "500M", segment], { encoding: "utf8" }).stderr).toMatch(/too large, skipping/);
