@@ -62,10 +62,13 @@ case "$dest" in
         aws_setup
         base=${INSTAGRAM_S3_ENDPOINT:+$INSTAGRAM_S3_ENDPOINT/$bucket}
         base=${base:-https://$bucket.s3.$region.amazonaws.com}
-        put_object() { # FILE KEY
-            sha=$(sha256sum "$1" | cut -d' ' -f1)
+        put_object() { # FILE KEY[?QUERY] [CURL_ARGS...]: a signed PUT of the file (an object, or a part of one)
+            file=$1
+            target=$2
+            shift 2
+            sha=$(sha256sum "$file" | cut -d' ' -f1)
             signing_config | curl -sf --max-time 3600 -K - --aws-sigv4 "aws:amz:$region:s3" \
-                -H "x-amz-content-sha256: $sha" -T "$1" "$base/$2" > /dev/null
+                -H "x-amz-content-sha256: $sha" "$@" -T "$file" "$base/$target" > /dev/null
         }
         # METHOD URL BODY_FILE: a signed request whose body is the file's (POST and DELETE); prints the response.
         s3_call() {
@@ -78,10 +81,7 @@ case "$dest" in
         : > "$work/empty"
         upload_part() { # N: part N (from 1) of the snapshot; appends "N ETAG" to $work/etags
             dd if="$snapshot" of="$work/part" bs=1048576 skip=$((($1 - 1) * part_mib)) count="$part_mib" 2> /dev/null
-            sha=$(sha256sum "$work/part" | cut -d' ' -f1)
-            signing_config | curl -sf --max-time 3600 -K - --aws-sigv4 "aws:amz:$region:s3" \
-                -H "x-amz-content-sha256: $sha" -T "$work/part" -D "$work/headers" \
-                "$base/$key?partNumber=$1&uploadId=$upload_id" > /dev/null || return 1
+            put_object "$work/part" "$key?partNumber=$1&uploadId=$upload_id" -D "$work/headers" || return 1
             etag=$(tr -d '\r' < "$work/headers" | sed -n 's/^[Ee][Tt][Aa][Gg]: *//p')
             [ -n "$etag" ] || return 1
             echo "$1 $etag" >> "$work/etags"

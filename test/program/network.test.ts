@@ -47,11 +47,12 @@ describe("network", () => {
     });
 
     test("S3 from the private subnets goes through a gateway endpoint in the stack's region, on every private route table and no public one", async () => {
-        for (const [run, region] of [[dev, "us-east-1"], [wide, "us-east-1"]] as const) {
+        // Both stacks are in us-east-1.
+        for (const run of [dev, wide]) {
             const endpoints = run.ofType("aws:ec2/vpcEndpoint:VpcEndpoint");
             expect(endpoints).toHaveLength(1);
             const [s3] = endpoints;
-            expect(s3.inputs).toMatchObject({ vpcEndpointType: "Gateway", serviceName: `com.amazonaws.${region}.s3`, vpcId: run.ofType("aws:ec2/vpc:Vpc")[0].state.id });
+            expect(s3.inputs).toMatchObject({ vpcEndpointType: "Gateway", serviceName: "com.amazonaws.us-east-1.s3", vpcId: run.ofType("aws:ec2/vpc:Vpc")[0].state.id });
             expect(s3.inputs.policy).toBeUndefined();
             const tables = run.ofType(T.routeTable);
             const ids = (tier: string) => tables.filter((t) => t.name.includes(tier)).map((t) => t.state.id).sort();
