@@ -17,5 +17,6 @@ export function hostUserData(host: HostIdentityParams, tierRole: RoleSpec): stri
     return renderCloudConfig(mergeRoles(commonRole(host), tierRole, ...(metrics ? [metrics] : [])), { hostname: host.hostname, stack: host.stack }, {
         fetchSecrets: scriptFile("fetchSecrets").content,
         awsLib: scriptFile("awsLib").content,
+        startUnits: scriptFile("startUnits").content,
     });
 }

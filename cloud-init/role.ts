@@ -42,8 +42,13 @@ export interface RoleSpec {
     readonly files: readonly RoleFile[];
     /** Commands run once at first boot, after packages and files, each as an argv list (no shell parsing). */
     readonly commands: readonly (readonly string[])[];
-    /** systemd units enabled and (re)started after the commands, so they pick up the written config. */
+    /**
+     * systemd units enabled and (re)started after the commands, so they pick up the written config; the boot
+     * fails if one is not active within START_DEADLINE_S (twice: see start-units.sh).
+     */
     readonly services: readonly string[];
+    /** Units started the same way that the host serves without (Munin's node): one that does not start is reported as degraded, and the boot goes on. */
+    readonly optionalServices?: readonly string[];
     /** Secrets fetched from SSM at boot, before the commands, into root-only files (secretFilePath). */
     readonly secrets: readonly SecretName[];
     /** Repositories added before packages are installed. */
@@ -67,12 +72,15 @@ export function mergeRoles(...specs: RoleSpec[]): RoleSpec {
         seen.add(f.path);
     }
     const unique = <T>(xs: T[]) => [...new Set(xs)];
+    // A unit one role needs is needed, even where another role could do without it.
+    const services = unique(specs.flatMap((s) => s.services));
     return {
         roles: specs.flatMap((s) => s.roles),
         packages: unique(specs.flatMap((s) => s.packages)),
         files,
         commands: specs.flatMap((s) => s.commands),
-        services: unique(specs.flatMap((s) => s.services)),
+        services,
+        optionalServices: unique(specs.flatMap((s) => s.optionalServices ?? [])).filter((u) => !services.includes(u)),
         secrets: unique(specs.flatMap((s) => s.secrets)),
         aptSources: specs.flatMap((s) => s.aptSources ?? []),
         awsLib: specs.some((s) => s.awsLib),
@@ -89,11 +97,19 @@ export const SECRETS_MANIFEST = "/etc/instagram/secrets.list";
 export const FETCH_SECRETS = "/usr/local/sbin/instagram-fetch-secrets";
 /** Shell functions the scripts that call AWS source (credentials from IMDSv2, retries). */
 export const AWS_LIB = "/usr/local/lib/instagram/aws-lib.sh";
+export const START_UNITS = "/usr/local/sbin/instagram-start-units";
+/**
+ * How long a unit may take to become active at first boot, per try (start-units.sh tries twice). systemd's
+ * own 90 s is too short for a slow CPU (a t3 host out of credits; the boot test's emulation): munin-node runs
+ * every plugin's `config` before it reports ready.
+ */
+export const START_DEADLINE_S = 300;
 
-/** The texts of the scripts that fetch a host's secrets (see scripts.ts). */
-export interface FetchScripts {
+/** The texts of the scripts a host runs at boot (see scripts.ts): those that fetch its secrets, and the one that starts its units. */
+export interface BootScripts {
     readonly fetchSecrets: string;
     readonly awsLib: string;
+    readonly startUnits: string;
 }
 
 /** The fetch-secrets manifest: one line per secret, "PARAMETER DEST OWNER MODE". */
@@ -103,23 +119,29 @@ export function secretsManifest(stack: string, secrets: readonly SecretName[]): 
 
 /**
  * The #cloud-config document for a host. Order at boot: files (deferred ones after packages), packages,
- * then runcmd: fetch the secrets, the roles' commands, enable and restart the services, the finished marker.
- * `fetchScripts` are shipped only to hosts that have secrets.
+ * then runcmd: fetch the secrets, the roles' commands, enable and start the units (start-units.sh, with a
+ * deadline of its own), the finished marker. The fetch scripts are shipped only to hosts that have secrets.
  */
-export function renderCloudConfig(spec: RoleSpec, options: RenderOptions, fetchScripts?: FetchScripts): string {
+export function renderCloudConfig(spec: RoleSpec, options: RenderOptions, bootScripts?: BootScripts): string {
     const secretFiles: RoleFile[] = [];
     const fetch: string[][] = [];
     if (spec.secrets.length > 0) {
-        if (!fetchScripts) throw new Error(`role ${spec.roles.join("+")} has secrets but no fetch-secrets script was given`);
+        if (!bootScripts) throw new Error(`role ${spec.roles.join("+")} has secrets but no fetch-secrets script was given`);
         secretFiles.push(
-            { path: AWS_LIB, content: fetchScripts.awsLib, permissions: "0644" },
-            { path: FETCH_SECRETS, content: fetchScripts.fetchSecrets, permissions: "0755" },
+            { path: AWS_LIB, content: bootScripts.awsLib, permissions: "0644" },
+            { path: FETCH_SECRETS, content: bootScripts.fetchSecrets, permissions: "0755" },
             { path: SECRETS_MANIFEST, content: secretsManifest(options.stack, spec.secrets), permissions: "0600" },
         );
         fetch.push([FETCH_SECRETS, SECRETS_MANIFEST]);
     } else if (spec.awsLib) {
-        if (!fetchScripts) throw new Error(`role ${spec.roles.join("+")} calls AWS but no aws-lib.sh was given`);
-        secretFiles.push({ path: AWS_LIB, content: fetchScripts.awsLib, permissions: "0644" });
+        if (!bootScripts) throw new Error(`role ${spec.roles.join("+")} calls AWS but no aws-lib.sh was given`);
+        secretFiles.push({ path: AWS_LIB, content: bootScripts.awsLib, permissions: "0644" });
+    }
+    const optional = spec.optionalServices ?? [];
+    const units = [...spec.services, ...optional];
+    if (units.length > 0) {
+        if (!bootScripts) throw new Error(`role ${spec.roles.join("+")} starts units but no start-units script was given`);
+        secretFiles.push({ path: START_UNITS, content: bootScripts.startUnits, permissions: "0755" });
     }
     const files = [...secretFiles, ...spec.files];
     const doc = {
@@ -145,7 +167,12 @@ export function renderCloudConfig(spec: RoleSpec, options: RenderOptions, fetchS
             "set -e",
             ...fetch,
             ...spec.commands.map((c) => [...c]),
-            ...(spec.services.length > 0 ? [["systemctl", "enable", ...spec.services], ["systemctl", "restart", ...spec.services]] : []),
+            ...(units.length > 0
+                ? [
+                      ["systemctl", "enable", ...units],
+                      [START_UNITS, "--deadline", String(START_DEADLINE_S), ...spec.services, ...(optional.length > 0 ? ["--optional", ...optional] : [])],
+                  ]
+                : []),
             ["install", "-d", "-m", "0755", "/var/lib/instagram"],
             ["sh", "-c", `echo "${spec.roles.join(" ")}" > ${ROLE_DONE_MARKER}`],
         ],

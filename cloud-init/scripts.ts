@@ -27,6 +27,7 @@ export const SCRIPTS = {
     shardDirectorySync: "shard-directory-sync.sh",
     toolsInstall: "tools-install.sh",
     hostMetrics: "host-metrics.sh",
+    startUnits: "start-units.sh",
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 

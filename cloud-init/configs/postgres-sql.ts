@@ -59,6 +59,16 @@ GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO ${ROLES.pgbouncer};
 }
 
 /**
+ * What a host gets of a generated SQL file: its statements without the whole-line comments, which explain
+ * them here (a shard's user data is at EC2's 16 KiB, gzipped). A line starting with -- is a comment wherever
+ * it stands in these files: their only multi-line strings are function bodies and format() templates, which
+ * are SQL again when they run.
+ */
+export function shippedSql(sql: string): string {
+    return sql.split("\n").filter((line, i) => i === 0 || !/^\s*--/.test(line)).join("\n");
+}
+
+/**
  * Inside the database: pgbouncer's lookup function and the shard schemas.
  */
 export function databaseBootstrapSql(logicalShards: readonly LogicalShardRange[]): string {

@@ -159,7 +159,7 @@ export function workerRole(p: AppParams): RoleSpec {
             packages: [],
             files: [{ path: "/etc/munin/plugin-conf.d/instagram", content: muninInstagramPluginConf(APP_STATS_FILE, WORK_STATS_FILE), permissions: "0644", defer: true }],
             commands: [["systemctl", "daemon-reload"]],
-            services: ["munin-node"],
+            services: [],
             secrets: [],
         },
         jobWorkersRole(),
@@ -189,7 +189,8 @@ export function appRole(p: AppParams): RoleSpec {
                 ...(runsJobs ? jobWorkersRole().commands : []),
                 ["systemctl", "daemon-reload"],
             ],
-            services: ["nginx", "instagram-app", ...(runsJobs ? jobWorkersRole().services : []), "munin-node"],
+            services: ["nginx", "instagram-app", ...(runsJobs ? jobWorkersRole().services : [])],
+            optionalServices: ["munin-node"],
             secrets: [],
         },
     );

@@ -30,7 +30,8 @@ export function gearmanRole(): RoleSpec {
             ["ln", "-sfn", MUNIN_PLUGIN, "/etc/munin/plugins/gearman_queue"],
             ["ln", "-sfn", MUNIN_PLUGIN, "/etc/munin/plugins/gearman_workers"],
         ],
-        services: ["gearman-job-server", "munin-node"],
+        services: ["gearman-job-server"],
+        optionalServices: ["munin-node"],
         secrets: [],
     };
 }

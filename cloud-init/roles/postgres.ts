@@ -7,7 +7,7 @@ import { RoleSpec } from "../role";
 import { postgresqlConf, standbyConf } from "../configs/postgresql";
 import { pgbouncerIni } from "../configs/pgbouncer";
 import { pgHbaConf } from "../configs/pg-hba";
-import { clusterBootstrapSql, databaseBootstrapSql, replicationSlotSql, standbySlotName } from "../configs/postgres-sql";
+import { clusterBootstrapSql, databaseBootstrapSql, replicationSlotSql, shippedSql, standbySlotName } from "../configs/postgres-sql";
 import { LogicalShardRange } from "../../core/shard-directory";
 import { scriptFile, scriptPath } from "../scripts";
 import { archiveCommand, BackupRepository, backupS3Endpoint, backupStanza, backupUnits, pgBackRestConf } from "../configs/pgbackrest";
@@ -137,8 +137,8 @@ export function shardRole(p: ShardParams): RoleSpec {
         conf("pg_hba.conf", pgHbaConf({ database: DATABASE, appRoles: [ROLES.app, ROLES.pgbouncer], replicationRole: ROLES.replication, replicationCidrs: p.replicationCidrs })),
         ...(p.kind === "primary"
             ? [
-                  conf("cluster.sql", clusterBootstrapSql(DATABASE)),
-                  conf("database.sql", databaseBootstrapSql(p.logicalShards)),
+                  conf("cluster.sql", shippedSql(clusterBootstrapSql(DATABASE))),
+                  conf("database.sql", shippedSql(databaseBootstrapSql(p.logicalShards))),
                   ...(p.hasStandby ? [conf("slot.sql", replicationSlotSql(standbySlotName(p.shard)))] : []),
               ]
             : [conf("standby.conf", standbyConf({ primaryHost: p.primaryAddress!, user: ROLES.replication, passfile: PASSFILE, slot: standbySlotName(p.shard), applicationName: p.hostname }))]),
@@ -183,7 +183,8 @@ export function shardRole(p: ShardParams): RoleSpec {
             ...BACKUP_MUNIN_GRAPHS.map((g) => ["ln", "-sfn", BACKUP_MUNIN_PLUGIN, `/etc/munin/plugins/instagram_${g}`]),
             ...postgresMuninLinks(DATABASE),
         ],
-        services: ["pgbouncer", "munin-node"],
+        services: ["pgbouncer"],
+        optionalServices: ["munin-node"],
         secrets: p.kind === "primary" ? ["postgres-app", "postgres-replication", "pgbouncer-auth", "pgbackrest-cipher"] : ["postgres-replication", "pgbouncer-auth", "pgbackrest-cipher"],
     };
 }

@@ -109,7 +109,8 @@ export function searchRole(p: SearchParams): RoleSpec {
             ["systemctl", "enable", "postgresql"],
             ...postgresMuninLinks(SEARCH_DATABASE),
         ],
-        services: ["pgbouncer", "munin-node"],
+        services: ["pgbouncer"],
+        optionalServices: ["munin-node"],
         secrets: p.kind === "primary" ? [SEARCH_SECRETS.app, SEARCH_SECRETS.replication, SEARCH_SECRETS.pgbouncer] : [SEARCH_SECRETS.replication, SEARCH_SECRETS.pgbouncer],
     };
 }

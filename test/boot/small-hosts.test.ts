@@ -136,6 +136,26 @@ describe("the memcached host", () => {
         expect(stats).toMatch(new RegExp(`STAT maxconns ${connections}\\r`));
         expect(await sh(vms["memcached-0"], "ss -ltnH 'sport = :11211' | awk '{print $4}' | sort")).toBe(`${hosts["memcached-0"].privateIp}:11211\n127.0.0.1:11211`);
     });
+
+    test("instagram-start-units under real systemd: a unit slower than the deadline is retried once, then degrades the boot if optional and fails it if required", async () => {
+        const vm = vms["memcached-0"];
+        // A daemon that never says it is ready (Type=notify without the notification): what a munin-node
+        // still running its plugins' `config` looks like to systemd on a CPU too slow for the deadline.
+        await sh(vm, "printf '[Service]\\nType=notify\\nExecStart=/bin/sleep 600\\n' > /run/systemd/system/never-ready.service && systemctl daemon-reload");
+        const run = (args: string) => vm.exec(`DEGRADED_FILE=/run/degraded-test START_UNITS_DROPIN_DIR=/run/systemd/system instagram-start-units --deadline 4 ${args}; echo "exit=$?"`, 120_000);
+        const optional = await run("memcached --optional never-ready");
+        expect(optional.out).toMatch(/exit=0/);
+        expect(optional.err).toMatch(/not active within 4 s: never-ready\.service; restarting once more/);
+        expect(optional.err).toMatch(/DEGRADED: never-ready\.service \(optional\)/);
+        expect(await sh(vm, "cat /run/degraded-test")).toBe("never-ready.service");
+        // The deadline is systemd's start timeout too, not only the script's wait.
+        expect(await sh(vm, "systemctl show -p TimeoutStartUSec --value never-ready")).toBe("4s");
+        expect(await sh(vm, "systemctl is-active memcached")).toBe("active");
+        const required = await run("never-ready");
+        expect(required.out).toMatch(/exit=1/);
+        expect(required.err).toMatch(/never-ready\.service is not active after two starts of 4 s/);
+        await sh(vm, "systemctl stop never-ready; rm -rf /run/systemd/system/never-ready.service*; systemctl daemon-reload; systemctl reset-failed");
+    });
 });
 
 describe("the gearman host", () => {

@@ -44,7 +44,7 @@ describe("roles", () => {
     });
 
     test("fetching secrets comes first at boot, with a manifest naming the stack's SSM paths", () => {
-        const text = renderCloudConfig({ ...emptyRole("x"), secrets: ["redis-auth"], commands: [["true"]] }, { hostname: "h", stack: "prod" }, { fetchSecrets: "#!/bin/sh\n", awsLib: "#!/bin/sh\n" });
+        const text = renderCloudConfig({ ...emptyRole("x"), secrets: ["redis-auth"], commands: [["true"]] }, { hostname: "h", stack: "prod" }, { fetchSecrets: "#!/bin/sh\n", awsLib: "#!/bin/sh\n", startUnits: "#!/bin/sh\n" });
         expect(text).toContain("/instagram/prod/redis-auth /etc/instagram/secrets/redis-auth root:root 0600");
         const runcmd = (yaml.load(text) as { runcmd: (string | string[])[] }).runcmd;
         expect(runcmd.slice(0, 3)).toEqual(["set -e", ["/usr/local/sbin/instagram-fetch-secrets", "/etc/instagram/secrets.list"], ["true"]]);
@@ -89,6 +89,7 @@ describe("roles", () => {
     test("the common role runs on every host", () => {
         const c = commonRole({ stack: "s", role: "app", hostname: "app-0", muninMasterIp: "10.20.0.10" });
         expect(c.packages).toEqual(expect.arrayContaining(["munin-node", "chrony", "unattended-upgrades"]));
-        expect(c.services).toEqual(["chrony", "munin-node"]);
+        expect(c.services).toEqual(["chrony"]);
+        expect(c.optionalServices).toEqual(["munin-node"]);
     });
 });

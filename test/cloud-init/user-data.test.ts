@@ -8,7 +8,7 @@ import { ProgramRun } from "../../tools/offline/runtime";
 import { runStack } from "../harness/run";
 import { hostName, T, userDataOf } from "../harness/queries";
 import { encodeUserData } from "../../components/host";
-import { emptyRole, mergeRoles, renderCloudConfig } from "../../cloud-init/role";
+import { emptyRole, mergeRoles, renderCloudConfig, START_DEADLINE_S, START_UNITS } from "../../cloud-init/role";
 import * as zlib from "zlib";
 
 let dev: ProgramRun;
@@ -19,6 +19,7 @@ beforeAll(async () => {
     seed = await runStack("instagram-2011");
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const SCRIPTS = { fetchSecrets: "#!/bin/sh\n", awsLib: "#!/bin/sh\n", startUnits: "#!/bin/sh\n" };
 
 function hasCloudInit(): boolean {
     return spawnSync("cloud-init", ["--version"]).status === 0;
@@ -95,18 +96,41 @@ describe("user data", () => {
 });
 
 describe("rendering", () => {
-    test("commands are argv lists, services are enabled then restarted, and the finished marker comes last", () => {
-        const spec = { ...emptyRole("demo"), packages: ["nginx"], commands: [["echo", "a b; rm -rf /"]], services: ["nginx"] };
-        const doc = yaml.load(renderCloudConfig(spec, { hostname: "h1", stack: "dev" })) as Record<string, any>;
+    test("commands are argv lists, units are enabled then started with a deadline, and the finished marker comes last", () => {
+        const spec = { ...emptyRole("demo"), packages: ["nginx"], commands: [["echo", "a b; rm -rf /"]], services: ["nginx"], optionalServices: ["munin-node"] };
+        const doc = yaml.load(renderCloudConfig(spec, { hostname: "h1", stack: "dev" }, SCRIPTS)) as Record<string, any>;
         expect(doc.runcmd).toEqual([
             "set -e",
             ["echo", "a b; rm -rf /"],
-            ["systemctl", "enable", "nginx"],
-            ["systemctl", "restart", "nginx"],
+            ["systemctl", "enable", "nginx", "munin-node"],
+            [START_UNITS, "--deadline", String(START_DEADLINE_S), "nginx", "--optional", "munin-node"],
             ["install", "-d", "-m", "0755", "/var/lib/instagram"],
             ["sh", "-c", 'echo "demo" > /var/lib/instagram/role-done'],
         ]);
+        expect(doc.write_files.map((f: { path: string }) => f.path)).toEqual([START_UNITS]);
         expect(doc).toMatchObject({ hostname: "h1", package_update: true, packages: ["nginx"] });
+        expect(() => renderCloudConfig(spec, { hostname: "h1", stack: "dev" })).toThrow(/no start-units script/);
+    });
+
+    test("a unit one role needs stays needed when another role lists it as optional", () => {
+        const merged = mergeRoles({ ...emptyRole("a"), optionalServices: ["munin-node", "x"] }, { ...emptyRole("b"), services: ["x"] });
+        expect(merged.services).toEqual(["x"]);
+        expect(merged.optionalServices).toEqual(["munin-node"]);
+    });
+
+    test("every tier's user data starts Munin's node as optional, its daemons as required", () => {
+        const starts = new Map<string, string[]>();
+        for (const instance of seed.ofType(T.instance)) {
+            const doc = yaml.load(userDataOf(instance)) as { runcmd: unknown[] };
+            const start = doc.runcmd.find((c) => Array.isArray(c) && c[0] === START_UNITS) as string[];
+            starts.set(hostName(instance), start);
+        }
+        expect(starts.size).toBeGreaterThan(5);
+        for (const [host, start] of starts) {
+            expect(start.slice(start.indexOf("--optional")), host).toEqual(["--optional", "munin-node"]);
+        }
+        expect(starts.get("app-0")).toEqual(expect.arrayContaining(["nginx", "instagram-app"]));
+        expect(starts.get("munin")).toEqual(expect.arrayContaining(["nginx", "cron"]));
     });
 
     test("two roles writing the same file is an error, not a silent override", () => {
