@@ -298,7 +298,9 @@ export class InstagramStack extends pulumi.ComponentResource {
                 servers: c.workerServers,
                 instanceType: c.workerInstanceType,
                 azCount: c.azCount,
-                params: pulumi.output({ ...releaseParams, jobWorkers: jobWorkerCount(c.workerInstanceType, c.jobWorkers, true) }),
+                // No memcached: no job reads or writes the cache, and the worker group has no rule to it
+                // (test/program/flows.test.ts holds every address a host is given to its security groups).
+                params: pulumi.output({ ...releaseParams, memcachedHosts: [], jobWorkers: jobWorkerCount(c.workerInstanceType, c.jobWorkers, true) }),
             }, parent)
             : undefined;
 

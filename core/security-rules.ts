@@ -40,7 +40,8 @@ export function groupRules(): GroupRule[] {
         { from: "app", to: "search", port: PORTS.pgbouncer, description: "App workers to pgbouncer on the search hosts (media search, and the index when there is no queue)" },
         { from: "worker", to: "search", port: PORTS.pgbouncer, description: "Job workers to pgbouncer on the search hosts (the index job, the reindex)" },
         { from: "search", to: "search", port: PORTS.postgres, description: "The search standby streams WAL from its primary" },
-        ...HOST_ROLES.map((to) => ({
+        // Not to itself: the master reads its own munin-node on loopback (its node list says 127.0.0.1).
+        ...HOST_ROLES.filter((to) => to !== "monitoring").map((to) => ({
             from: "monitoring" as const,
             to,
             port: PORTS.muninNode,

@@ -78,7 +78,7 @@ describe("network", () => {
             "app->search:6432",
             "worker->search:6432",
             "search->search:5432",
-            ...["app", "shard", "redis", "memcached", "gearman", "worker", "search", "monitoring"].map((to) => `monitoring->${to}:4949`),
+            ...["app", "shard", "redis", "memcached", "gearman", "worker", "search"].map((to) => `monitoring->${to}:4949`),
         ].sort();
         for (const run of [dev, wide]) {
             const ingress = ruleKeys(run, T.ingress).filter((k) => !k.includes("/"));
