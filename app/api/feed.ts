@@ -8,7 +8,7 @@
  */
 import Redis from "ioredis";
 import { MemcachedPool } from "./memcached";
-import { ShardRouter, Unavailable } from "./shards";
+import { ShardRouter, statementRefused, Unavailable } from "./shards";
 import { NotFound } from "./users";
 import { MediaStore } from "./media-store";
 import { CachedMeta, CountersCache, countsOf, CountsRow, MediaCounts } from "./counters";
@@ -136,10 +136,18 @@ export class Feeds {
         }
         // Without a queue, the row and the owner's followers (on the same shard) come in one statement.
         const followersColumn = this.queue ? "" : `, ARRAY(SELECT follower_id::text FROM ${s}.followers WHERE followee_id = $1) AS followers`;
-        const [row] = await this.shards.query<MediaRow & { followers?: string[] }>(shard, `
-            WITH m AS (INSERT INTO ${s}.media (user_id, object_key, content_type, bytes, caption, latitude, longitude) VALUES ($1, $2, $3, $4, $5, $7, $8) RETURNING *)
-            SELECT m.*, $6::text AS username${followersColumn} FROM m`,
-            [owner.id, key, contentType, body.length, caption, owner.username, location?.latitude ?? null, location?.longitude ?? null]);
+        let row: MediaRow & { followers?: string[] };
+        try {
+            [row] = await this.shards.query<MediaRow & { followers?: string[] }>(shard, `
+                WITH m AS (INSERT INTO ${s}.media (user_id, object_key, content_type, bytes, caption, latitude, longitude) VALUES ($1, $2, $3, $4, $5, $7, $8) RETURNING *)
+                SELECT m.*, $6::text AS username${followersColumn} FROM m`,
+                [owner.id, key, contentType, body.length, caption, owner.username, location?.latitude ?? null, location?.longitude ?? null]);
+        } catch (e) {
+            // No row will ever name these bytes: remove them. Where the INSERT may have committed (a connection
+            // lost mid-statement), they stay: a photo's row must never lack its bytes.
+            if (statementRefused(e)) await this.store.remove(key).catch((err: Error) => console.error(`upload: ${key} is left without a row: ${err.message}`));
+            throw e;
+        }
         const record = this.toRecord(row);
         const followerFeeds = (row.followers ?? []).map(feedKey);
         await Promise.all([

@@ -17,6 +17,20 @@ export function sendJsonText(res: http.ServerResponse, status: number, text: str
     res.end(text);
 }
 
+/**
+ * Text a user writes (a comment, a caption) as it is stored: line breaks as LF (a browser's form encoding sends
+ * a textarea's as CRLF); refused, naming the field, when it holds a control character other than LF and tab
+ * (PostgreSQL refuses NUL outright: that was a 500; ESC or C1 codes would reach every viewer's terminal or
+ * page) or half of a UTF-16 surrogate pair (JSON can spell one as \\ud800: not text, and not UTF-8).
+ */
+export function cleanText(value: string, field: string): string {
+    const text = value.replace(/\r\n?/g, "\n");
+    const control = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.exec(text);
+    if (control) throw new HttpError(400, "invalid_request", `${field} holds the control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`);
+    if (/\p{Cs}/u.test(text)) throw new HttpError(400, "invalid_request", `${field} holds half of a UTF-16 surrogate pair, which is not text`);
+    return text;
+}
+
 export const MAX_JSON_BYTES = 16 * 1024;
 
 /** A JSON object body with exactly the allowed fields (unknown ones are an error, not ignored). */

@@ -16,8 +16,19 @@ export class UnknownShard extends Error {}
 
 export class Unavailable extends Error {
     constructor(readonly dependency: string, cause?: Error, readonly retryAfterSeconds?: number) {
-        super(`${dependency} is unavailable${cause ? `: ${cause.message}` : ""}`);
+        super(`${dependency} is unavailable${cause ? `: ${cause.message}` : ""}`, { cause });
     }
+}
+
+/**
+ * The statement certainly did not commit: PostgreSQL answered it with an error (a SQLSTATE, outside class 08,
+ * which the client reports for a connection it lost), or a move refused it. After a lost connection or a
+ * timeout it may have committed: not refused.
+ */
+export function statementRefused(e: unknown): boolean {
+    if (e instanceof Moving) return true;
+    const err = (e instanceof Unavailable ? e.cause : e) as { code?: unknown } | undefined;
+    return typeof err?.code === "string" && /^[0-9A-Z]{5}$/.test(err.code) && !err.code.startsWith("08");
 }
 
 /** A write to a logical shard that a move has frozen (SQLSTATE MOVED_SQLSTATE) while the directory still routes it there. */

@@ -232,6 +232,50 @@ describe("users on two physical shards", () => {
         expect((await feedOf(owner, "?limit=500")).status).toBe(400);
     });
 
+    test("captions and comments with a control character or half a surrogate pair are refused (a NUL was a 500); CRLF is stored as LF", async () => {
+        const owner = await api.signup("text_x");
+        const errors = vi.spyOn(console, "error");
+        // (A query string cannot carry half a surrogate pair: its bytes decode as U+FFFD. JSON can, below.)
+        for (const [bad, named] of [["a\u0000b", "U+0000"], ["a\u001b[31mred", "U+001B"], ["a\u0085b", "U+0085"]]) {
+            const r = await upload(owner, JPEG, "image/jpeg", bad);
+            expect(r.status, JSON.stringify(r.json)).toBe(400);
+            expect(r.json.message).toBe(`caption holds the control character ${named}`);
+        }
+        const photo = (await upload(owner, JPEG, "image/jpeg", "two\r\nlines\tand a tab")).json.media;
+        expect(photo.caption).toBe("two\nlines\tand a tab");
+        for (const bad of ["a\u0000b", "a\u0007b", "\u009b", "x\udfff"]) {
+            // JSON.stringify writes a lone surrogate as \udfff, which JSON.parse turns back into one.
+            const r = await call("POST", `/api/v1/media/${photo.id}/comments`, { text: bad }, {}, owner);
+            expect(r.status, JSON.stringify(r.json)).toBe(400);
+            expect(r.json.message).toMatch(bad.startsWith("x") ? /^text holds half of a UTF-16 surrogate pair/ : /^text holds the control character U\+00(00|07|9B)$/);
+        }
+        const comment = await call("POST", `/api/v1/media/${photo.id}/comments`, { text: "fine\r\nsecond line" }, {}, owner);
+        expect(comment.status).toBe(201);
+        expect(comment.json.text).toBe("fine\nsecond line");
+        expect(errors).not.toHaveBeenCalled();
+        errors.mockRestore();
+    });
+
+    test("an upload whose row PostgreSQL refuses leaves no bytes behind in the media store", async () => {
+        const owner = await api.signup("orphan_x");
+        const logical = decodeId(BigInt(owner.id)).logicalShard;
+        const shard = api.shards[physicalShardOf(logical, LOGICAL, 2)];
+        const table = `shard${String(logical).padStart(4, "0")}.media`;
+        const files = () => (fs.existsSync(path.join(api.mediaDir, "photos", owner.id)) ? fs.readdirSync(path.join(api.mediaDir, "photos", owner.id)) : []);
+        // A constraint the INSERT breaks (SQLSTATE 23514): the statement fails after the bytes were stored.
+        shard.sql(`ALTER TABLE ${table} ADD CONSTRAINT refuse_for_test CHECK (caption <> 'refused')`, "instagram");
+        const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+        try {
+            expect((await upload(owner, JPEG, "image/jpeg", "refused")).status).toBe(500);
+            expect(files()).toEqual([]);
+            expect((await upload(owner, JPEG, "image/jpeg", "kept")).status).toBe(201);
+            expect(files()).toHaveLength(1);
+        } finally {
+            errors.mockRestore();
+            shard.sql(`ALTER TABLE ${table} DROP CONSTRAINT refuse_for_test`, "instagram");
+        }
+    });
+
     test("a memcached node lost: feeds are still served, from the shards", async () => {
         const [fox, gus] = await signupAll(["fox_m", "gus_m"]);
         await follow(gus, fox);

@@ -1,5 +1,5 @@
 /** Photos: upload (as the session's user), one photo, and the viewer's own feed. */
-import { HttpError, parseId, parseLimit, queryLimit, readRawBody, requestUrl, sendJson, sendJsonText } from "../http";
+import { cleanText, HttpError, parseId, parseLimit, queryLimit, readRawBody, requestUrl, sendJson, sendJsonText } from "../http";
 import { need, RouteTable, Services } from "../services";
 import { MediaRecord } from "../feed";
 import { deadLetter } from "../../jobs/share-job";
@@ -80,7 +80,7 @@ export const MEDIA_ROUTES: RouteTable = [
         const feeds = need(s.feeds, s);
         const contentType = (req.headers["content-type"] ?? "").split(";")[0].trim();
         if (!PHOTO_TYPES.includes(contentType)) throw new HttpError(415, "unsupported_media_type", `upload a photo as ${PHOTO_TYPES.join(", ")}`);
-        const caption = requestUrl(req).searchParams.get("caption") ?? "";
+        const caption = cleanText(requestUrl(req).searchParams.get("caption") ?? "", "caption");
         if ([...caption].length > MAX_CAPTION) throw new HttpError(400, "invalid_request", `caption is limited to ${MAX_CAPTION} characters`);
         const shareTo = shareDestinationsOf(requestUrl(req).searchParams.get("share"), s);
         const location = locationOf(requestUrl(req));

@@ -1,5 +1,5 @@
 /** Follows, likes, comments and the activity feed. Every write acts as the session's user, and only as them. */
-import { HttpError, parseId, queryLimit, readJsonObject, requestUrl, sendJson } from "../http";
+import { cleanText, HttpError, parseId, queryLimit, readJsonObject, requestUrl, sendJson } from "../http";
 import { need, RouteTable } from "../services";
 import { requireViewer, requireViewerAs } from "../auth";
 import { MAX_COMMENT_CHARS } from "../comments";
@@ -42,8 +42,9 @@ export const SOCIAL_ROUTES: RouteTable = [
         const viewer = await requireViewer(req, s.sessions);
         const body = await readJsonObject(req, ["text"]);
         if (typeof body.text !== "string" || body.text.trim().length === 0) throw new HttpError(400, "invalid_request", "text must be a non-empty string");
-        if ([...body.text].length > MAX_COMMENT_CHARS) throw new HttpError(400, "invalid_request", `a comment is limited to ${MAX_COMMENT_CHARS} characters`);
-        const comment = await need(s.comments, s).create(viewer.user, parseId(id, "media id"), body.text);
+        const text = cleanText(body.text, "text");
+        if ([...text].length > MAX_COMMENT_CHARS) throw new HttpError(400, "invalid_request", `a comment is limited to ${MAX_COMMENT_CHARS} characters`);
+        const comment = await need(s.comments, s).create(viewer.user, parseId(id, "media id"), text);
         ctx.count("comments");
         sendJson(res, 201, comment);
     }],
