@@ -9,8 +9,13 @@ import { ALB_LOG_PREFIX, albAccessLogStatement } from "../core/log-delivery";
 import { DnsValidatedCertificate } from "./certificate";
 import { PrivateBucket } from "./private-bucket";
 
-/** TLS 1.3 with 1.2 for older clients, forward secrecy only. */
-export const ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+/**
+ * TLS 1.3 with 1.2 for older clients, forward secrecy and AEAD ciphers only: the "Res" policy drops the CBC
+ * suites (ECDHE-*-AES*-SHA256/384) that ELBSecurityPolicy-TLS13-1-2-2021-06 still offers.
+ */
+export const ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
+/** Browsers that have seen the site once never try it over plain HTTP for a year (nor its subdomains: media). */
+export const HSTS_HEADER = "max-age=31536000; includeSubDomains";
 export const HEALTH_CHECK_PATH = "/healthz";
 
 export interface EdgeArgs {
@@ -92,12 +97,16 @@ export class Edge extends pulumi.ComponentResource {
             sslPolicy: ALB_SSL_POLICY,
             certificateArn: certificate.arn,
             defaultActions: [{ type: "forward", targetGroupArn: this.targetGroup.arn }],
+            // Set by the load balancer on every response, the app's and its own errors alike; and no Server header.
+            routingHttpResponseStrictTransportSecurityHeaderValue: HSTS_HEADER,
+            routingHttpResponseServerEnabled: false,
         }, parent);
         new aws.lb.Listener(`${name}-http`, {
             loadBalancerArn: this.loadBalancer.arn,
             port: 80,
             protocol: "HTTP",
-            defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
+            // To the site's own name, not the request's Host header (which the client chooses).
+            defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", host: domain, statusCode: "HTTP_301" } }],
         }, parent);
 
         for (const [suffix, recordName] of [["apex", domain], ["www", `www.${domain}`]] as const) {

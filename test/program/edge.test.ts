@@ -30,14 +30,16 @@ describe("edge", () => {
         expect(seed.named(T.loadBalancer, "edge").inputs.enableDeletionProtection).toBe(true);
     });
 
-    test("HTTPS with a TLS 1.2+ policy and the validated certificate; HTTP only redirects", () => {
+    test("HTTPS with a TLS 1.2+ AEAD-only policy, HSTS and no Server header, and the validated certificate; HTTP only redirects, to the site's name", () => {
         const https = dev.named(T.listener, "edge-https");
         const validation = dev.named(T.certificateValidation, "edge-cert");
         expect(https.inputs).toMatchObject({ port: 443, protocol: "HTTPS", sslPolicy: ALB_SSL_POLICY, certificateArn: validation.state.certificateArn });
+        expect(https.inputs).toMatchObject({ routingHttpResponseStrictTransportSecurityHeaderValue: "max-age=31536000; includeSubDomains", routingHttpResponseServerEnabled: false });
         expect(https.inputs.defaultActions).toEqual([{ type: "forward", targetGroupArn: dev.named(T.targetGroup, "edge").state.arn }]);
         const http = dev.named(T.listener, "edge-http");
-        expect(http.inputs.defaultActions).toEqual([{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }]);
-        expect(ALB_SSL_POLICY).toMatch(/TLS13-1-2/);
+        expect(http.inputs.defaultActions).toEqual([{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", host: "dev.example.com", statusCode: "HTTP_301" } }]);
+        // TLS13-1-2-Res: TLS 1.3 and 1.2, ECDHE with AES-GCM only (the plain TLS13-1-2 policy also offers CBC suites).
+        expect(ALB_SSL_POLICY).toBe("ELBSecurityPolicy-TLS13-1-2-Res-2021-06");
     });
 
     test("the target group health-checks /healthz over HTTP on every app host", () => {

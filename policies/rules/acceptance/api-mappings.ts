@@ -146,6 +146,9 @@ export const API_MAPPINGS: Readonly<Record<string, readonly OperationMapping[]>>
             "defaultActions[].fixedResponse": "DefaultActions[].FixedResponseConfig",
             "defaultActions[].forward": "DefaultActions[].ForwardConfig",
             tags: "Tags",
+            // Listener attributes (ModifyListenerAttributes' key/value strings), like the load balancer's.
+            routingHttpResponseStrictTransportSecurityHeaderValue: "",
+            routingHttpResponseServerEnabled: "",
         },
     }],
     // domainValidationOptions is ACM's answer (the records to create); the request's own is validationOptions.
