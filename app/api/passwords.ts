@@ -5,6 +5,7 @@
  */
 import * as crypto from "crypto";
 import { promisify } from "util";
+import { dictionary } from "@zxcvbn-ts/language-common";
 
 const scrypt = promisify(crypto.scrypt) as (password: crypto.BinaryLike, salt: crypto.BinaryLike, keylen: number, options: crypto.ScryptOptions) => Promise<Buffer>;
 
@@ -23,11 +24,33 @@ export const PASSWORD_MIN_LENGTH = 8;
 /** Bytes, not characters: the whole password is hashed, and an unbounded one is a cheap way to burn CPU. */
 export const PASSWORD_MAX_BYTES = 256;
 
-/** Why a password is not acceptable, or undefined. */
-export function passwordProblem(password: unknown, field = "password"): string | undefined {
+let common: Set<string> | undefined;
+
+/**
+ * A password on zxcvbn-ts's list of common ones (@zxcvbn-ts/language-common, MIT: 49,233 passwords from breach
+ * corpora, most frequent first), compared as the list is written: NFC, lower case. NIST SP 800-63B 5.1.1.2 asks
+ * a verifier to refuse "passwords obtained from previous breach corpuses" and commonly used ones. Only the
+ * entries long enough to pass the length rule are kept (18,000 or so).
+ */
+export function isCommonPassword(password: string): boolean {
+    common ??= new Set(dictionary["passwords-common"].filter((w) => [...w].length >= PASSWORD_MIN_LENGTH));
+    return common.has(password.normalize("NFC").toLowerCase());
+}
+
+/**
+ * Why a new password is not acceptable, or undefined: at signup and at a change, never at login (an account
+ * whose password predates a rule still logs in). Length (NIST's 8 characters at least, 64 at most it must
+ * take), then what an attacker tries first: the account's own name, one character over and over, blanks, and
+ * the list of common passwords. The message says which, so that the user can choose another.
+ */
+export function passwordProblem(password: unknown, field = "password", username?: string): string | undefined {
     if (typeof password !== "string") return `${field} must be a string`;
     if ([...password].length < PASSWORD_MIN_LENGTH) return `${field} must be at least ${PASSWORD_MIN_LENGTH} characters`;
     if (Buffer.byteLength(password, "utf8") > PASSWORD_MAX_BYTES) return `${field} is limited to ${PASSWORD_MAX_BYTES} bytes`;
+    if (/^\s+$/u.test(password)) return `${field} is only blank characters`;
+    if (new Set(password).size === 1) return `${field} is one character repeated`;
+    if (username !== undefined && password.normalize("NFC").toLowerCase() === username.toLowerCase()) return `${field} is the username`;
+    if (isCommonPassword(password)) return `${field} is on a list of common or breached passwords; choose another`;
     return undefined;
 }
 

@@ -79,6 +79,17 @@ describe("accounts and sessions", () => {
         await api.login("carol");
     });
 
+    test("a common password is refused as a new password, yet an account that already has one still logs in (the list applies to new passwords only)", async () => {
+        const fran = await api.signup("fran");
+        const change = await call("PUT", `/api/v1/users/${fran.id}/password`, { currentPassword: USER_PASSWORD, newPassword: "qwertyuiop" }, {}, fran);
+        expect(change.status).toBe(400);
+        expect(change.json.message).toBe("newPassword is on a list of common or breached passwords; choose another");
+        expect((await call("PUT", `/api/v1/users/${fran.id}/password`, { currentPassword: USER_PASSWORD, newPassword: "FRAN" + "fran".repeat(2) }, {}, fran)).status).toBe(200);
+        // A password set before the list existed.
+        onHomeShard(fran.id, `UPDATE S.users SET password_hash = '${await hashPassword("qwertyuiop")}' WHERE id = ${fran.id}`);
+        await api.login("fran", "qwertyuiop");
+    });
+
     test("login answers {token, user}; a wrong password and an unknown username get the same 401", async () => {
         const r = await call("POST", "/api/v1/sessions", { username: "alice", password: USER_PASSWORD });
         expect(r.status).toBe(201);

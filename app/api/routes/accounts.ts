@@ -20,8 +20,8 @@ function username(value: unknown): string {
     return value;
 }
 
-function password(value: unknown, field: string): string {
-    const problem = passwordProblem(value, field);
+function password(value: unknown, field: string, owner: string): string {
+    const problem = passwordProblem(value, field, owner);
     if (problem) throw new HttpError(400, "invalid_request", problem);
     return value as string;
 }
@@ -39,7 +39,7 @@ export const ACCOUNT_ROUTES: RouteTable = [
     ["POST", /^\/api\/v1\/users$/, async (req, res, _p, s, ctx) => {
         const body = await readJsonObject(req, ["username", "password"]);
         const name = username(body.username);
-        const secret = password(body.password, "password");
+        const secret = password(body.password, "password", name);
         const users = need(s.users, s);
         // Per name too: a script probing which names are taken (409) is a guesser like any other.
         await s.limiter.hit([
@@ -62,7 +62,7 @@ export const ACCOUNT_ROUTES: RouteTable = [
         const body = await readJsonObject(req, ["currentPassword", "newPassword"]);
         if (typeof body.currentPassword !== "string") throw new HttpError(400, "invalid_request", "currentPassword must be a string");
         const current = body.currentPassword;
-        const next = password(body.newPassword, "newPassword");
+        const next = password(body.newPassword, "newPassword", viewer.user.username);
         const users = need(s.users, s);
         await limitLogin(req, s, viewer.user.username);
         const { ok } = await verifyPassword(current, await users.passwordHashOf(user), s.config.scryptCost);
