@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ALB_LOG_PREFIX, albAccessLogStatement } from "../core/log-delivery";
+import { HSTS_HEADER } from "../core/tls-policy";
 import { DnsValidatedCertificate } from "./certificate";
 import { PrivateBucket } from "./private-bucket";
 
@@ -14,8 +15,7 @@ import { PrivateBucket } from "./private-bucket";
  * suites (ECDHE-*-AES*-SHA256/384) that ELBSecurityPolicy-TLS13-1-2-2021-06 still offers.
  */
 export const ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
-/** Browsers that have seen the site once never try it over plain HTTP for a year (nor its subdomains: media). */
-export const HSTS_HEADER = "max-age=31536000; includeSubDomains";
+
 export const HEALTH_CHECK_PATH = "/healthz";
 
 export interface EdgeArgs {

@@ -31,6 +31,8 @@ ${p.trustedProxyCidrs.map((c) => `    set_real_ip_from ${c};`).join("\n")}
     real_ip_header X-Forwarded-For;
     real_ip_recursive on;
 
+    # No version in the Server header or error pages: nothing to match against a list of nginx's CVEs.
+    server_tokens off;
     client_max_body_size ${p.maxUploadMiB}m;
     client_body_buffer_size 1m;
     keepalive_timeout 75s;

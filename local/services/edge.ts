@@ -12,6 +12,7 @@ import { hostDir, LocalContext, mediaDir, pidFile } from "../context";
 import { hostsOf, LocalHost } from "../plan";
 import { runningPid, stopPidFile } from "../processes";
 import { MAX_UPLOAD_MIB } from "../../core/app-contract";
+import { EDGE_TLS12_CIPHERS, HSTS_HEADER } from "../../core/tls-policy";
 import { LocalService, startDaemon } from "./service";
 import { httpGet, nginxMainConf, Reply } from "./nginx";
 
@@ -47,7 +48,8 @@ ${apps.map((a) => `    server ${a.address}:80 max_fails=1 fail_timeout=10s;`).jo
 
 server {
     listen ${host.address}:80;
-    return 301 https://$host$request_uri;
+    # To the site's name (as the load balancer's redirect does), not the Host header the client chose.
+    return 301 https://${ctx.plan.domain}$request_uri;
 }
 
 server {
@@ -55,21 +57,36 @@ server {
     server_name ${ctx.plan.domain} www.${ctx.plan.domain} ${host.address};
     ssl_certificate ${edgeCertificate(ctx)};
     ssl_certificate_key ${path.join(tlsDir(ctx), "edge.key")};
+    # The load balancer's policy (components/edge.ts, TLS13-1-2-Res): TLS 1.2 and 1.3, ECDHE with AEAD only.
     ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ciphers ${EDGE_TLS12_CIPHERS};
+    ssl_prefer_server_ciphers on;
     client_max_body_size ${MAX_UPLOAD_MIB}m;
+    add_header Strict-Transport-Security "${HSTS_HEADER}" always;
 
-    # The CDN: photos are immutable under their key.
+    # The CDN: photos are immutable under their key. Only photos: the media store's half-written *.tmp files
+    # are not served. One Cache-Control (nginx's expires would add a second); nosniff and a sandbox, so that
+    # no browser runs a photo as a page.
+    location ~ ^/media/(photos/.+\.(?:jpg|png|webp))$ {
+        alias ${mediaDir(ctx)}/$1;
+        add_header Cache-Control "public, max-age=31536000, immutable" always;
+        add_header X-Content-Type-Options nosniff always;
+        add_header Content-Security-Policy "default-src 'none'; sandbox" always;
+        add_header Strict-Transport-Security "${HSTS_HEADER}" always;
+    }
     location /media/ {
-        alias ${mediaDir(ctx)}/;
-        expires 365d;
-        add_header Cache-Control "public, immutable";
+        return 404;
     }
 
     location / {
         proxy_http_version 1.1;
         proxy_set_header Connection "";
         proxy_set_header Host $host;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        # The client's address, replacing any X-Forwarded-For it sent: the app hosts' nginx trusts loopback
+        # (this edge) recursively, and the local clients are on loopback too, so an appended header would let
+        # a client choose the address the app's limits count. (The load balancer appends, and the app hosts
+        # trust only the VPC's block, so there the rightmost outside address is the client's.)
+        proxy_set_header X-Forwarded-For $remote_addr;
         proxy_set_header X-Forwarded-Proto https;
         # An app host is unhealthy when it cannot be reached or its nginx has no app server behind it (502);
         # a 503 is the app reporting a dependency (a shard, Redis) and says nothing about the host, so it

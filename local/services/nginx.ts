@@ -21,6 +21,7 @@ events { worker_connections 1024; }
 http {
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
+    server_tokens off;
     access_log ${dir}/access.log;
     sendfile on;
     client_body_temp_path ${dir}/body;

@@ -118,6 +118,9 @@ describe("nginx on an app host, with the generated site", () => {
         const res = await request(TRUSTING, { method: "POST", path: "/api/v1/media", body: Buffer.alloc(2 * 1024 * 1024), headers: { "Content-Type": "image/jpeg" } });
         expect(res.status).toBe(413);
         expect(lastHeaders).toEqual({});
+        // nginx's own error page and header name no version (server_tokens off).
+        expect(res.headers.server).toBe("nginx");
+        expect(res.body.toString()).not.toMatch(/nginx\/\d/);
         expect((await request(TRUSTING, { method: "POST", path: "/api/v1/media", body: Buffer.alloc(512 * 1024) })).status).toBe(200);
     });
 

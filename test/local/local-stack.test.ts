@@ -8,11 +8,14 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
+import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { contextFor } from "../../local/session";
-import { LocalContext, mediaDir, pidFile } from "../../local/context";
+import { hostDir, LocalContext, mediaDir, pidFile } from "../../local/context";
+import { HSTS_HEADER } from "../../core/tls-policy";
 import { hostNamed, hostsOf } from "../../local/plan";
 import { readState, writeState } from "../../local/state";
 import { envOf, promote } from "../../local/stack";
@@ -148,6 +151,50 @@ describe("npm run local", () => {
         expect(served.status).toBe(200);
         expect(served.body.equals(photo)).toBe(true);
         expect(fs.readFileSync(path.join(mediaDir(ctx), new URL(media.url).pathname.replace(/^\/media\//, ""))).equals(photo)).toBe(true);
+    });
+
+    test("the edge: HSTS and no nginx version, the HTTP redirect to the site's name, only photos served (one Cache-Control, nosniff), TLS 1.2+ with AEAD suites, and the client's own address", async () => {
+        const edge = `${NET}.1`;
+        const ca = fs.readFileSync(edgeCertificate(ctx));
+        const get = (port: number, urlPath: string, headers: Record<string, string> = {}) => new Promise<{ status: number; rawHeaders: string[]; headers: Record<string, unknown> }>((resolve, reject) => {
+            const options = { host: edge, port, path: urlPath, headers, timeout: 10_000 };
+            const req = port === 443 ? https.get({ ...options, ca, servername: "dev.example.com" }) : http.get(options);
+            req.on("response", (res) => { res.resume(); res.on("end", () => resolve({ status: res.statusCode!, rawHeaders: res.rawHeaders, headers: res.headers })); });
+            req.on("error", reject);
+        });
+        const count = (raw: string[], name: string) => raw.filter((h, i) => i % 2 === 0 && h.toLowerCase() === name).length;
+
+        const probe = `/readyz?probe=${Date.now()}`;
+        const ready = await get(443, probe, { "X-Forwarded-For": "203.0.113.9" });
+        expect(ready.headers["strict-transport-security"]).toBe(HSTS_HEADER);
+        expect(ready.headers.server).toBe("nginx");
+        // The app host logged the client's own address: a forged X-Forwarded-For is replaced at the edge.
+        const logged = hostsOf(ctx.plan, "app").map((h) => fs.readFileSync(hostDir(ctx, h, "nginx", "access.log"), "utf8")).join("").split("\n").find((l) => l.includes(probe));
+        expect(logged, probe).toBeDefined();
+        expect(logged!.split(" ")[0]).toMatch(/^127\./);
+
+        const redirect = await get(80, "/some/page?x=1", { Host: "evil.example" });
+        expect(redirect.status).toBe(301);
+        expect(redirect.headers.location).toBe("https://dev.example.com/some/page?x=1");
+
+        const photo = (await site.feed(users[0])).json().media[0];
+        const served = await get(443, new URL(photo.url).pathname);
+        expect(served.status).toBe(200);
+        expect(count(served.rawHeaders, "cache-control")).toBe(1);
+        expect(served.headers).toMatchObject({ "cache-control": "public, max-age=31536000, immutable", "x-content-type-options": "nosniff", "strict-transport-security": HSTS_HEADER });
+        expect(count(served.rawHeaders, "expires")).toBe(0);
+        // A file the media store is still writing is not served, nor anything that is not a photo.
+        const stored = path.join(mediaDir(ctx), new URL(photo.url).pathname.replace(/^\/media\//, ""));
+        fs.writeFileSync(`${stored}.4242.tmp`, "half a photo");
+        expect((await get(443, `${new URL(photo.url).pathname}.4242.tmp`)).status).toBe(404);
+        fs.rmSync(`${stored}.4242.tmp`);
+
+        const handshake = (...args: string[]) => spawnSync("openssl", ["s_client", "-connect", `${edge}:443`, "-servername", "dev.example.com", ...args], { input: "", encoding: "utf8", timeout: 15_000 });
+        expect(handshake("-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256").status).toBe(0);
+        // The client side allows what the server must refuse (SECLEVEL=0), so a failure is the server's.
+        for (const refused of [["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"], ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA"], ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA256"], ["-tls1_2", "-cipher", "AES128-GCM-SHA256"]]) {
+            expect(handshake(...refused).status, refused.join(" ")).not.toBe(0);
+        }
     });
 
     test("a follow sends exactly one push notification, from the app hosts' job workers to the APNs stand-in", async () => {
