@@ -12,7 +12,7 @@ import { hostDir, LocalContext, mediaDir, pidFile } from "../context";
 import { hostsOf, LocalHost } from "../plan";
 import { runningPid, stopPidFile } from "../processes";
 import { MAX_UPLOAD_MIB } from "../../core/app-contract";
-import { EDGE_TLS12_CIPHERS, HSTS_HEADER } from "../../core/tls-policy";
+import { EDGE_TLS12_CIPHERS, HSTS_HEADER, PHOTO_CSP } from "../../core/tls-policy";
 import { LocalService, startDaemon } from "./service";
 import { httpGet, nginxMainConf, Reply } from "./nginx";
 
@@ -71,7 +71,7 @@ server {
         alias ${mediaDir(ctx)}/$1;
         add_header Cache-Control "public, max-age=31536000, immutable" always;
         add_header X-Content-Type-Options nosniff always;
-        add_header Content-Security-Policy "default-src 'none'; sandbox" always;
+        add_header Content-Security-Policy "${PHOTO_CSP}" always;
         add_header Strict-Transport-Security "${HSTS_HEADER}" always;
     }
     location /media/ {
