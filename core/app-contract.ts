@@ -61,10 +61,12 @@ export const WORK_COUNTERS = [
 export const SESSION_TTL_SECONDS = 30 * 24 * 3600;
 
 /**
- * Attempts allowed in a window, as `<attempts>/<seconds>`: a username's logins (online guessing of one
- * password), and an address's logins and signups together (guessing many, or mass signups).
+ * Limits as `<count>/<seconds>`. Attempts: signups per username (probing which names are taken), and an
+ * address's logins and signups together (the guard on scrypt's CPU, and mass signups). Failed logins
+ * (app/api/rate-limit.ts, LoginThrottle): the free failures of one address at one username before it is slowed
+ * down (2^n s), forgotten that long after the last; and the failures one address may make in all (a spray).
  */
-export const AUTH_LIMITS = { loginPerUsername: "10/300", authPerAddress: "100/300" } as const;
+export const AUTH_LIMITS = { signupPerUsername: "10/300", authPerAddress: "100/300", loginThrottle: "5/900", loginFailuresPerAddress: "100/900" } as const;
 
 /** The environment variables the app server reads, by meaning. */
 export const APP_ENV = {
@@ -120,8 +122,12 @@ export const APP_ENV = {
     sessionTtlSeconds: "INSTAGRAM_SESSION_TTL_SECONDS",
     /** The scrypt cost new password hashes use, `N=…,r=…,p=…` (default: app/api/passwords.ts). */
     passwordScrypt: "INSTAGRAM_PASSWORD_SCRYPT",
-    /** Login attempts per username, `<attempts>/<seconds>` (default AUTH_LIMITS.loginPerUsername). */
-    loginLimitPerUsername: "INSTAGRAM_LOGIN_LIMIT_PER_USERNAME",
+    /** Signup attempts per username, `<attempts>/<seconds>` (default AUTH_LIMITS.signupPerUsername). */
+    signupLimitPerUsername: "INSTAGRAM_SIGNUP_LIMIT_PER_USERNAME",
+    /** Free failed logins per (address, username) and how long they are remembered, `<failures>/<seconds>` (default AUTH_LIMITS.loginThrottle). */
+    loginThrottle: "INSTAGRAM_LOGIN_THROTTLE",
+    /** Failed logins per address, any username, `<failures>/<seconds>` (default AUTH_LIMITS.loginFailuresPerAddress). */
+    loginFailuresPerAddress: "INSTAGRAM_LOGIN_FAILURES_PER_ADDRESS",
     /** Login and signup attempts per client address, `<attempts>/<seconds>` (default AUTH_LIMITS.authPerAddress). */
     authLimitPerAddress: "INSTAGRAM_AUTH_LIMIT_PER_ADDRESS",
     /** Passwords where systemd credentials are not available (local, tests). */

@@ -50,8 +50,10 @@ export interface ApiConfig {
     readonly maxUploadBytes: number;
     readonly sessionTtlSeconds: number;
     readonly scryptCost: ScryptCost;
-    readonly loginLimitPerUsername: Limit;
+    readonly signupLimitPerUsername: Limit;
     readonly authLimitPerAddress: Limit;
+    readonly loginThrottle: Limit;
+    readonly loginFailuresPerAddress: Limit;
     /** gearmand servers for queued jobs (the upload's fan-out); none: uploads fan out themselves. */
     readonly gearmanServers: readonly GearmanServer[];
     /** Where uploads may be shared to (core/share-destinations.ts). */
@@ -210,8 +212,10 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         maxUploadBytes: Number.isInteger(maxUploadBytes) ? maxUploadBytes : defaultUploadBytes,
         sessionTtlSeconds: Number.isInteger(sessionTtlSeconds) ? sessionTtlSeconds : SESSION_TTL_SECONDS,
         scryptCost: parsed(E.passwordScrypt, defaultCost, parseScryptCost, DEFAULT_SCRYPT_COST),
-        loginLimitPerUsername: parsed(E.loginLimitPerUsername, AUTH_LIMITS.loginPerUsername, parseLimit, parseLimit(AUTH_LIMITS.loginPerUsername) as Limit),
+        signupLimitPerUsername: parsed(E.signupLimitPerUsername, AUTH_LIMITS.signupPerUsername, parseLimit, parseLimit(AUTH_LIMITS.signupPerUsername) as Limit),
         authLimitPerAddress: parsed(E.authLimitPerAddress, AUTH_LIMITS.authPerAddress, parseLimit, parseLimit(AUTH_LIMITS.authPerAddress) as Limit),
+        loginThrottle: parsed(E.loginThrottle, AUTH_LIMITS.loginThrottle, parseLimit, parseLimit(AUTH_LIMITS.loginThrottle) as Limit),
+        loginFailuresPerAddress: parsed(E.loginFailuresPerAddress, AUTH_LIMITS.loginFailuresPerAddress, parseLimit, parseLimit(AUTH_LIMITS.loginFailuresPerAddress) as Limit),
         gearmanServers,
         shareDestinations,
         push,

@@ -1,13 +1,14 @@
 /**
- * Fixed-window attempt counters in Redis, for login and signup: per username (guessing one account's
- * password) and per client address (guessing many). Every attempt counts, successful or not, so the limit
- * cannot be probed for which attempts "worked". Over the limit: 429 with Retry-After, the seconds until the
- * window ends.
+ * Limits on guessing, in Redis. RateLimiter: fixed-window attempt counters (signups per name, every
+ * attempt per client address, the guard on scrypt's CPU); every attempt counts, successful or not. LoginThrottle:
+ * failed logins, per (address, username) and per address, which slow down the guesser and not the account's
+ * owner elsewhere. Over a limit: 429 with Retry-After.
  */
 import * as crypto from "crypto";
 import Redis from "ioredis";
 import { HttpError } from "./http";
 import { execAll, readyRedis } from "./redis";
+import { Unavailable } from "./shards";
 
 export interface Limit {
     readonly attempts: number;
@@ -23,6 +24,15 @@ export function parseLimit(text: string): Limit | string {
     return { attempts, windowSeconds };
 }
 
+/** A subject as it appears in a key: hashed, so Redis (and its dumps) hold no usernames or addresses in the clear. */
+function subjectKey(subject: string): string {
+    return crypto.createHash("sha256").update(subject).digest("base64url").slice(0, 22);
+}
+
+function tooMany(retryAfter: number, message = `too many attempts; retry in ${retryAfter} s`): HttpError {
+    return new HttpError(429, "rate_limited", message, { retryAfterSeconds: retryAfter }, { "Retry-After": String(retryAfter) });
+}
+
 export class RateLimiter {
     constructor(private readonly redis: Redis | undefined) {}
 
@@ -34,7 +44,7 @@ export class RateLimiter {
     async hit(checks: readonly { what: string; subject: string; limit: Limit }[]): Promise<void> {
         const redis = readyRedis(this.redis);
         const multi = redis.multi();
-        const keys = checks.map((c) => `ratelimit:${c.what}:${c.limit.attempts}/${c.limit.windowSeconds}:${crypto.createHash("sha256").update(c.subject).digest("base64url").slice(0, 22)}`);
+        const keys = checks.map((c) => `ratelimit:${c.what}:${c.limit.attempts}/${c.limit.windowSeconds}:${subjectKey(c.subject)}`);
         checks.forEach((c, i) => multi.incr(keys[i]).expire(keys[i], c.limit.windowSeconds, "NX").pttl(keys[i]));
         const results = await execAll(multi);
         let retryAfter = 0;
@@ -43,8 +53,92 @@ export class RateLimiter {
             const pttl = Number(results[i * 3 + 2]);
             if (count > c.limit.attempts) retryAfter = Math.max(retryAfter, Math.ceil(Math.max(pttl, 1) / 1000));
         });
-        if (retryAfter > 0) {
-            throw new HttpError(429, "rate_limited", `too many attempts; retry in ${retryAfter} s`, { retryAfterSeconds: retryAfter }, { "Retry-After": String(retryAfter) });
+        if (retryAfter > 0) throw tooMany(retryAfter);
+    }
+}
+
+/**
+ * Checks and reserves one login attempt in one step, so that a parallel burst cannot pass the check together:
+ * the attempt is counted as a failure up front and `succeeded` takes it back. KEYS: the pair's hash {n, last},
+ * the address's counter. ARGV: free failures, the pair's window (s), failures allowed per address, its window
+ * (s). Returns {0} to go on, {1, ms} when the address is over its cap, {2, ms} when the pair must still wait.
+ * The time is Redis's own, one clock for every app host.
+ */
+const RESERVE_LOGIN = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
+local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
+local free = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[3]) then
+    return {1, redis.call('PTTL', KEYS[2])}
+end
+if n >= free then
+    local left = last + math.min(2 ^ (n - free), window) * 1000 - now
+    if left > 0 then return {2, left} end
+end
+redis.call('HINCRBY', KEYS[1], 'n', 1)
+redis.call('HSET', KEYS[1], 'last', now)
+redis.call('PEXPIRE', KEYS[1], window * 1000)
+redis.call('INCR', KEYS[2])
+if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]) * 1000) end
+return {0, 0}
+`;
+
+/**
+ * Failed logins, counted where they come from. OWASP's authentication cheat sheet prefers throttling to
+ * locking an account: a lock keyed on the username lets anyone lock anyone out. Here one address guessing one
+ * username gets `pair.attempts` free failures, then waits 2^(failures − free) s after each further one (at
+ * most the window), while the owner logs in from anywhere else; the pair's count ends `pair.windowSeconds`
+ * after its last failure, or at a success. One address failing more than `perAddress.attempts` times within
+ * its window (many usernames: a spray) is refused for any username until the window ends. A success takes its
+ * own attempt back from the address's count (never more: a valid account of the guesser's must not reset it).
+ */
+export class LoginThrottle {
+    constructor(private readonly redis: Redis | undefined, private readonly pair: Limit, private readonly perAddress: Limit) {}
+
+    private keys(address: string, username: string): [string, string] {
+        const tag = `${this.pair.attempts}/${this.pair.windowSeconds}`;
+        return [`loginfail:pair:${tag}:${subjectKey(`${address}\n${username}`)}`, `loginfail:addr:${this.perAddress.attempts}/${this.perAddress.windowSeconds}:${subjectKey(address)}`];
+    }
+
+    /** Before the password is checked: 429 when this address must wait, else the attempt is counted. */
+    async reserve(address: string, username: string): Promise<void> {
+        const redis = readyRedis(this.redis);
+        let answer: [number, number];
+        try {
+            answer = (await redis.eval(RESERVE_LOGIN, 2, ...this.keys(address, username), this.pair.attempts, this.pair.windowSeconds, this.perAddress.attempts, this.perAddress.windowSeconds)) as [number, number];
+        } catch (e) {
+            throw new Unavailable("redis", e as Error);
+        }
+        const [verdict, ms] = answer;
+        const seconds = Math.max(1, Math.ceil(Number(ms) / 1000));
+        if (verdict === 1) throw tooMany(seconds, `too many failed logins from this address; retry in ${seconds} s`);
+        if (verdict === 2) throw tooMany(seconds, `too many failed logins for this username from this address; retry in ${seconds} s`);
+    }
+
+    /**
+     * The password was wrong: the wait runs from now, when the guesser learns it, not from the reservation
+     * (scrypt's time in between would otherwise shorten it).
+     */
+    async failed(address: string, username: string): Promise<void> {
+        const redis = readyRedis(this.redis);
+        try {
+            await redis.eval("if redis.call('EXISTS', KEYS[1]) == 1 then local t = redis.call('TIME') redis.call('HSET', KEYS[1], 'last', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) end return 0", 1, this.keys(address, username)[0]);
+        } catch (e) {
+            throw new Unavailable("redis", e as Error);
+        }
+    }
+
+    /** The password was right: forget this pair's failures and take the reserved attempt back. */
+    async succeeded(address: string, username: string): Promise<void> {
+        const redis = readyRedis(this.redis);
+        try {
+            // (Not below zero, and not on a count that has expired meanwhile: a DECR would create one without a TTL.)
+            await redis.eval("redis.call('DEL', KEYS[1]) if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end return 0", 2, ...this.keys(address, username));
+        } catch (e) {
+            throw new Unavailable("redis", e as Error);
         }
     }
 }

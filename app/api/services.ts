@@ -15,7 +15,7 @@ import { Feeds } from "./feed";
 import { MemcachedPool } from "./memcached";
 import { DirectoryMediaStore, MediaStore, S3MediaStore } from "./media-store";
 import { Sessions } from "./sessions";
-import { RateLimiter } from "./rate-limit";
+import { LoginThrottle, RateLimiter } from "./rate-limit";
 import { CountersCache } from "./counters";
 import { Activity } from "./activity";
 import { Likes } from "./likes";
@@ -54,6 +54,7 @@ export interface Services {
     /** Sessions, limits and activity need only Redis (a request without Redis gets 503 from them). */
     readonly sessions: Sessions;
     readonly limiter: RateLimiter;
+    readonly loginThrottle: LoginThrottle;
     readonly activity: Activity;
     /** The live shard directory, when the environment names one. */
     readonly directory?: DirectorySource;
@@ -107,6 +108,7 @@ export function buildServices(config: ApiConfig): Services {
         : config.mediaDir ? new DirectoryMediaStore(config.mediaDir) : undefined;
     const sessions = new Sessions(redis, reader, config.sessionTtlSeconds);
     const limiter = new RateLimiter(redis);
+    const loginThrottle = new LoginThrottle(redis, config.loginThrottle, config.loginFailuresPerAddress);
     const gearman = config.gearmanServers.length > 0 ? new GearmanClient({ servers: config.gearmanServers }) : undefined;
     // Only when a worker would send it: a platform configured (the workers read the same environment).
     const push = gearman && redis && (config.push.apns || config.push.fcm) ? new PushQueue(gearman, redis) : undefined;
@@ -115,7 +117,7 @@ export function buildServices(config: ApiConfig): Services {
     const search = config.search
         ? new SearchIndex({ ...config.search, password: config.searchPassword }, undefined, config.searchStandby && { ...config.searchStandby, password: config.searchPassword })
         : undefined;
-    const base = { config, redis, reader, cache, gearman, shareQueue, push, search, sessions, limiter, activity, missing, errorReports: errorReports(config.errorReports) };
+    const base = { config, redis, reader, cache, gearman, shareQueue, push, search, sessions, limiter, loginThrottle, activity, missing, errorReports: errorReports(config.errorReports) };
     if (dbMissing.length > 0 || !config.logicalShards || !config.directory) return base;
     const { shards, directory } = shardRouting(config, config.logicalShards, config.directory);
     void directory?.start();

@@ -79,7 +79,7 @@ export function localAppEnv(ctx: LocalContext, host: LocalHost): Record<string, 
     };
     // Every client of the one-machine stack is this machine, so a per-address limit would be one limit for
     // all of them (the tests' load loops sign up hundreds of users); the per-username login limit stays.
-    return { ...env, ...pushLocal, [APP_ENV.authLimitPerAddress]: "100000/60", CREDENTIALS_DIRECTORY: p.credentials };
+    return { ...env, ...pushLocal, [APP_ENV.authLimitPerAddress]: "100000/60", [APP_ENV.loginFailuresPerAddress]: "100000/60", CREDENTIALS_DIRECTORY: p.credentials };
 }
 
 function installRelease(ctx: LocalContext, host: LocalHost, bundle: NonNullable<StartEnv["bundle"]>): void {

@@ -3,6 +3,7 @@
  * works without a valid session, a session acts only as its own user, logout, expiry and a password change
  * end sessions, cookie sessions need the CSRF token for writes, and the login limit trips and recovers.
  */
+import * as http from "http";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { sleep } from "../harness/daemons";
@@ -13,7 +14,7 @@ import { SESSION_COOKIE } from "../../app/api/auth";
 import { hashPassword, verifyPassword } from "../../app/api/passwords";
 
 // Alice logs in many times over these tests; the limit itself is tried on an instance of its own.
-const api = new ApiStack("127.0.11", { INSTAGRAM_LOGIN_LIMIT_PER_USERNAME: "1000/60" });
+const api = new ApiStack("127.0.11", { INSTAGRAM_SIGNUP_LIMIT_PER_USERNAME: "1000/60", INSTAGRAM_LOGIN_THROTTLE: "1000/60" });
 const call = api.call.bind(api);
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from("a photo")]);
 let alice: Account;
@@ -59,6 +60,20 @@ async function send(method: string, path: string, body: unknown, type: string | 
         body: body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body),
     });
     return { status: res.status, json: await res.json().catch(() => undefined), headers: res.headers };
+}
+
+/** A login from a chosen loopback address (the app counts failures by the client's address). */
+function loginFrom(url: string, localAddress: string, username: string, password: string): Promise<{ status: number; retryAfter?: string; message?: string }> {
+    return new Promise((resolve, reject) => {
+        const body = JSON.stringify({ username, password });
+        const req = http.request(`${url}/api/v1/sessions`, { method: "POST", localAddress, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } }, (res) => {
+            let text = "";
+            res.on("data", (d) => (text += d));
+            res.on("end", () => resolve({ status: res.statusCode!, retryAfter: res.headers["retry-after"] as string | undefined, message: (JSON.parse(text) as { message?: string }).message }));
+        });
+        req.on("error", reject);
+        req.end(body);
+    });
 }
 
 describe("accounts and sessions", () => {
@@ -206,27 +221,56 @@ describe("accounts and sessions", () => {
         expect((await send("GET", "/api/v1/sessions/current", undefined, undefined, { Cookie: cookie })).status).toBe(401);
     });
 
-    test("the login limit per username trips with 429 and Retry-After, and recovers when its window ends", async () => {
-        expect((await call("POST", "/api/v1/users", { username: "erin", password: USER_PASSWORD })).status).toBe(201);
-        const limited = await api.serveReady({ INSTAGRAM_LOGIN_LIMIT_PER_USERNAME: "5/3" });
+    test("failed logins slow down the address that makes them, 2^n s after the free ones, while the owner logs in from elsewhere; a success starts afresh", async () => {
+        expect((await call("POST", "/api/v1/users", { username: "gina", password: USER_PASSWORD })).status).toBe(201);
+        const throttled = await api.serveReady({ INSTAGRAM_LOGIN_THROTTLE: "3/60" });
         try {
-            const login = (username: string, password: string) => fetch(`${limited.url}/api/v1/sessions`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username, password }) });
-            const statuses: number[] = [];
-            let retryAfter: string | null = null;
-            for (let i = 0; i < 7; i++) {
-                const r = await login("erin", i < 3 ? "wrong password" : USER_PASSWORD);
-                statuses.push(r.status);
-                if (r.status === 429) retryAfter = r.headers.get("retry-after");
-            }
-            expect(statuses).toEqual([401, 401, 401, 201, 201, 429, 429]);
-            expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
-            expect(Number(retryAfter)).toBeLessThanOrEqual(3);
-            // Another username from the same address is not limited by erin's counter.
-            expect((await login("alice", USER_PASSWORD)).status).toBe(201);
-            await sleep(Number(retryAfter) * 1000 + 200);
-            expect((await login("erin", USER_PASSWORD)).status).toBe(201);
+            const login = (from: string, password: string) => loginFrom(throttled.url, from, "gina", password);
+            const guesser = "127.0.0.2";
+            for (let i = 0; i < 3; i++) expect((await login(guesser, "wrong password")).status).toBe(401);
+            const slowed = await login(guesser, "wrong password");
+            expect(slowed.status).toBe(429);
+            expect(slowed.retryAfter).toBe("1");
+            expect(slowed.message).toMatch(/too many failed logins for this username from this address/);
+            // The owner, elsewhere, is not locked out by the guesser.
+            expect((await login("127.0.0.3", USER_PASSWORD)).status).toBe(201);
+            await sleep(1100);
+            expect((await login(guesser, "wrong password")).status).toBe(401);
+            const longer = await login(guesser, "wrong password");
+            expect(longer.status).toBe(429);
+            expect(longer.retryAfter).toBe("2");
+            await sleep(2100);
+            // The right password from the guesser's address too: its failures are forgotten.
+            expect((await login(guesser, USER_PASSWORD)).status).toBe(201);
+            expect((await login(guesser, "wrong password")).status).toBe(401);
         } finally {
-            limited.server.close();
+            throttled.server.close();
+        }
+    });
+
+    test("a parallel burst of guesses gets no more than the free failures past the check", async () => {
+        const throttled = await api.serveReady({ INSTAGRAM_LOGIN_THROTTLE: "3/60" });
+        try {
+            const statuses = await Promise.all(Array.from({ length: 20 }, () => loginFrom(throttled.url, "127.0.0.6", "alice", "wrong password").then((r) => r.status)));
+            expect(statuses.filter((st) => st === 401)).toHaveLength(3);
+            expect(statuses.filter((st) => st === 429)).toHaveLength(17);
+        } finally {
+            throttled.server.close();
+        }
+    });
+
+    test("an address failing at many usernames (a spray) is refused for any username, other addresses are not", async () => {
+        const capped = await api.serveReady({ INSTAGRAM_LOGIN_FAILURES_PER_ADDRESS: "4/60" });
+        try {
+            const sprayer = "127.0.0.4";
+            for (const name of ["alice", "bob", "gina", "nobody_x"]) expect((await loginFrom(capped.url, sprayer, name, "Summer2026!")).status).toBe(401);
+            const refused = await loginFrom(capped.url, sprayer, "alice", USER_PASSWORD);
+            expect(refused.status).toBe(429);
+            expect(refused.message).toMatch(/too many failed logins from this address/);
+            expect(Number(refused.retryAfter)).toBeGreaterThan(50);
+            expect((await loginFrom(capped.url, "127.0.0.5", "alice", USER_PASSWORD)).status).toBe(201);
+        } finally {
+            capped.server.close();
         }
     });
 
@@ -247,11 +291,11 @@ describe("accounts and sessions", () => {
     });
 
     test("a bad auth setting makes the server not ready, naming it", async () => {
-        const bad = await api.serve({ ...api.env(), INSTAGRAM_PASSWORD_SCRYPT: "N=1000,r=8,p=1", INSTAGRAM_LOGIN_LIMIT_PER_USERNAME: "lots" });
+        const bad = await api.serve({ ...api.env(), INSTAGRAM_PASSWORD_SCRYPT: "N=1000,r=8,p=1", INSTAGRAM_LOGIN_THROTTLE: "lots" });
         try {
             const ready: any = await fetch(`${bad.url}/readyz`).then((r) => r.json());
             expect(ready.problems.join("\n")).toMatch(/INSTAGRAM_PASSWORD_SCRYPT: N must be a power of two/);
-            expect(ready.problems.join("\n")).toMatch(/INSTAGRAM_LOGIN_LIMIT_PER_USERNAME: expected <attempts/);
+            expect(ready.problems.join("\n")).toMatch(/INSTAGRAM_LOGIN_THROTTLE: expected <attempts/);
         } finally {
             bad.server.close();
         }

@@ -60,6 +60,7 @@ export class ApiStack {
             INSTAGRAM_MAX_UPLOAD_BYTES: String(64 * 1024),
             // Every request of these tests comes from one address.
             INSTAGRAM_AUTH_LIMIT_PER_ADDRESS: "100000/60",
+            INSTAGRAM_LOGIN_FAILURES_PER_ADDRESS: "100000/60",
             ...this.extraEnv,
         };
     }

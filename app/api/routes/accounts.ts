@@ -28,11 +28,16 @@ function password(value: unknown, field: string, owner: string): string {
 
 const invalidCredentials = () => new HttpError(401, "invalid_credentials", "the username or the password is wrong");
 
-function limitLogin(req: http.IncomingMessage, s: Services, name: string): Promise<void> {
-    return s.limiter.hit([
-        { what: "login-username", subject: name, limit: s.config.loginLimitPerUsername },
-        { what: "auth-address", subject: clientAddress(req), limit: s.config.authLimitPerAddress },
-    ]);
+/**
+ * Before a password is checked (login, a password change): the address's attempts (scrypt's CPU), then its
+ * failures at this username and in all (LoginThrottle: the guesser waits, the owner elsewhere does not).
+ * Returns what to call once the password proved right or wrong.
+ */
+async function beforePasswordCheck(req: http.IncomingMessage, s: Services, name: string): Promise<{ succeeded(): Promise<void>; failed(): Promise<void> }> {
+    const address = clientAddress(req);
+    await s.limiter.hit([{ what: "auth-address", subject: address, limit: s.config.authLimitPerAddress }]);
+    await s.loginThrottle.reserve(address, name);
+    return { succeeded: () => s.loginThrottle.succeeded(address, name), failed: () => s.loginThrottle.failed(address, name) };
 }
 
 export const ACCOUNT_ROUTES: RouteTable = [
@@ -43,7 +48,7 @@ export const ACCOUNT_ROUTES: RouteTable = [
         const users = need(s.users, s);
         // Per name too: a script probing which names are taken (409) is a guesser like any other.
         await s.limiter.hit([
-            { what: "signup-username", subject: name, limit: s.config.loginLimitPerUsername },
+            { what: "signup-username", subject: name, limit: s.config.signupLimitPerUsername },
             { what: "auth-address", subject: clientAddress(req), limit: s.config.authLimitPerAddress },
         ]);
         const user = await users.create(name, await hashPassword(secret, s.config.scryptCost));
@@ -64,9 +69,13 @@ export const ACCOUNT_ROUTES: RouteTable = [
         const current = body.currentPassword;
         const next = password(body.newPassword, "newPassword", viewer.user.username);
         const users = need(s.users, s);
-        await limitLogin(req, s, viewer.user.username);
+        const check = await beforePasswordCheck(req, s, viewer.user.username);
         const { ok } = await verifyPassword(current, await users.passwordHashOf(user), s.config.scryptCost);
-        if (!ok) throw new HttpError(403, "invalid_credentials", "currentPassword is wrong");
+        if (!ok) {
+            await check.failed();
+            throw new HttpError(403, "invalid_credentials", "currentPassword is wrong");
+        }
+        await check.succeeded();
         await users.setPasswordHash(user, await hashPassword(next, s.config.scryptCost));
         // Whoever else held a session (someone who knew the old password) is logged out.
         const ended = await s.sessions.endOthers(viewer.user.id, viewer.token);
@@ -80,13 +89,15 @@ export const ACCOUNT_ROUTES: RouteTable = [
         if (Buffer.byteLength(body.password, "utf8") > PASSWORD_MAX_BYTES) throw new HttpError(400, "invalid_request", `password is limited to ${PASSWORD_MAX_BYTES} bytes`);
         if (body.cookie !== undefined && typeof body.cookie !== "boolean") throw new HttpError(400, "invalid_request", "cookie must be true or false");
         const users = need(s.users, s);
-        await limitLogin(req, s, name);
+        const check = await beforePasswordCheck(req, s, name);
         const found = await users.findByUsername(name);
         const { ok, rehash } = await verifyPassword(body.password, found?.passwordHash, s.config.scryptCost);
         if (!found || !ok) {
             ctx.count("login_failures");
+            await check.failed();
             throw invalidCredentials();
         }
+        await check.succeeded();
         // A hash made at an older, cheaper cost is replaced now, while the password is at hand.
         if (rehash) await users.setPasswordHash(BigInt(found.user.id), await hashPassword(body.password, s.config.scryptCost));
         const token = await s.sessions.create({ id: found.user.id, username: found.user.username });
