@@ -21,7 +21,8 @@ import { MEDIA_ROUTES } from "./routes/media";
 import { DEVICE_ROUTES } from "./routes/devices";
 import { WEB_ROUTES } from "../web/routes";
 
-const ROUTES: RouteTable = [...HEALTH_ROUTES, ...ACCOUNT_ROUTES, ...SOCIAL_ROUTES, ...MEDIA_ROUTES, ...DEVICE_ROUTES, ...WEB_ROUTES];
+/** Every route, in the order they are matched (exported for the probe test of hostile input). */
+export const ROUTES: RouteTable = [...HEALTH_ROUTES, ...ACCOUNT_ROUTES, ...SOCIAL_ROUTES, ...MEDIA_ROUTES, ...DEVICE_ROUTES, ...WEB_ROUTES];
 
 function toHttpError(e: unknown): HttpError {
     if (e instanceof HttpError) return e;
