@@ -20,9 +20,9 @@ function expectedCounts(stack: string, overrides: Record<string, unknown>) {
         "aws:ec2/eip:Eip": nats,
         [T.routeTable]: 1 + c.azCount,
         [T.securityGroup]: 9,
-        // 13 app/data/queue paths + Munin to 8 tiers; internet 80/443 + SSH per admin network to 8 tiers.
-        [T.ingress]: 21 + 2 + 8 * c.adminCidrs.length,
-        [T.egress]: 21 + 8 * 2,
+        // 13 app/data/queue paths + Munin to the 7 other tiers; internet 80/443 + SSH per admin network to 8 tiers.
+        [T.ingress]: 20 + 2 + 8 * c.adminCidrs.length,
+        [T.egress]: 20 + 8 * 2,
         [T.loadBalancer]: 1,
         [T.listener]: 2,
         [T.certificate]: 2,
@@ -34,6 +34,8 @@ function expectedCounts(stack: string, overrides: Record<string, unknown>) {
         // The app release and the host tools.
         "aws:s3/bucketObjectv2:BucketObjectv2": 2,
         [T.distribution]: 1,
+        // Its response headers: nosniff, a sandbox CSP, HSTS.
+        "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": 1,
         // The nine secrets and the shard directory.
         [T.ssmParameter]: 10,
         [T.randomPassword]: 9,
