@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { CLOUDFRONT_LOG_PREFIX, cloudfrontLogPlacement } from "../core/log-delivery";
+import { HSTS_MAX_AGE_S, PHOTO_CSP } from "../core/tls-policy";
 import { DnsValidatedCertificate } from "./certificate";
 import { PrivateBucket } from "./private-bucket";
 
@@ -91,6 +92,16 @@ export class MediaStore extends pulumi.ComponentResource {
 
         const certificate = new DnsValidatedCertificate(`${name}-cert`, { domainName: this.mediaDomain, zoneId, provider: args.usEast1 }, parent);
 
+        // Photos are the users' bytes: never sniffed into another type, nothing run when one is opened directly.
+        const headers = new aws.cloudfront.ResponseHeadersPolicy(name, {
+            comment: `Photos of ${pulumi.getStack()}: nosniff, a sandbox CSP, HSTS`,
+            securityHeadersConfig: {
+                contentTypeOptions: { override: true },
+                contentSecurityPolicy: { contentSecurityPolicy: PHOTO_CSP, override: true },
+                strictTransportSecurity: { accessControlMaxAgeSec: HSTS_MAX_AGE_S, includeSubdomains: true, override: true },
+            },
+        }, parent);
+
         const originId = "media-s3";
         this.distribution = new aws.cloudfront.Distribution(name, {
             enabled: true,
@@ -106,6 +117,7 @@ export class MediaStore extends pulumi.ComponentResource {
                 allowedMethods: ["GET", "HEAD"],
                 cachedMethods: ["GET", "HEAD"],
                 cachePolicyId: CACHING_OPTIMIZED_POLICY_ID,
+                responseHeadersPolicyId: headers.id,
                 compress: true,
             },
             restrictions: { geoRestriction: { restrictionType: "none" } },

@@ -57,6 +57,16 @@ describe("media store", () => {
         expect(alias.aliases[0]).toMatchObject({ zoneId: CLOUDFRONT_ZONE_ID, name: run.named(T.distribution, "media").state.domainName });
     });
 
+    test("every photo is served with nosniff, a sandbox CSP and HSTS (a response headers policy overriding the origin's)", () => {
+        const policy = run.named("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "media");
+        expect(run.named(T.distribution, "media").inputs.defaultCacheBehavior.responseHeadersPolicyId).toBe(policy.state.id);
+        expect(policy.inputs.securityHeadersConfig).toEqual({
+            contentTypeOptions: { override: true },
+            contentSecurityPolicy: { contentSecurityPolicy: "default-src 'none'; sandbox", override: true },
+            strictTransportSecurity: { accessControlMaxAgeSec: 31536000, includeSubdomains: true, override: true },
+        });
+    });
+
     test("the media certificate is issued in us-east-1 through a second provider, as CloudFront requires", () => {
         const provider = run.named(T.provider, "us-east-1");
         expect(provider.inputs.region).toBe("us-east-1");

@@ -136,6 +136,13 @@ export const API_MAPPINGS: Readonly<Record<string, readonly OperationMapping[]>>
         provided: ["Name"],
     }],
     "aws:lb/targetGroupAttachment:TargetGroupAttachment": [{ service: "elbv2", operation: "RegisterTargets", properties: { targetId: "Targets[].Id", port: "Targets[].Port", availabilityZone: "Targets[].AvailabilityZone" } }],
+    // name is autonamed by the provider; the security headers match their members by name under the config.
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": [{
+        service: "cloudfront",
+        operation: "CreateResponseHeadersPolicy",
+        properties: { comment: "ResponseHeadersPolicyConfig.Comment", securityHeadersConfig: "ResponseHeadersPolicyConfig.SecurityHeadersConfig" },
+        provided: ["*.Name"],
+    }],
     "aws:lb/listener:Listener": [{
         service: "elbv2",
         operation: "CreateListener",
