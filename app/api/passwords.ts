@@ -5,7 +5,6 @@
  */
 import * as crypto from "crypto";
 import { promisify } from "util";
-import { dictionary } from "@zxcvbn-ts/language-common";
 
 const scrypt = promisify(crypto.scrypt) as (password: crypto.BinaryLike, salt: crypto.BinaryLike, keylen: number, options: crypto.ScryptOptions) => Promise<Buffer>;
 
@@ -33,7 +32,11 @@ let common: Set<string> | undefined;
  * entries long enough to pass the length rule are kept (18,000 or so).
  */
 export function isCommonPassword(password: string): boolean {
-    common ??= new Set(dictionary["passwords-common"].filter((w) => [...w].length >= PASSWORD_MIN_LENGTH));
+    // Loaded at the first check, not at import: the package decompresses its lists when it is loaded (about
+    // 0.2 s of CPU here, many times that on an emulated or credit-starved CPU), which every app worker would
+    // otherwise pay before it serves anything, and the arbiter replaces a worker that does not boot in 30 s.
+    // (esbuild keeps a require() inside a function lazy in the bundle.)
+    common ??= new Set((require("@zxcvbn-ts/language-common") as typeof import("@zxcvbn-ts/language-common")).dictionary["passwords-common"].filter((w) => [...w].length >= PASSWORD_MIN_LENGTH));
     return common.has(password.normalize("NFC").toLowerCase());
 }
 
