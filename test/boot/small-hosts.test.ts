@@ -142,7 +142,7 @@ describe("the memcached host", () => {
         // A daemon that never says it is ready (Type=notify without the notification): what a munin-node
         // still running its plugins' `config` looks like to systemd on a CPU too slow for the deadline.
         await sh(vm, "printf '[Service]\\nType=notify\\nExecStart=/bin/sleep 600\\n' > /run/systemd/system/never-ready.service && systemctl daemon-reload");
-        const run = (args: string) => vm.exec(`DEGRADED_FILE=/run/degraded-test START_UNITS_DROPIN_DIR=/run/systemd/system instagram-start-units --deadline 4 ${args}; echo "exit=$?"`, 120_000);
+        const run = (args: string) => vm.exec(`DEGRADED_FILE=/run/degraded-test START_UNITS_DROPIN_DIR=/run/systemd/system /usr/local/sbin/instagram-start-units --deadline 4 ${args}; echo "exit=$?"`, 120_000);
         const optional = await run("memcached --optional never-ready");
         expect(optional.out).toMatch(/exit=0/);
         expect(optional.err).toMatch(/not active within 4 s: never-ready\.service; restarting once more/);
