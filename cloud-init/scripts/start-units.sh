@@ -97,5 +97,5 @@ for unit in $failed; do
             ;;
     esac
 done
-[ $status -ne 0 ] || log "started:$required$optional"
+[ -n "$failed" ] || log "started:$required$optional"
 exit $status
