@@ -172,6 +172,8 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         problems.push(`${variable}: ${value}`);
         return builtIn;
     };
+    /** A `<count>/<seconds>` limit from the environment, else its built-in default (AUTH_LIMITS). */
+    const authLimit = (variable: string, fallback: string) => parsed(variable, fallback, parseLimit, parseLimit(fallback) as Limit);
     let gearmanServers: GearmanServer[] = [];
     if (env[E.gearmanServers]) {
         try {
@@ -212,10 +214,10 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
         maxUploadBytes: Number.isInteger(maxUploadBytes) ? maxUploadBytes : defaultUploadBytes,
         sessionTtlSeconds: Number.isInteger(sessionTtlSeconds) ? sessionTtlSeconds : SESSION_TTL_SECONDS,
         scryptCost: parsed(E.passwordScrypt, defaultCost, parseScryptCost, DEFAULT_SCRYPT_COST),
-        signupLimitPerUsername: parsed(E.signupLimitPerUsername, AUTH_LIMITS.signupPerUsername, parseLimit, parseLimit(AUTH_LIMITS.signupPerUsername) as Limit),
-        authLimitPerAddress: parsed(E.authLimitPerAddress, AUTH_LIMITS.authPerAddress, parseLimit, parseLimit(AUTH_LIMITS.authPerAddress) as Limit),
-        loginThrottle: parsed(E.loginThrottle, AUTH_LIMITS.loginThrottle, parseLimit, parseLimit(AUTH_LIMITS.loginThrottle) as Limit),
-        loginFailuresPerAddress: parsed(E.loginFailuresPerAddress, AUTH_LIMITS.loginFailuresPerAddress, parseLimit, parseLimit(AUTH_LIMITS.loginFailuresPerAddress) as Limit),
+        signupLimitPerUsername: authLimit(E.signupLimitPerUsername, AUTH_LIMITS.signupPerUsername),
+        authLimitPerAddress: authLimit(E.authLimitPerAddress, AUTH_LIMITS.authPerAddress),
+        loginThrottle: authLimit(E.loginThrottle, AUTH_LIMITS.loginThrottle),
+        loginFailuresPerAddress: authLimit(E.loginFailuresPerAddress, AUTH_LIMITS.loginFailuresPerAddress),
         gearmanServers,
         shareDestinations,
         push,

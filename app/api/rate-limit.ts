@@ -64,9 +64,12 @@ export class RateLimiter {
  * (s). Returns {0} to go on, {1, ms} when the address is over its cap, {2, ms} when the pair must still wait.
  * The time is Redis's own, one clock for every app host.
  */
+/** Redis's clock in milliseconds, as a Lua expression (t is redis.call('TIME')). */
+const NOW_MS = "tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
+
 const RESERVE_LOGIN = `
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = ${NOW_MS}
 local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
 local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
 local free = tonumber(ARGV[1])
@@ -103,15 +106,19 @@ export class LoginThrottle {
         return [`loginfail:pair:${tag}:${subjectKey(`${address}\n${username}`)}`, `loginfail:addr:${this.perAddress.attempts}/${this.perAddress.windowSeconds}:${subjectKey(address)}`];
     }
 
-    /** Before the password is checked: 429 when this address must wait, else the attempt is counted. */
-    async reserve(address: string, username: string): Promise<void> {
+    /** Runs a script on this pair's keys (and ARGV); Redis away is Unavailable, as for every other Redis call. */
+    private async run(script: string, keyCount: 1 | 2, address: string, username: string, ...args: (string | number)[]): Promise<unknown> {
         const redis = readyRedis(this.redis);
-        let answer: [number, number];
         try {
-            answer = (await redis.eval(RESERVE_LOGIN, 2, ...this.keys(address, username), this.pair.attempts, this.pair.windowSeconds, this.perAddress.attempts, this.perAddress.windowSeconds)) as [number, number];
+            return await redis.eval(script, keyCount, ...this.keys(address, username).slice(0, keyCount), ...args);
         } catch (e) {
             throw new Unavailable("redis", e as Error);
         }
+    }
+
+    /** Before the password is checked: 429 when this address must wait, else the attempt is counted. */
+    async reserve(address: string, username: string): Promise<void> {
+        const answer = (await this.run(RESERVE_LOGIN, 2, address, username, this.pair.attempts, this.pair.windowSeconds, this.perAddress.attempts, this.perAddress.windowSeconds)) as [number, number];
         const [verdict, ms] = answer;
         const seconds = Math.max(1, Math.ceil(Number(ms) / 1000));
         if (verdict === 1) throw tooMany(seconds, `too many failed logins from this address; retry in ${seconds} s`);
@@ -123,22 +130,12 @@ export class LoginThrottle {
      * (scrypt's time in between would otherwise shorten it).
      */
     async failed(address: string, username: string): Promise<void> {
-        const redis = readyRedis(this.redis);
-        try {
-            await redis.eval("if redis.call('EXISTS', KEYS[1]) == 1 then local t = redis.call('TIME') redis.call('HSET', KEYS[1], 'last', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) end return 0", 1, this.keys(address, username)[0]);
-        } catch (e) {
-            throw new Unavailable("redis", e as Error);
-        }
+        await this.run(`if redis.call('EXISTS', KEYS[1]) == 1 then local t = redis.call('TIME') redis.call('HSET', KEYS[1], 'last', ${NOW_MS}) end return 0`, 1, address, username);
     }
 
     /** The password was right: forget this pair's failures and take the reserved attempt back. */
     async succeeded(address: string, username: string): Promise<void> {
-        const redis = readyRedis(this.redis);
-        try {
-            // (Not below zero, and not on a count that has expired meanwhile: a DECR would create one without a TTL.)
-            await redis.eval("redis.call('DEL', KEYS[1]) if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end return 0", 2, ...this.keys(address, username));
-        } catch (e) {
-            throw new Unavailable("redis", e as Error);
-        }
+        // (Not below zero, and not on a count that has expired meanwhile: a DECR would create one without a TTL.)
+        await this.run("redis.call('DEL', KEYS[1]) if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end return 0", 2, address, username);
     }
 }
