@@ -46,6 +46,9 @@ export const DIRECTORY_ROUTING_BOUND_MS = {
 /** Largest photo upload nginx and the app accept. */
 export const MAX_UPLOAD_MIB = 10;
 
+/** A photo never changes under its key: CloudFront (from the S3 object) and the local edge serve it with this. */
+export const PHOTO_CACHE_CONTROL = "public, max-age=31536000, immutable";
+
 /** Counters the app writes to its stats file and Munin's instagram_* plugins graph. */
 export const APP_COUNTERS = ["requests", "uploads", "signups", "logins", "login_failures", "likes", "comments"] as const;
 export type AppCounter = (typeof APP_COUNTERS)[number];

@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { PHOTO_CACHE_CONTROL } from "../../core/app-contract";
 
 export interface MediaStore {
     readonly name: string;
@@ -90,7 +91,7 @@ export class S3MediaStore implements MediaStore {
             Body: body,
             ContentType: contentType,
             // Photos never change under a key: let CloudFront and browsers keep them.
-            CacheControl: "public, max-age=31536000, immutable",
+            CacheControl: PHOTO_CACHE_CONTROL,
         }));
     }
 }

@@ -160,6 +160,7 @@ export function workerRole(p: AppParams): RoleSpec {
             files: [{ path: "/etc/munin/plugin-conf.d/instagram", content: muninInstagramPluginConf(APP_STATS_FILE, WORK_STATS_FILE), permissions: "0644", defer: true }],
             commands: [["systemctl", "daemon-reload"]],
             services: [],
+            optionalServices: ["munin-node"],
             secrets: [],
         },
         jobWorkersRole(),

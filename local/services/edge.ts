@@ -11,7 +11,7 @@ import * as path from "path";
 import { hostDir, LocalContext, mediaDir, pidFile } from "../context";
 import { hostsOf, LocalHost } from "../plan";
 import { runningPid, stopPidFile } from "../processes";
-import { MAX_UPLOAD_MIB } from "../../core/app-contract";
+import { MAX_UPLOAD_MIB, PHOTO_CACHE_CONTROL } from "../../core/app-contract";
 import { EDGE_TLS12_CIPHERS, HSTS_HEADER, PHOTO_CSP } from "../../core/tls-policy";
 import { LocalService, startDaemon } from "./service";
 import { httpGet, nginxMainConf, Reply } from "./nginx";
@@ -69,7 +69,7 @@ server {
     # no browser runs a photo as a page.
     location ~ ^/media/(photos/.+\.(?:jpg|png|webp))$ {
         alias ${mediaDir(ctx)}/$1;
-        add_header Cache-Control "public, max-age=31536000, immutable" always;
+        add_header Cache-Control "${PHOTO_CACHE_CONTROL}" always;
         add_header X-Content-Type-Options nosniff always;
         add_header Content-Security-Policy "${PHOTO_CSP}" always;
         add_header Strict-Transport-Security "${HSTS_HEADER}" always;
