@@ -37,6 +37,13 @@ export function parseCidr(text: string): Cidr | undefined {
     };
 }
 
+/** Whether an address is inside a block ("0.0.0.0/0" holds every address); false for text that is neither. */
+export function cidrContains(cidr: string, ip: string): boolean {
+    const block = parseCidr(cidr);
+    const address = parseIPv4(ip);
+    return block !== undefined && address !== undefined && within(address, 32, block.base, block.prefix);
+}
+
 /** The index-th block of size /newPrefix inside cidr. */
 export function subnetOf(cidr: string, newPrefix: number, index: number): string {
     const parsed = parseCidr(cidr);

@@ -19,6 +19,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { ProgramRun, RecordedResource } from "../../tools/offline/runtime";
+import { cidrContains, parseCidr } from "../../core/cidr";
 import { PORTS } from "../../core/ports";
 import { shardDirectoryParameterName } from "../../core/shard-directory";
 import { SCRIPTS_DIR } from "../../cloud-init/scripts";
@@ -52,19 +53,6 @@ export interface SecurityRule {
     readonly cidr?: string;
 }
 
-function ipToNumber(ip: string): number {
-    return ip.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
-}
-
-export function cidrContains(cidr: string, ip: string | undefined): boolean {
-    const [base, bits] = cidr.split("/");
-    const prefix = Number(bits);
-    if (prefix === 0) return true;
-    if (ip === undefined) return false;
-    const size = 2 ** (32 - prefix);
-    return Math.floor(ipToNumber(ip) / size) === Math.floor(ipToNumber(base) / size);
-}
-
 export function securityRules(run: ProgramRun): SecurityRule[] {
     const rules = (type: string, direction: "ingress" | "egress") =>
         run.ofType(type).map((r): SecurityRule => {
@@ -77,11 +65,16 @@ export function securityRules(run: ProgramRun): SecurityRule[] {
 /** The rules that let a flow out of its source and into its destination (empty where none does). */
 export function rulesFor(flow: Flow, rules: readonly SecurityRule[]): { egress: SecurityRule[]; ingress: SecurityRule[] } {
     const matches = (r: SecurityRule, self: Endpoint, peer: Endpoint) =>
-        self.groups.includes(r.group) && r.port === flow.port && (r.peerGroup ? peer.groups.includes(r.peerGroup) : cidrContains(r.cidr!, peer.ip));
+        self.groups.includes(r.group) && r.port === flow.port && (r.peerGroup ? peer.groups.includes(r.peerGroup) : peerInside(r.cidr!, peer));
     return {
         egress: flow.from.groups.length === 0 ? [] : rules.filter((r) => r.direction === "egress" && matches(r, flow.from, flow.to)),
         ingress: flow.to.groups.length === 0 ? [] : rules.filter((r) => r.direction === "ingress" && matches(r, flow.to, flow.from)),
     };
+}
+
+/** An endpoint on the internet has no address here: only a rule for every address (/0) covers it. */
+function peerInside(cidr: string, peer: Endpoint): boolean {
+    return peer.ip === undefined ? parseCidr(cidr)?.prefix === 0 : cidrContains(cidr, peer.ip);
 }
 
 /** Why a flow would be dropped ("" when it is allowed). */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { hostAddress, parseCidr, subnetOf } from "../../core/cidr";
+import { cidrContains, hostAddress, parseCidr, subnetOf } from "../../core/cidr";
 import { monitoringHostIp, privateSubnetCidr, publicSubnetCidr, shardAzs, spreadAz } from "../../core/network-plan";
 
 function contains(outer: string, inner: string): boolean {
@@ -60,4 +60,13 @@ describe("network plan", () => {
         expect(parseCidr("256.0.0.0/8")).toBeUndefined();
         expect(parseCidr("8.8.8.0/24")!.isPrivate).toBe(false);
     });
+});
+
+test("cidrContains: inside and outside a block, every address in /0, and nothing for text that is not an address", () => {
+    expect(cidrContains("10.20.0.0/16", "10.20.255.7")).toBe(true);
+    expect(cidrContains("10.20.0.0/16", "10.21.0.1")).toBe(false);
+    expect(cidrContains("0.0.0.0/0", "203.0.113.9")).toBe(true);
+    expect(cidrContains("203.0.113.0/24", "203.0.113.255")).toBe(true);
+    expect(cidrContains("10.0.0.0/8", "not an address")).toBe(false);
+    expect(cidrContains("10.0.0.0/33", "10.0.0.1")).toBe(false);
 });
