@@ -2,6 +2,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { RoleFile } from "./role";
+import { withoutCommentLines } from "./shipped-text";
 
 export const SCRIPTS = {
     awsLib: "aws-lib.sh",
@@ -57,7 +58,7 @@ const contents = new Map<ScriptName, string>();
  * have no here-documents, so a line starting with # is always a comment.
  */
 export function shippedScript(text: string): string {
-    return text.split("\n").filter((line, i) => i === 0 || !/^\s*#/.test(line)).join("\n");
+    return withoutCommentLines(text, "#");
 }
 
 /** A script as a RoleFile; each script is read from disk once per process (every host of a tier ships it). */

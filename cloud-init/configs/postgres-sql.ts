@@ -7,6 +7,7 @@ import { SHARD_SCHEMA_DIGITS, SHARD_SCHEMA_PREFIX, shardSchema } from "../../cor
 import { ID_EPOCH_MS, ID_SEQUENCE_BITS, ID_SEQUENCE_MODULUS, ID_SHARD_BITS, MAX_LOGICAL_SHARDS } from "../../core/ids";
 import { DB_ROLES as ROLES, MOVED_SQLSTATE } from "../../core/database";
 import { LogicalShardRange } from "../../core/shard-directory";
+import { withoutCommentLines } from "../shipped-text";
 
 /**
  * The login roles of a host's database, each created once (re-runs change nothing): the app's role, and the
@@ -65,7 +66,7 @@ GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO ${ROLES.pgbouncer};
  * are SQL again when they run.
  */
 export function shippedSql(sql: string): string {
-    return sql.split("\n").filter((line, i) => i === 0 || !/^\s*--/.test(line)).join("\n");
+    return withoutCommentLines(sql, "--");
 }
 
 /**
